@@ -1,0 +1,278 @@
+/*
+ * evcs.h — the stable C ABI of evcs (versioned entities on PostgreSQL).
+ *
+ * Conventions (docs/c-abi.md has the long form):
+ *  - Every function returns an int status: EVCS_OK (0) on success, a negative EVCS_E* code on
+ *    failure. Details of the last failure on the calling thread: evcs_error_last_*().
+ *  - Out-parameters come first, then the object acted on, then inputs.
+ *  - Objects returned through `T **out` are freed with evcs_<T>_free (NULL-safe). Children keep
+ *    their parent alive, so objects may be freed in any order.
+ *  - Strings the library allocates (`char **out`) are freed with evcs_free.
+ *  - Borrowed `const char *` results live as long as the object they came from.
+ *  - No C++ exception ever crosses this boundary; NULL handles return EVCS_EMISUSE.
+ *  - Thread contract: an engine is thread-safe; a session belongs to one thread (or one task)
+ *    at a time, and concurrent use is detected and fails with EVCS_EMISUSE.
+ */
+#ifndef EVCS_H
+#define EVCS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define EVCS_API __attribute__((visibility("default")))
+#else
+#define EVCS_API
+#endif
+
+#define EVCS_VERSION_MAJOR 0
+#define EVCS_VERSION_MINOR 1
+#define EVCS_VERSION_PATCH 0
+#define EVCS_VERSION_STRING "0.1.0"
+
+/* Status codes. The error classes mirror the hierarchy of SPEC §3.6. */
+#define EVCS_OK 0
+#define EVCS_ERROR -1                   /* Error: anything not covered below */
+#define EVCS_ENOTFOUND -2               /* NotFound */
+#define EVCS_ECONFLICT -3               /* Conflict */
+#define EVCS_EMERGECONFLICT -4          /* MergeConflict (a Conflict) */
+#define EVCS_ECONCURRENT -5             /* ConcurrentModification (a Conflict) */
+#define EVCS_ELOCKED -6                 /* BranchLocked */
+#define EVCS_EINTEGRITY -7              /* IntegrityError */
+#define EVCS_EINVALID -8                /* InvalidArgument */
+#define EVCS_ETIMEOUT -9                /* PoolTimeout */
+#define EVCS_ECONNLOST -10              /* ConnectionLost */
+#define EVCS_ESERIALIZATION -11         /* SerializationFailure (retryable) */
+#define EVCS_EMIGRATION -12             /* MigrationError */
+#define EVCS_EMISUSE -13                /* MisuseError */
+#define EVCS_ITEROVER -31               /* an iterator has no more items (not an error) */
+
+/* Column types of a result (evcs_result_column_type). */
+#define EVCS_TYPE_TEXT 0      /* text, varchar, and any type without a closer match */
+#define EVCS_TYPE_INT64 1     /* int2, int4, int8, oid */
+#define EVCS_TYPE_DOUBLE 2    /* float4, float8 */
+#define EVCS_TYPE_BOOL 3
+#define EVCS_TYPE_BYTES 4     /* bytea */
+#define EVCS_TYPE_TIMESTAMP 5 /* timestamptz, timestamp: UTC microseconds since 1970-01-01 */
+#define EVCS_TYPE_NUMERIC 6   /* numeric: exact decimal text */
+#define EVCS_TYPE_JSON 7      /* json, jsonb: JSON text */
+#define EVCS_TYPE_UUID 8      /* uuid: canonical text */
+#define EVCS_TYPE_DATE 9      /* date: ISO text YYYY-MM-DD */
+#define EVCS_TYPE_TEXT_ARRAY 10 /* text[] / varchar[]: JSON array text via evcs_result_get_json */
+
+typedef struct evcs_options evcs_options;
+typedef struct evcs_engine evcs_engine;
+typedef struct evcs_session evcs_session;
+typedef struct evcs_transaction evcs_transaction;
+typedef struct evcs_params evcs_params;
+typedef struct evcs_result evcs_result;
+typedef struct evcs_embedded evcs_embedded;
+
+/* ---- library ---------------------------------------------------------------------------- */
+
+/* The runtime version, e.g. "0.1.0". Static storage. */
+EVCS_API const char *evcs_version(void);
+/* Frees a string the library allocated. NULL-safe. */
+EVCS_API void evcs_free(void *ptr);
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+/* The last failure on this thread. The strings are valid until the next evcs call on this
+ * thread; they are "" (never NULL) when there is nothing to report. */
+EVCS_API int evcs_error_last_code(void);
+EVCS_API const char *evcs_error_last_message(void);
+EVCS_API const char *evcs_error_last_sqlstate(void);
+/* Whether the last failure may be retried by re-running the whole transaction
+ * (serialization failure, deadlock, connection lost before the outcome was in doubt). */
+EVCS_API int evcs_error_last_retryable(void);
+/* Extra detail as JSON text ("null" if none); a MergeConflict carries its conflict list here. */
+EVCS_API const char *evcs_error_last_detail(void);
+EVCS_API void evcs_error_clear(void);
+/* The stable short name of a status code ("not_found", "pool_timeout", ...). Static storage. */
+EVCS_API const char *evcs_error_code_name(int code);
+/* Sets the calling thread's last error; for callbacks that report a failure back into the
+ * library (run_in_transaction). Returns `code`. */
+EVCS_API int evcs_error_set(int code, const char *sqlstate, const char *message);
+
+/* ---- options ------------------------------------------------------------------------------ */
+
+/* Key/value options with discovery, so new options never break the ABI.
+ * Engine keys: url, pool_size, max_overflow, pool_timeout (seconds, fractional),
+ *   pool_recycle (seconds; "" or "none" = never), pool_pre_ping (true/false), echo (true/false),
+ *   statement_cache_size, application_name.
+ * Embedded keys: data_dir, persist (true/false), port (0 = Unix socket only).
+ * An unknown key or a value of the wrong form fails with EVCS_EINVALID naming the key. */
+EVCS_API int evcs_options_new(evcs_options **out);
+EVCS_API int evcs_options_set(evcs_options *options, const char *key, const char *value);
+/* Borrowed; NULL if the key is unset. */
+EVCS_API int evcs_options_get(const char **out, const evcs_options *options, const char *key);
+/* The i-th known engine option name (for discovery); EVCS_ITEROVER past the end. */
+EVCS_API int evcs_options_known_key(const char **out, size_t index);
+EVCS_API void evcs_options_free(evcs_options *options);
+
+/* ---- engine ------------------------------------------------------------------------------ */
+
+/* Opens an engine (a connection pool). `options` may be NULL. Without a url and without
+ * DATABASE_URL in the environment, the embedded default server is started (SPEC §8). */
+EVCS_API int evcs_engine_open(evcs_engine **out, const evcs_options *options);
+/* Closes the pool's idle connections and releases the engine. NULL-safe. Sessions still open
+ * keep the engine alive until they are freed. */
+EVCS_API void evcs_engine_free(evcs_engine *engine);
+/* The URL the engine connects to, with any password masked. Borrowed. */
+EVCS_API int evcs_engine_url(const char **out, const evcs_engine *engine);
+/* Pool figures: connections kept (idle + in use), checked out, overflow in use. */
+EVCS_API int evcs_engine_pool_status(int64_t *size, int64_t *checked_out, int64_t *overflow,
+                                     const evcs_engine *engine);
+/* Closes every idle pooled connection (in-use ones are closed when returned). */
+EVCS_API int evcs_engine_dispose(evcs_engine *engine);
+/* Receives echo lines (statement, parameter count, duration). Without a callback echo goes to
+ * stderr. The callback may run on any thread. */
+typedef void (*evcs_log_callback)(void *payload, const char *line);
+EVCS_API int evcs_engine_set_log_callback(evcs_engine *engine, evcs_log_callback callback,
+                                          void *payload);
+
+/* ---- parameters -------------------------------------------------------------------------- */
+
+/* Server-side parameters for $1, $2, ... in order of the add calls. */
+EVCS_API int evcs_params_new(evcs_params **out);
+EVCS_API int evcs_params_add_null(evcs_params *params);
+EVCS_API int evcs_params_add_int64(evcs_params *params, int64_t value);
+EVCS_API int evcs_params_add_double(evcs_params *params, double value);
+EVCS_API int evcs_params_add_bool(evcs_params *params, int value);
+/* UTF-8 text; invalid UTF-8 fails with EVCS_EINVALID. `length` < 0 means NUL-terminated. */
+EVCS_API int evcs_params_add_text(evcs_params *params, const char *value, int64_t length);
+EVCS_API int evcs_params_add_bytes(evcs_params *params, const void *value, size_t length);
+/* UTC microseconds since 1970-01-01. */
+EVCS_API int evcs_params_add_timestamp(evcs_params *params, int64_t micros);
+/* JSON text, sent as jsonb-compatible text; must be valid JSON. */
+EVCS_API int evcs_params_add_json(evcs_params *params, const char *json);
+EVCS_API int evcs_params_count(size_t *out, const evcs_params *params);
+EVCS_API int evcs_params_clear(evcs_params *params);
+EVCS_API void evcs_params_free(evcs_params *params);
+
+/* ---- session ----------------------------------------------------------------------------- */
+
+/* A unit of work. The connection is checked out at the first statement, and a transaction is
+ * begun implicitly by it. `branch` NULL = "main"; `author` may be NULL. */
+EVCS_API int evcs_session_open(evcs_session **out, evcs_engine *engine, const char *branch,
+                               const char *author);
+/* Rolls back anything uncommitted, returns the connection, and frees. NULL-safe. */
+EVCS_API void evcs_session_free(evcs_session *session);
+/* Commits the current transaction (if any). `message` (may be NULL) is recorded in the commit
+ * log when the transaction wrote versions. */
+EVCS_API int evcs_session_commit(evcs_session *session, const char *message);
+EVCS_API int evcs_session_rollback(evcs_session *session);
+/* Rolls back anything uncommitted and returns the connection; the session stays usable. */
+EVCS_API int evcs_session_close(evcs_session *session);
+EVCS_API int evcs_session_in_transaction(int *out, const evcs_session *session);
+EVCS_API int evcs_session_branch(const char **out, const evcs_session *session);
+EVCS_API int evcs_session_author(const char **out, const evcs_session *session);
+/* The backend process id of the session's connection, or 0 when none is checked out. */
+EVCS_API int evcs_session_backend_pid(int64_t *out, const evcs_session *session);
+
+/* Raw SQL with server-side parameters ($1, $2, ...); `params` may be NULL. Prepared statements
+ * are cached per connection. */
+EVCS_API int evcs_session_execute(evcs_result **out, evcs_session *session, const char *sql,
+                                  const evcs_params *params);
+
+/* An explicit transaction (BEGIN) or a nested one (SAVEPOINT). Freeing a still-active
+ * transaction rolls it back. */
+EVCS_API int evcs_session_begin(evcs_transaction **out, evcs_session *session);
+EVCS_API int evcs_session_begin_nested(evcs_transaction **out, evcs_session *session);
+EVCS_API int evcs_transaction_commit(evcs_transaction *transaction);
+EVCS_API int evcs_transaction_rollback(evcs_transaction *transaction);
+EVCS_API int evcs_transaction_is_active(int *out, const evcs_transaction *transaction);
+EVCS_API void evcs_transaction_free(evcs_transaction *transaction);
+
+/* Runs `body` in a transaction and commits; on a retryable failure (see
+ * evcs_error_last_retryable) rolls back and runs it again, up to `attempts` times in all.
+ * `body` returns EVCS_OK or the status of the call that failed (or, for its own failure, the
+ * value of evcs_error_set). Never retries when the outcome of COMMIT is in doubt. */
+typedef int (*evcs_transaction_body)(void *payload, evcs_session *session);
+EVCS_API int evcs_session_run_in_transaction(evcs_session *session, int attempts,
+                                             evcs_transaction_body body, void *payload);
+
+/* ---- async ------------------------------------------------------------------------------- */
+
+/* Async calls return EVCS_OK once the work is queued (or an error without queueing it). The
+ * callback then runs exactly once, on the engine's I/O thread, with the status; on failure
+ * evcs_error_last_*() inside the callback describe it. A result passed to a callback is owned
+ * by the receiver (free it with evcs_result_free); it is NULL on failure.
+ * While an async call is pending the session is in use: any other call on it fails with
+ * EVCS_EMISUSE. Callbacks must not block. */
+typedef void (*evcs_result_callback)(void *payload, int status, evcs_result *result);
+typedef void (*evcs_status_callback)(void *payload, int status);
+EVCS_API int evcs_session_execute_async(evcs_session *session, const char *sql,
+                                        const evcs_params *params, evcs_result_callback callback,
+                                        void *payload);
+EVCS_API int evcs_session_commit_async(evcs_session *session, const char *message,
+                                       evcs_status_callback callback, void *payload);
+EVCS_API int evcs_session_rollback_async(evcs_session *session, evcs_status_callback callback,
+                                         void *payload);
+EVCS_API int evcs_session_close_async(evcs_session *session, evcs_status_callback callback,
+                                      void *payload);
+EVCS_API int evcs_transaction_commit_async(evcs_transaction *transaction,
+                                           evcs_status_callback callback, void *payload);
+EVCS_API int evcs_transaction_rollback_async(evcs_transaction *transaction,
+                                             evcs_status_callback callback, void *payload);
+
+/* Futures: the same async work for callers that cannot take a callback on another thread
+ * (Lua, simple C programs). The session is in use until the future completes. */
+typedef struct evcs_future evcs_future;
+EVCS_API int evcs_session_execute_future(evcs_future **out, evcs_session *session, const char *sql,
+                                         const evcs_params *params);
+EVCS_API int evcs_future_ready(int *out, const evcs_future *future);
+/* Waits up to `timeout_seconds` (< 0: forever). Returns the operation's status and its result
+ * (owned by the caller; NULL on failure), or EVCS_ETIMEOUT if it is still running (call again).
+ * A future's result can be taken once; later waits fail with EVCS_EMISUSE. */
+EVCS_API int evcs_future_wait(evcs_result **out, evcs_future *future, double timeout_seconds);
+/* Frees the future; if still running, the work completes and its result is discarded. */
+EVCS_API void evcs_future_free(evcs_future *future);
+
+/* ---- results ----------------------------------------------------------------------------- */
+
+EVCS_API int evcs_result_row_count(int64_t *out, const evcs_result *result);
+EVCS_API int evcs_result_column_count(int64_t *out, const evcs_result *result);
+/* Rows inserted/updated/deleted by the statement (0 for other statements). */
+EVCS_API int evcs_result_rows_affected(int64_t *out, const evcs_result *result);
+EVCS_API int evcs_result_column_name(const char **out, const evcs_result *result, int64_t column);
+EVCS_API int evcs_result_column_type(int *out, const evcs_result *result, int64_t column);
+EVCS_API int evcs_result_is_null(int *out, const evcs_result *result, int64_t row, int64_t column);
+/* Typed getters; the wrong type for the column or a NULL cell fails with EVCS_EINVALID.
+ * get_text works for every column and returns the server's text form (borrowed). */
+EVCS_API int evcs_result_get_int64(int64_t *out, const evcs_result *result, int64_t row,
+                                   int64_t column);
+EVCS_API int evcs_result_get_double(double *out, const evcs_result *result, int64_t row,
+                                    int64_t column);
+EVCS_API int evcs_result_get_bool(int *out, const evcs_result *result, int64_t row, int64_t column);
+EVCS_API int evcs_result_get_text(const char **out, size_t *length, const evcs_result *result,
+                                  int64_t row, int64_t column);
+/* Decoded bytea; allocated, free with evcs_free. */
+EVCS_API int evcs_result_get_bytes(void **out, size_t *length, const evcs_result *result,
+                                   int64_t row, int64_t column);
+EVCS_API int evcs_result_get_timestamp(int64_t *out, const evcs_result *result, int64_t row,
+                                       int64_t column);
+/* The whole result as a JSON array of objects (column name → value); free with evcs_free. */
+EVCS_API int evcs_result_to_json(char **out, const evcs_result *result);
+EVCS_API void evcs_result_free(evcs_result *result);
+
+/* ---- embedded default server (SPEC §8) --------------------------------------------------- */
+
+/* Starts (or joins) the embedded PostgreSQL server of this process. `options` may be NULL;
+ * keys: data_dir, persist. The server stops when the last embedded handle and the last engine
+ * using it are freed (unless persist is set: then the data directory is kept). */
+EVCS_API int evcs_embedded_start(evcs_embedded **out, const evcs_options *options);
+EVCS_API int evcs_embedded_url(const char **out, const evcs_embedded *embedded);
+EVCS_API int evcs_embedded_data_dir(const char **out, const evcs_embedded *embedded);
+EVCS_API int evcs_embedded_persist(int *out, const evcs_embedded *embedded);
+EVCS_API void evcs_embedded_free(evcs_embedded *embedded);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EVCS_H */

@@ -95,7 +95,9 @@ EVCS_API void evcs_error_clear(void);
 /* The stable short name of a status code ("not_found", "pool_timeout", ...). Static storage. */
 EVCS_API const char *evcs_error_code_name(int code);
 /* Sets the calling thread's last error; for callbacks that report a failure back into the
- * library (run_in_transaction). Returns `code`. */
+ * library (run_in_transaction). Serialization failures are retryable, and so are lost
+ * connections unless `sqlstate` is "08007" (lost during COMMIT: outcome in doubt).
+ * Returns `code`. */
 EVCS_API int evcs_error_set(int code, const char *sqlstate, const char *message);
 
 /* ---- options ------------------------------------------------------------------------------ */

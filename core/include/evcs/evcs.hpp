@@ -1,0 +1,10 @@
+// The C++ API of evcs in one include: engine, sessions, transactions, results, errors.
+#pragma once
+
+#include "evcs/embedded.hpp"
+#include "evcs/engine.hpp"
+#include "evcs/error.hpp"
+#include "evcs/params.hpp"
+#include "evcs/pool.hpp"
+#include "evcs/result.hpp"
+#include "evcs/session.hpp"

@@ -1,0 +1,57 @@
+// A fully received statement result, with typed access to its cells.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace evcs {
+
+enum class ColumnType { text = 0, int64 = 1, float64 = 2, boolean = 3, bytes = 4, timestamp = 5,
+                        numeric = 6, json = 7, uuid = 8, date = 9, text_array = 10 };
+
+class Result {
+public:
+  Result() = default;
+  // Takes ownership of a libpq result (an opaque PGresult*).
+  explicit Result(void *pg_result);
+
+  std::int64_t rows() const noexcept;
+  std::int64_t columns() const noexcept;
+  std::int64_t rows_affected() const noexcept;
+  // The server's command tag, e.g. "INSERT 0 1" or "COMMIT".
+  std::string command_tag() const;
+  std::string column_name(std::int64_t column) const;
+  ColumnType column_type(std::int64_t column) const;
+  // The column's index by name; throws InvalidArgument when there is no such column.
+  std::int64_t column_index(const std::string &name) const;
+
+  bool is_null(std::int64_t row, std::int64_t column) const;
+  // The server's text form of a cell (valid while the Result lives).
+  const char *text(std::int64_t row, std::int64_t column, std::size_t *length = nullptr) const;
+  std::int64_t get_int64(std::int64_t row, std::int64_t column) const;
+  double get_double(std::int64_t row, std::int64_t column) const;
+  bool get_bool(std::int64_t row, std::int64_t column) const;
+  std::string get_text(std::int64_t row, std::int64_t column) const;
+  std::string get_bytes(std::int64_t row, std::int64_t column) const;
+  std::int64_t get_timestamp(std::int64_t row, std::int64_t column) const;
+  // A cell as JSON, typed by its column (numbers, booleans, null, parsed json, strings).
+  nlohmann::json get_json(std::int64_t row, std::int64_t column) const;
+  // The whole result as a JSON array of objects.
+  nlohmann::json to_json() const;
+
+  // The first column of the first row as T, or nullopt for no row or NULL.
+  template <typename T> std::optional<T> scalar() const;
+
+private:
+  void check_cell(std::int64_t row, std::int64_t column) const;
+  void check_column(std::int64_t column) const;
+  void require_type(std::int64_t row, std::int64_t column, ColumnType wanted,
+                    const char *what) const;
+  std::shared_ptr<void> result_;
+};
+
+} // namespace evcs

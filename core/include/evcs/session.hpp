@@ -1,0 +1,102 @@
+// Sessions (units of work) and transactions (SPEC §2).
+//
+// Thread contract: a session belongs to one thread (or one task) at a time. Concurrent use is
+// detected and raises MisuseError instead of corrupting state.
+#pragma once
+
+#include "evcs/error.hpp"
+#include "evcs/params.hpp"
+#include "evcs/result.hpp"
+
+#include <exception>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+
+namespace evcs {
+
+namespace detail {
+struct EngineState;
+struct SessionState;
+} // namespace detail
+
+class Transaction;
+
+using ResultHandler = std::function<void(std::exception_ptr error, Result result)>;
+using StatusHandler = std::function<void(std::exception_ptr error)>;
+
+class Session {
+public:
+  Session(std::shared_ptr<detail::EngineState> engine, std::string branch, std::string author);
+  // Rolls back anything uncommitted and returns the connection.
+  ~Session();
+  Session(Session &&) noexcept;
+  Session &operator=(Session &&) noexcept;
+
+  // Raw SQL with server-side parameters ($1, $2, ...); begins a transaction if none is active.
+  Result execute(const std::string &sql, const Params &params = {});
+  template <typename T> std::optional<T> scalar(const std::string &sql, const Params &params = {}) {
+    return execute(sql, params).scalar<T>();
+  }
+
+  // Commits the current transaction (if any) and returns the connection to the pool.
+  // `message` is recorded in the commit log when the transaction wrote versions.
+  void commit(const std::string &message = "");
+  void rollback();
+  // Rolls back anything uncommitted and returns the connection; the session stays usable.
+  void close();
+
+  // An explicit transaction; MisuseError if one is already in progress.
+  Transaction begin();
+  // A savepoint inside the current transaction (beginning one if needed).
+  Transaction begin_nested();
+
+  // Runs fn in a transaction and commits, retrying the whole of it on serialization failures,
+  // deadlocks and connections lost before the outcome was in doubt; `attempts` in all.
+  void run_in_transaction(const std::function<void(Session &)> &fn, int attempts = 3);
+
+  // Async forms: the handler runs on the engine's I/O thread. While one is pending the session
+  // is in use (MisuseError for any other call).
+  void async_execute(const std::string &sql, const Params &params, ResultHandler handler);
+  void async_commit(const std::string &message, StatusHandler handler);
+  void async_rollback(StatusHandler handler);
+  void async_close(StatusHandler handler);
+  std::future<Result> execute_async(const std::string &sql, const Params &params = {});
+  std::future<void> commit_async(const std::string &message = "");
+  std::future<void> rollback_async();
+
+  bool in_transaction() const;
+  const std::string &branch() const;
+  const std::string &author() const;
+  // The backend pid of the checked-out connection, 0 when none.
+  int backend_pid() const;
+
+  const std::shared_ptr<detail::SessionState> &state() const noexcept { return state_; }
+
+private:
+  std::shared_ptr<detail::SessionState> state_;
+};
+
+class Transaction {
+public:
+  Transaction(std::shared_ptr<detail::SessionState> session, std::uint64_t frame_id, bool nested);
+  // Rolls back if still active (never throws).
+  ~Transaction();
+  Transaction(Transaction &&) noexcept;
+  Transaction &operator=(Transaction &&) = delete;
+
+  void commit();
+  void rollback();
+  void async_commit(StatusHandler handler);
+  void async_rollback(StatusHandler handler);
+  bool is_active() const;
+  bool is_nested() const noexcept { return nested_; }
+
+private:
+  std::shared_ptr<detail::SessionState> session_;
+  std::uint64_t frame_id_;
+  bool nested_;
+};
+
+} // namespace evcs

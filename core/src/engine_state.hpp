@@ -1,0 +1,28 @@
+// What an engine shares with its sessions; kept alive by them (shared_ptr), so a session
+// outliving its Engine handle stays valid.
+#pragma once
+
+#include "evcs/embedded.hpp"
+#include "evcs/pool.hpp"
+#include "pool.hpp"
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace evcs::detail {
+
+struct EngineState {
+  EngineOptions options;
+  std::string url;
+  // Held so the embedded server outlives every engine that uses it.
+  std::shared_ptr<EmbeddedServer> embedded;
+  std::mutex logger_mutex;
+  std::function<void(const std::string &)> logger;
+  std::unique_ptr<Pool> pool;
+
+  void log(const std::string &line);
+};
+
+} // namespace evcs::detail

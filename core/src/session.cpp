@@ -1,0 +1,441 @@
+#include "evcs/session.hpp"
+
+#include "io_service.hpp"
+#include "session_state.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+
+#include <cstdio>
+
+namespace evcs {
+
+namespace detail {
+
+namespace {
+
+// A completion handler that throws would end the I/O thread; report and carry on instead.
+template <typename Handler, typename... Args> void invoke_handler(Handler &handler, Args &&...args) {
+  try {
+    handler(std::forward<Args>(args)...);
+  } catch (const std::exception &error) {
+    std::fprintf(stderr, "evcs: an async completion handler threw (ignored): %s\n", error.what());
+  } catch (...) {
+    std::fprintf(stderr, "evcs: an async completion handler threw (ignored)\n");
+  }
+}
+
+} // namespace
+
+SessionState::SessionState(std::shared_ptr<EngineState> engine_state, std::string branch_name,
+                           std::string author_name)
+    : engine(std::move(engine_state)), branch(std::move(branch_name)),
+      author(std::move(author_name)) {}
+
+SessionState::UseGuard::UseGuard(SessionState &session) : session_(session) {
+  if (session.in_use.exchange(true))
+    throw MisuseError("this session is already in use by another thread or task (another "
+                      "operation is in progress). A session belongs to one thread or task at a "
+                      "time: open one session per thread/task.");
+}
+
+SessionState::UseGuard::~UseGuard() {
+  if (owned_) session_.in_use = false;
+}
+
+std::string SessionState::take_prelude() {
+  std::string sql;
+  transaction_open = true;
+  if (!transaction_sent) {
+    sql = "BEGIN;";
+    transaction_sent = true;
+  }
+  for (Frame &frame : frames) {
+    if (frame.sent) continue;
+    if (frame.nested) sql += "SAVEPOINT " + frame.savepoint + ";";
+    frame.sent = true;
+  }
+  return sql;
+}
+
+std::string SessionState::plan_end(bool commit) const {
+  if (!connection || !transaction_sent) return "";
+  return commit ? "COMMIT" : "ROLLBACK";
+}
+
+void SessionState::finish_end(bool commit, const Result &result) {
+  forget_transaction();
+  release_connection();
+  // PostgreSQL answers COMMIT of a failed transaction with a ROLLBACK tag, not an error.
+  if (commit && result.command_tag() == "ROLLBACK")
+    throw_server_error("25P02", "COMMIT rolled the transaction back because an earlier "
+                                "statement in it failed");
+}
+
+std::string SessionState::plan_frame_end(std::size_t index, bool commit) const {
+  const Frame &frame = frames[index];
+  if (!frame.nested) return plan_end(commit);
+  if (!frame.sent) return "";
+  if (commit) return "RELEASE SAVEPOINT " + frame.savepoint;
+  return "ROLLBACK TO SAVEPOINT " + frame.savepoint + "; RELEASE SAVEPOINT " + frame.savepoint;
+}
+
+void SessionState::finish_frame_end(std::size_t index) { frames.resize(index); }
+
+std::size_t SessionState::frame_index(std::uint64_t frame_id) const {
+  for (std::size_t index = 0; index < frames.size(); ++index)
+    if (frames[index].id == frame_id) return index;
+  throw MisuseError("this transaction is no longer active (it was already committed or rolled "
+                    "back, or an enclosing transaction ended)");
+}
+
+void SessionState::ensure_connection() {
+  if (!connection) connection = engine->pool->acquire();
+}
+
+void SessionState::release_connection() noexcept {
+  if (connection) engine->pool->release(std::move(connection));
+}
+
+void SessionState::forget_transaction() noexcept {
+  transaction_open = false;
+  transaction_sent = false;
+  frames.clear();
+}
+
+void SessionState::absorb_failure(std::exception_ptr error) noexcept {
+  try {
+    std::rethrow_exception(error);
+  } catch (const ConnectionLost &) {
+    forget_transaction();
+    engine->pool->discard(std::move(connection));
+  } catch (...) {
+  }
+}
+
+void SessionState::close_quietly() noexcept {
+  try {
+    std::string sql = plan_end(false);
+    if (!sql.empty()) connection->execute_simple(sql);
+  } catch (...) {
+    engine->pool->discard(std::move(connection));
+  }
+  forget_transaction();
+  release_connection();
+}
+
+void SessionState::complete_async() noexcept {
+  in_use = false;
+  if (orphaned && !in_use.exchange(true)) {
+    close_quietly();
+    in_use = false;
+  }
+}
+
+void SessionState::async_with_connection(std::function<void(std::exception_ptr)> operation) {
+  auto self = shared_from_this();
+  boost::asio::post(io_context(), [self, operation = std::move(operation)]() mutable {
+    if (self->connection) {
+      operation(nullptr);
+      return;
+    }
+    self->engine->pool->async_acquire(
+        io_context(), [self, operation](std::exception_ptr error, Pool::ConnectionPtr acquired) {
+          if (!error) self->connection = std::move(acquired);
+          operation(error);
+        });
+  });
+}
+
+void SessionState::async_end(std::string sql, std::function<void(const Result &)> finish,
+                             StatusHandler handler) {
+  auto self = shared_from_this();
+  auto complete = [self, finish, handler](std::exception_ptr error, Result result) mutable {
+    if (!error) {
+      try {
+        finish(result);
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    if (error) self->absorb_failure(error);
+    self->complete_async();
+    invoke_handler(handler, error);
+  };
+  boost::asio::post(io_context(), [self, sql = std::move(sql), complete]() mutable {
+    if (sql.empty() || !self->connection) {
+      complete(nullptr, Result());
+      return;
+    }
+    self->connection->execute_async(io_context(), sql, "", Params(), complete);
+  });
+}
+
+} // namespace detail
+
+using detail::SessionState;
+
+Session::Session(std::shared_ptr<detail::EngineState> engine, std::string branch, std::string author)
+    : state_(std::make_shared<SessionState>(std::move(engine), std::move(branch),
+                                            std::move(author))) {
+  require_utf8(state_->branch, "the branch name");
+  require_utf8(state_->author, "the author name");
+}
+
+Session::~Session() {
+  if (!state_) return;
+  state_->orphaned = true;
+  if (!state_->in_use.exchange(true)) {
+    state_->close_quietly();
+    state_->in_use = false;
+  }
+}
+
+Session::Session(Session &&) noexcept = default;
+Session &Session::operator=(Session &&other) noexcept {
+  if (this != &other) {
+    Session discarded(std::move(*this));
+    state_ = std::move(other.state_);
+  }
+  return *this;
+}
+
+Result Session::execute(const std::string &sql, const Params &params) {
+  require_utf8(sql, "the SQL text");
+  SessionState::UseGuard guard(*state_);
+  try {
+    state_->ensure_connection();
+    std::string prelude = state_->take_prelude();
+    if (!prelude.empty()) state_->connection->execute_simple(prelude);
+    return state_->connection->execute(sql, params);
+  } catch (...) {
+    state_->absorb_failure(std::current_exception());
+    throw;
+  }
+}
+
+void Session::commit(const std::string &message) {
+  require_utf8(message, "the commit message");
+  SessionState::UseGuard guard(*state_);
+  try {
+    std::string sql = state_->plan_end(true);
+    Result result = sql.empty() ? Result() : state_->connection->execute_simple(sql);
+    state_->finish_end(true, result);
+  } catch (...) {
+    state_->absorb_failure(std::current_exception());
+    throw;
+  }
+}
+
+void Session::rollback() {
+  SessionState::UseGuard guard(*state_);
+  state_->close_quietly();
+}
+
+void Session::close() { rollback(); }
+
+Transaction Session::begin() {
+  SessionState::UseGuard guard(*state_);
+  if (state_->transaction_open)
+    throw MisuseError("a transaction is already in progress on this session (begun by begin() or "
+                      "implicitly by an earlier statement): commit or roll it back first, or use "
+                      "begin_nested() for a savepoint");
+  state_->transaction_open = true;
+  std::uint64_t id = state_->next_frame_id++;
+  state_->frames.push_back({id, false, "", false});
+  return Transaction(state_, id, false);
+}
+
+Transaction Session::begin_nested() {
+  SessionState::UseGuard guard(*state_);
+  state_->transaction_open = true;
+  std::uint64_t id = state_->next_frame_id++;
+  state_->frames.push_back({id, true, "evcs_sp" + std::to_string(state_->next_savepoint++), false});
+  return Transaction(state_, id, true);
+}
+
+void Session::run_in_transaction(const std::function<void(Session &)> &fn, int attempts) {
+  if (attempts < 1) throw InvalidArgument("run_in_transaction needs attempts >= 1");
+  if (state_->transaction_open)
+    throw MisuseError("run_in_transaction needs a session with no transaction in progress, so "
+                      "that it can re-run the whole transaction: commit or roll back first");
+  auto roll_back_after_failure = [this] {
+    try {
+      rollback();
+    } catch (...) {
+    }
+  };
+  for (int attempt = 1;; ++attempt) {
+    try {
+      fn(*this);
+      commit();
+      return;
+    } catch (const Error &error) {
+      roll_back_after_failure();
+      if (!error.retryable() || attempt >= attempts) throw;
+    } catch (...) {
+      roll_back_after_failure();
+      throw;
+    }
+  }
+}
+
+void Session::async_execute(const std::string &sql, const Params &params, ResultHandler handler) {
+  require_utf8(sql, "the SQL text");
+  SessionState::UseGuard guard(*state_);
+  auto self = state_;
+  self->async_with_connection([self, sql, params, handler](std::exception_ptr error) mutable {
+    auto complete = [self, handler](std::exception_ptr failure, Result result) mutable {
+      if (failure) self->absorb_failure(failure);
+      self->complete_async();
+      detail::invoke_handler(handler, failure, std::move(result));
+    };
+    if (error) {
+      complete(error, Result());
+      return;
+    }
+    std::string prelude = self->take_prelude();
+    self->connection->execute_async(detail::io_context(), prelude, sql, std::move(params),
+                                    complete);
+  });
+  guard.keep_until_completion();
+}
+
+void Session::async_commit(const std::string &message, StatusHandler handler) {
+  require_utf8(message, "the commit message");
+  SessionState::UseGuard guard(*state_);
+  auto self = state_;
+  self->async_end(self->plan_end(true),
+                  [self](const Result &result) { self->finish_end(true, result); },
+                  std::move(handler));
+  guard.keep_until_completion();
+}
+
+void Session::async_rollback(StatusHandler handler) {
+  SessionState::UseGuard guard(*state_);
+  auto self = state_;
+  self->async_end(self->plan_end(false),
+                  [self](const Result &result) { self->finish_end(false, result); },
+                  std::move(handler));
+  guard.keep_until_completion();
+}
+
+void Session::async_close(StatusHandler handler) { async_rollback(std::move(handler)); }
+
+namespace {
+template <typename T> std::function<void(std::exception_ptr, T)> fulfil(std::shared_ptr<std::promise<T>> promise) {
+  return [promise](std::exception_ptr error, T value) {
+    if (error) promise->set_exception(error);
+    else promise->set_value(std::move(value));
+  };
+}
+StatusHandler fulfil_void(std::shared_ptr<std::promise<void>> promise) {
+  return [promise](std::exception_ptr error) {
+    if (error) promise->set_exception(error);
+    else promise->set_value();
+  };
+}
+} // namespace
+
+std::future<Result> Session::execute_async(const std::string &sql, const Params &params) {
+  auto promise = std::make_shared<std::promise<Result>>();
+  auto future = promise->get_future();
+  async_execute(sql, params, fulfil<Result>(promise));
+  return future;
+}
+
+std::future<void> Session::commit_async(const std::string &message) {
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  async_commit(message, fulfil_void(promise));
+  return future;
+}
+
+std::future<void> Session::rollback_async() {
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  async_rollback(fulfil_void(promise));
+  return future;
+}
+
+bool Session::in_transaction() const { return state_->transaction_open; }
+const std::string &Session::branch() const { return state_->branch; }
+const std::string &Session::author() const { return state_->author; }
+int Session::backend_pid() const {
+  return state_->connection ? state_->connection->backend_pid() : 0;
+}
+
+// ---- Transaction ------------------------------------------------------------------------------
+
+Transaction::Transaction(std::shared_ptr<SessionState> session, std::uint64_t frame_id, bool nested)
+    : session_(std::move(session)), frame_id_(frame_id), nested_(nested) {}
+
+Transaction::Transaction(Transaction &&other) noexcept
+    : session_(std::move(other.session_)), frame_id_(other.frame_id_), nested_(other.nested_) {}
+
+Transaction::~Transaction() {
+  if (!session_ || !is_active()) return;
+  try {
+    rollback();
+  } catch (...) {
+  }
+}
+
+bool Transaction::is_active() const {
+  if (!session_) return false;
+  for (const auto &frame : session_->frames)
+    if (frame.id == frame_id_) return true;
+  return false;
+}
+
+namespace {
+void end_frame(SessionState &session, std::uint64_t frame_id, bool commit) {
+  SessionState::UseGuard guard(session);
+  try {
+    std::size_t index = session.frame_index(frame_id);
+    std::string sql = session.plan_frame_end(index, commit);
+    Result result = sql.empty() ? Result() : session.connection->execute_simple(sql);
+    if (session.frames[index].nested) session.finish_frame_end(index);
+    else session.finish_end(commit, result);
+  } catch (...) {
+    session.absorb_failure(std::current_exception());
+    throw;
+  }
+}
+
+void async_end_frame(const std::shared_ptr<SessionState> &session, std::uint64_t frame_id,
+                     bool commit, StatusHandler handler) {
+  SessionState::UseGuard guard(*session);
+  std::size_t index = session->frame_index(frame_id);
+  bool nested = session->frames[index].nested;
+  session->async_end(session->plan_frame_end(index, commit),
+                     [session, index, nested, commit](const Result &result) {
+                       if (nested) session->finish_frame_end(index);
+                       else session->finish_end(commit, result);
+                     },
+                     std::move(handler));
+  guard.keep_until_completion();
+}
+} // namespace
+
+void Transaction::commit() {
+  if (!session_) throw MisuseError("this transaction handle was moved from");
+  end_frame(*session_, frame_id_, true);
+}
+
+void Transaction::rollback() {
+  if (!session_) throw MisuseError("this transaction handle was moved from");
+  end_frame(*session_, frame_id_, false);
+}
+
+void Transaction::async_commit(StatusHandler handler) {
+  if (!session_) throw MisuseError("this transaction handle was moved from");
+  async_end_frame(session_, frame_id_, true, std::move(handler));
+}
+
+void Transaction::async_rollback(StatusHandler handler) {
+  if (!session_) throw MisuseError("this transaction handle was moved from");
+  async_end_frame(session_, frame_id_, false, std::move(handler));
+}
+
+} // namespace evcs

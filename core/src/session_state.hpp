@@ -1,0 +1,85 @@
+// A session's state, shared with its transactions and with async operations in flight.
+#pragma once
+
+#include "engine_state.hpp"
+#include "evcs/result.hpp"
+#include "evcs/session.hpp"
+#include "pg_connection.hpp"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace evcs::detail {
+
+struct SessionState : std::enable_shared_from_this<SessionState> {
+  // A transaction block the user opened: the explicit BEGIN (kind explicit) or a SAVEPOINT.
+  struct Frame {
+    std::uint64_t id;
+    bool nested;
+    std::string savepoint;
+    // Whether its BEGIN/SAVEPOINT has reached the server (it is sent with the next statement).
+    bool sent = false;
+  };
+
+  SessionState(std::shared_ptr<EngineState> engine, std::string branch, std::string author);
+
+  // Marks the session in use for the duration of one operation.
+  class UseGuard {
+  public:
+    explicit UseGuard(SessionState &session);
+    ~UseGuard();
+    UseGuard(const UseGuard &) = delete;
+    UseGuard &operator=(const UseGuard &) = delete;
+    // Hands the "in use" mark to an async operation, which clears it when it completes.
+    void keep_until_completion() noexcept { owned_ = false; }
+
+  private:
+    SessionState &session_;
+    bool owned_ = true;
+  };
+
+  // --- operations as plan (the SQL to send) + finish (the state change once it ran) ---
+  // Statements that must precede the next user statement (BEGIN, SAVEPOINTs).
+  std::string take_prelude();
+  // SQL that ends the transaction, or "" if nothing reached the server.
+  std::string plan_end(bool commit) const;
+  void finish_end(bool commit, const Result &result);
+  // SQL that ends frame `index` and every frame above it, or "" if none reached the server.
+  std::string plan_frame_end(std::size_t index, bool commit) const;
+  void finish_frame_end(std::size_t index);
+
+  std::size_t frame_index(std::uint64_t frame_id) const;
+  void ensure_connection();
+  void release_connection() noexcept;
+  // After a failure: a lost connection is dropped and the transaction state cleared.
+  void absorb_failure(std::exception_ptr error) noexcept;
+  // Closes the transaction without a round trip (rolled back or never started).
+  void forget_transaction() noexcept;
+  // Rolls back and returns the connection, swallowing errors (destructors, close).
+  void close_quietly() noexcept;
+
+  // Runs `operation` on the I/O thread with the connection checked out; async.
+  void async_with_connection(std::function<void(std::exception_ptr)> operation);
+  // Sends `sql` (if any) on the I/O thread, then runs `finish` and reports to `handler`.
+  void async_end(std::string sql, std::function<void(const Result &)> finish,
+                 StatusHandler handler);
+  // Clears the "in use" mark of a finished async operation (closing an orphaned session).
+  void complete_async() noexcept;
+
+  std::shared_ptr<EngineState> engine;
+  std::string branch;
+  std::string author;
+  std::unique_ptr<PgConnection> connection;
+  bool transaction_open = false;
+  bool transaction_sent = false;
+  std::vector<Frame> frames;
+  std::uint64_t next_frame_id = 1;
+  std::uint64_t next_savepoint = 1;
+  std::atomic<bool> in_use{false};
+  // The Session handle was destroyed while an async operation ran: close at its completion.
+  std::atomic<bool> orphaned{false};
+};
+
+} // namespace evcs::detail

@@ -1,0 +1,95 @@
+// Private glue of the pybind11 module evcs._native: it translates between Python objects and
+// the C ABI (through the RAII layer evcs/capi.hpp) and adds no behaviour of its own.
+//
+// GIL rules: arguments are converted while holding the GIL; the GIL is released around every C
+// call that can touch the database or wait for a lock the engine's threads may hold while they
+// call back into Python (log lines, async completions).
+#pragma once
+
+#include "evcs/capi.hpp"
+
+#include <pybind11/pybind11.h>
+
+#include <memory>
+#include <string>
+
+namespace evcs::python {
+
+namespace py = pybind11;
+
+// ---- errors (errors.cpp) ---------------------------------------------------------------------
+
+// Builds the evcs.Error subclass instance for a failed C call through the factory the pure-Python
+// package registered at import (evcs/errors.py owns the code -> class table).
+py::object make_exception(const abi::Error &error);
+void register_errors(py::module_ &module);
+// Whether Python can still be entered from a foreign thread (not during interpreter shutdown).
+bool python_is_running() noexcept;
+
+// ---- parameters (params.cpp) -----------------------------------------------------------------
+
+// The UTF-8 form of a Python str; text without one (lone surrogates) is InvalidArgument, as
+// invalid UTF-8 is in the C layer.
+std::string utf8(const py::str &text, const char *what);
+
+// Converts a Python sequence into server-side parameters for $1..$n; a null handle for None.
+abi::Params to_params(py::handle values);
+
+// ---- results (result.cpp) --------------------------------------------------------------------
+
+// (columns: list[str], rows: list[tuple], rowcount: int), every cell converted by column type.
+py::tuple convert_result(const evcs_result *result);
+// The first column of the first row, or None.
+py::object convert_scalar(const evcs_result *result);
+
+// ---- engine, sessions, async (engine.cpp, session.cpp, async.cpp) -----------------------------
+
+// What a Python engine and every session opened from it share: the C engine and the payload
+// of its log callback, which must outlive every session that can still log.
+struct EngineCore {
+  ~EngineCore();
+  abi::Engine handle;
+  std::unique_ptr<py::object> log_sink;
+};
+
+class NativeSession {
+public:
+  NativeSession(std::shared_ptr<EngineCore> engine, abi::Session handle)
+      : engine_(std::move(engine)), handle_(std::move(handle)) {}
+  ~NativeSession();
+  evcs_session *get() const noexcept { return handle_.get(); }
+
+private:
+  std::shared_ptr<EngineCore> engine_;
+  abi::Session handle_;
+};
+
+class NativeTransaction {
+public:
+  NativeTransaction(py::object session, abi::Transaction handle)
+      : session_(std::move(session)), handle_(std::move(handle)) {}
+  ~NativeTransaction();
+  evcs_transaction *get() const noexcept { return handle_.get(); }
+
+private:
+  py::object session_; // the NativeSession this transaction belongs to, kept alive
+  abi::Transaction handle_;
+};
+
+void register_engine(py::module_ &module);
+void register_session(py::module_ &module);
+void register_async(py::module_ &module);
+
+// Frees a C handle with the GIL released: freeing may roll back over the network or wait for
+// an engine thread that is itself waiting for the GIL.
+template <typename Handle> void release_without_gil(Handle &handle) {
+  if (!handle) return;
+  if (PyGILState_Check()) {
+    py::gil_scoped_release released;
+    handle.reset();
+  } else {
+    handle.reset();
+  }
+}
+
+} // namespace evcs::python

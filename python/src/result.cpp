@@ -1,0 +1,208 @@
+// Result cells -> Python values, by column type. The mapping table is in docs/python.md.
+#include "native.hpp"
+
+#include <datetime.h>
+
+#include <optional>
+#include <vector>
+
+namespace evcs::python {
+
+namespace {
+
+constexpr std::int64_t micros_per_second = 1000000;
+constexpr std::int64_t micros_per_day = 86400 * micros_per_second;
+
+struct CivilDate {
+  std::int64_t year;
+  unsigned month;
+  unsigned day;
+};
+
+// The proleptic Gregorian date `days` after 1970-01-01 (H. Hinnant's civil_from_days).
+CivilDate civil_from_days(std::int64_t days) {
+  days += 719468;
+  const std::int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+  const auto day_of_era = static_cast<unsigned>(days - era * 146097);
+  const unsigned year_of_era =
+      (day_of_era - day_of_era / 1460 + day_of_era / 36524 - day_of_era / 146096) / 365;
+  const unsigned day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+  const unsigned month_index = (5 * day_of_year + 2) / 153;
+  const unsigned day = day_of_year - (153 * month_index + 2) / 5 + 1;
+  const unsigned month = month_index < 10 ? month_index + 3 : month_index - 9;
+  return {static_cast<std::int64_t>(year_of_era) + era * 400 + (month <= 2), month, day};
+}
+
+[[noreturn]] void out_of_python_range(const char *what, const std::string &text) {
+  throw abi::Error(EVCS_EINVALID, std::string("the ") + what + " '" + text +
+                                      "' is outside the range of Python's datetime (years "
+                                      "1-9999); cast the column to text in SQL to read it");
+}
+
+// Python callables used to build cells the C ABI hands over as text.
+struct TextDecoders {
+  py::object decimal;
+  py::object uuid;
+  py::object json_loads;
+};
+
+const TextDecoders &text_decoders() {
+  // Never destroyed on purpose: destroying Python objects after interpreter shutdown crashes.
+  static const TextDecoders *decoders = new TextDecoders{
+      py::module_::import("decimal").attr("Decimal"), py::module_::import("uuid").attr("UUID"),
+      py::module_::import("json").attr("loads")};
+  return *decoders;
+}
+
+class Converter {
+public:
+  explicit Converter(const evcs_result *result) : result_(result) {
+    if (PyDateTimeAPI == nullptr) PyDateTime_IMPORT;
+    abi::check(evcs_result_row_count(&rows_, result));
+    abi::check(evcs_result_column_count(&columns_, result));
+    types_.resize(static_cast<size_t>(columns_));
+    for (std::int64_t column = 0; column < columns_; ++column)
+      abi::check(evcs_result_column_type(&types_[static_cast<size_t>(column)], result, column));
+  }
+
+  std::int64_t rows() const noexcept { return rows_; }
+  std::int64_t columns() const noexcept { return columns_; }
+
+  std::string column_name(std::int64_t column) const {
+    const char *name = nullptr;
+    abi::check(evcs_result_column_name(&name, result_, column));
+    return name;
+  }
+
+  py::object cell(std::int64_t row, std::int64_t column) {
+    int is_null = 0;
+    abi::check(evcs_result_is_null(&is_null, result_, row, column));
+    if (is_null) return py::none();
+    switch (types_[static_cast<size_t>(column)]) {
+    case EVCS_TYPE_INT64: {
+      std::int64_t value = 0;
+      abi::check(evcs_result_get_int64(&value, result_, row, column));
+      return py::int_(value);
+    }
+    case EVCS_TYPE_DOUBLE: {
+      double value = 0;
+      abi::check(evcs_result_get_double(&value, result_, row, column));
+      return py::float_(value);
+    }
+    case EVCS_TYPE_BOOL: {
+      int value = 0;
+      abi::check(evcs_result_get_bool(&value, result_, row, column));
+      return py::bool_(value != 0);
+    }
+    case EVCS_TYPE_BYTES: {
+      void *data = nullptr;
+      size_t length = 0;
+      abi::check(evcs_result_get_bytes(&data, &length, result_, row, column));
+      abi::Allocated owned(data);
+      return py::bytes(static_cast<const char *>(data), length);
+    }
+    case EVCS_TYPE_TIMESTAMP: return timestamp(row, column);
+    case EVCS_TYPE_NUMERIC: return text_decoders().decimal(text(row, column));
+    case EVCS_TYPE_JSON: return text_decoders().json_loads(text(row, column));
+    case EVCS_TYPE_UUID: return text_decoders().uuid(text(row, column));
+    case EVCS_TYPE_DATE: return date(row, column);
+    case EVCS_TYPE_TEXT_ARRAY: return text_array(row, column);
+    default: return text(row, column);
+    }
+  }
+
+private:
+  py::str text(std::int64_t row, std::int64_t column) const {
+    const char *value = nullptr;
+    size_t length = 0;
+    abi::check(evcs_result_get_text(&value, &length, result_, row, column));
+    return py::str(value, length);
+  }
+
+  py::object timestamp(std::int64_t row, std::int64_t column) const {
+    std::int64_t micros = 0;
+    abi::check(evcs_result_get_timestamp(&micros, result_, row, column));
+    std::int64_t days = micros / micros_per_day;
+    std::int64_t within_day = micros % micros_per_day;
+    if (within_day < 0) {
+      within_day += micros_per_day;
+      --days;
+    }
+    CivilDate date = civil_from_days(days);
+    if (date.year < 1 || date.year > 9999) out_of_python_range("timestamp", text(row, column));
+    std::int64_t seconds = within_day / micros_per_second;
+    PyObject *value = PyDateTimeAPI->DateTime_FromDateAndTime(
+        static_cast<int>(date.year), static_cast<int>(date.month), static_cast<int>(date.day),
+        static_cast<int>(seconds / 3600), static_cast<int>(seconds / 60 % 60),
+        static_cast<int>(seconds % 60), static_cast<int>(within_day % micros_per_second),
+        PyDateTime_TimeZone_UTC, PyDateTimeAPI->DateTimeType);
+    if (value == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(value);
+  }
+
+  // The C ABI gives dates as ISO text YYYY-MM-DD; anything else (BC dates, years past 9999,
+  // infinity) has no datetime.date.
+  py::object date(std::int64_t row, std::int64_t column) const {
+    const char *value = nullptr;
+    size_t length = 0;
+    abi::check(evcs_result_get_text(&value, &length, result_, row, column));
+    std::string iso(value, length);
+    auto digits = [&](size_t from, size_t count) {
+      int number = 0;
+      for (size_t i = from; i < from + count; ++i) {
+        if (iso[i] < '0' || iso[i] > '9') out_of_python_range("date", iso);
+        number = number * 10 + (iso[i] - '0');
+      }
+      return number;
+    };
+    if (iso.size() != 10 || iso[4] != '-' || iso[7] != '-') out_of_python_range("date", iso);
+    PyObject *date = PyDate_FromDate(digits(0, 4), digits(5, 2), digits(8, 2));
+    if (date == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(date);
+  }
+
+  // The C ABI has no per-cell JSON getter yet, so text arrays are read from the whole result
+  // as JSON, fetched once per result on first use.
+  py::object text_array(std::int64_t row, std::int64_t column) {
+    if (!rows_as_json_) {
+      char *json = nullptr;
+      abi::check(evcs_result_to_json(&json, result_));
+      abi::Allocated owned(json);
+      rows_as_json_ = text_decoders().json_loads(py::str(json));
+    }
+    return (*rows_as_json_)[py::int_(row)][py::str(column_name(column))];
+  }
+
+  const evcs_result *result_;
+  std::int64_t rows_ = 0;
+  std::int64_t columns_ = 0;
+  std::vector<int> types_;
+  std::optional<py::object> rows_as_json_;
+};
+
+} // namespace
+
+py::tuple convert_result(const evcs_result *result) {
+  Converter converter(result);
+  py::list columns;
+  for (std::int64_t column = 0; column < converter.columns(); ++column)
+    columns.append(py::str(converter.column_name(column)));
+  py::list rows;
+  for (std::int64_t row = 0; row < converter.rows(); ++row) {
+    py::tuple cells(static_cast<size_t>(converter.columns()));
+    for (std::int64_t column = 0; column < converter.columns(); ++column)
+      cells[static_cast<size_t>(column)] = converter.cell(row, column);
+    rows.append(std::move(cells));
+  }
+  std::int64_t rows_affected = 0;
+  abi::check(evcs_result_rows_affected(&rows_affected, result));
+  return py::make_tuple(std::move(columns), std::move(rows), rows_affected);
+}
+
+py::object convert_scalar(const evcs_result *result) {
+  Converter converter(result);
+  if (converter.rows() == 0 || converter.columns() == 0) return py::none();
+  return converter.cell(0, 0);
+}
+
+} // namespace evcs::python

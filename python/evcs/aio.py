@@ -1,0 +1,143 @@
+"""Async sessions (SPEC §2): the same operations as awaitables.
+
+Each call queues work on the engine's I/O thread and awaits an asyncio future that the
+completion settles through ``loop.call_soon_threadsafe``; the event loop never waits for the
+database. A pending call keeps the session in use: a second concurrent call on the same
+session raises MisuseError (use one session per task). Cancelling the awaiting task does not
+stop the statement already sent; the session stays in use until it finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Any, Callable, Optional, Type
+
+from . import _native
+from .result import Result, _as_result
+from .session import Params
+
+__all__ = ["AsyncSession", "AsyncTransaction"]
+
+
+def _resolve(future: "asyncio.Future[Any]", exception: Optional[BaseException], value: Any) -> None:
+    """Settles a future on its loop's thread (scheduled by evcs._native's completions)."""
+    if future.cancelled():
+        return
+    if exception is not None:
+        future.set_exception(exception)
+    else:
+        future.set_result(value)
+
+
+_native.set_future_resolver(_resolve)
+
+
+async def _completion(start: Callable[[asyncio.AbstractEventLoop, "asyncio.Future[Any]"], None]) -> Any:
+    loop = asyncio.get_running_loop()
+    future: "asyncio.Future[Any]" = loop.create_future()
+    start(loop, future)
+    return await future
+
+
+class AsyncTransaction:
+    """``async with session.begin():`` / ``begin_nested()``: commits on normal exit, rolls back
+    when the block raises (the exception still propagates)."""
+
+    def __init__(self, native: _native.Transaction) -> None:
+        self._native = native
+
+    @property
+    def is_active(self) -> bool:
+        return self._native.is_active
+
+    async def commit(self) -> None:
+        await _completion(self._native.commit_async)
+
+    async def rollback(self) -> None:
+        await _completion(self._native.rollback_async)
+
+    async def __aenter__(self) -> "AsyncTransaction":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        if not self._native.is_active:  # ended explicitly inside the block
+            return
+        if exc_type is None:
+            await self.commit()
+        else:
+            await self.rollback()
+
+
+class AsyncSession:
+    """The async form of Session; belongs to one task at a time."""
+
+    def __init__(self, native: _native.Session) -> None:
+        self._native = native
+
+    async def execute(self, sql: str, params: Params = None) -> Result:
+        native = self._native
+        return _as_result(
+            await _completion(lambda loop, future: native.execute_async(sql, params, loop, future))
+        )
+
+    async def scalar(self, sql: str, params: Params = None) -> Any:
+        return (await self.execute(sql, params)).scalar()
+
+    async def commit(self, message: Optional[str] = None) -> None:
+        native = self._native
+        await _completion(lambda loop, future: native.commit_async(message, loop, future))
+
+    async def rollback(self) -> None:
+        await _completion(self._native.rollback_async)
+
+    async def close(self) -> None:
+        await _completion(self._native.close_async)
+
+    def begin(self) -> AsyncTransaction:
+        # BEGIN is sent lazily with the next statement, so starting a transaction never waits.
+        return AsyncTransaction(self._native.begin())
+
+    def begin_nested(self) -> AsyncTransaction:
+        return AsyncTransaction(self._native.begin_nested())
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._native.in_transaction
+
+    @property
+    def branch(self) -> str:
+        return self._native.branch
+
+    @property
+    def author(self) -> Optional[str]:
+        return self._native.author
+
+    @property
+    def backend_pid(self) -> int:
+        return self._native.backend_pid
+
+    async def __aenter__(self) -> "AsyncSession":
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        try:
+            if exc_type is None:
+                await self.commit()
+            else:
+                await self.rollback()
+        finally:
+            await self.close()
+
+    def __repr__(self) -> str:
+        return f"<evcs.AsyncSession branch={self.branch!r} author={self.author!r}>"

@@ -1,0 +1,141 @@
+"""Sessions (units of work) and transactions (SPEC §2), synchronous API."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Callable, List, Optional, Sequence, Type, TypeVar
+
+from . import _native
+from .result import Result, _as_result
+
+__all__ = ["Session", "Transaction", "Params"]
+
+#: Values for the statement's $1, $2, ... placeholders, in order (docs/python.md lists types).
+Params = Optional[Sequence[Any]]
+
+T = TypeVar("T")
+
+
+class Transaction:
+    """An explicit transaction (``session.begin()``) or a savepoint (``begin_nested()``).
+
+    As a context manager it commits when the block ends normally and rolls back when it raises;
+    the exception still propagates.
+    """
+
+    def __init__(self, native: _native.Transaction) -> None:
+        self._native = native
+
+    @property
+    def is_active(self) -> bool:
+        return self._native.is_active
+
+    def commit(self) -> None:
+        self._native.commit()
+
+    def rollback(self) -> None:
+        self._native.rollback()
+
+    def __enter__(self) -> "Transaction":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        if not self._native.is_active:  # ended explicitly inside the block
+            return
+        if exc_type is None:
+            self._native.commit()
+        else:
+            self._native.rollback()
+
+
+class Session:
+    """A unit of work on one branch. Belongs to one thread at a time (docs/python.md).
+
+    The first statement checks out a connection and begins a transaction implicitly. As a
+    context manager it commits when the block ends normally, rolls back when it raises, and
+    always returns its connection to the pool.
+    """
+
+    def __init__(self, native: _native.Session) -> None:
+        self._native = native
+
+    def execute(self, sql: str, params: Params = None) -> Result:
+        """Runs one statement with server-side parameters ($1, $2, ...)."""
+        return _as_result(self._native.execute(sql, params))
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        """The first column of the first row, or None when there are no rows."""
+        return self._native.scalar(sql, params)
+
+    def commit(self, message: Optional[str] = None) -> None:
+        """Commits; ``message`` is recorded in the commit log when versions were written."""
+        self._native.commit(message)
+
+    def rollback(self) -> None:
+        self._native.rollback()
+
+    def close(self) -> None:
+        """Rolls back anything uncommitted and returns the connection; the session stays usable."""
+        self._native.close()
+
+    def begin(self) -> Transaction:
+        return Transaction(self._native.begin())
+
+    def begin_nested(self) -> Transaction:
+        return Transaction(self._native.begin_nested())
+
+    def run_in_transaction(self, fn: Callable[["Session"], T], attempts: int = 3) -> T:
+        """Runs ``fn(session)`` in a transaction and commits, re-running all of it on failures the
+        engine deems retryable (serialization failure, deadlock, connection lost before the
+        outcome was in doubt), ``attempts`` times in all. Returns what the successful ``fn``
+        returned; an exception of ``fn`` that ends the call is re-raised unchanged.
+        """
+        outcome: List[T] = []
+
+        def body() -> None:
+            outcome[:] = [fn(self)]
+
+        self._native.run_in_transaction(body, attempts)
+        return outcome[0]
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._native.in_transaction
+
+    @property
+    def branch(self) -> str:
+        return self._native.branch
+
+    @property
+    def author(self) -> Optional[str]:
+        return self._native.author
+
+    @property
+    def backend_pid(self) -> int:
+        """The server process of the checked-out connection; 0 when none is checked out."""
+        return self._native.backend_pid
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._native.commit(None)
+            else:
+                self._native.rollback()
+        finally:
+            self._native.close()
+
+    def __repr__(self) -> str:
+        return f"<evcs.Session branch={self.branch!r} author={self.author!r}>"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Un
 from .errors import MisuseError, NotFound
 
 if TYPE_CHECKING:
-    import pandas
+    import pandas  # type: ignore[import]  # Debian's pandas ships no type information
 
 __all__ = ["Row", "Result"]
 

@@ -1,0 +1,76 @@
+"""Fixtures: each test module gets its own fresh database on the server the test run started
+(DATABASE_URL, set by scripts/test), and an evcs engine on it.
+
+The fixtures use psycopg, not evcs, for administration (CREATE DATABASE, pg_stat_activity,
+pg_terminate_backend), so they do not depend on the code under test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from typing import Iterator
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+import evcs
+
+
+def server_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        raise RuntimeError("DATABASE_URL is not set: run the tests through scripts/test")
+    return url
+
+
+@pytest.fixture(scope="module")
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    name = "evcs_py_" + re.sub(r"\W", "_", module).lower()
+    with psycopg.connect(server_url(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    yield make_conninfo(server_url(), dbname=name)
+    with psycopg.connect(server_url(), autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def engine(database_url: str) -> Iterator[evcs.Engine]:
+    with evcs.Engine(database_url) as engine:
+        yield engine
+
+
+@pytest.fixture
+def admin(database_url: str) -> Iterator[psycopg.Connection]:  # type: ignore[type-arg]
+    """An autocommit connection to the test database, outside evcs."""
+    with psycopg.connect(database_url, autocommit=True, application_name="evcs-test-admin") as conn:
+        yield conn
+
+
+def wait_until_query_runs(admin: psycopg.Connection, marker: str) -> None:  # type: ignore[type-arg]
+    """Waits until a statement containing `marker` is executing on the server (no time limit:
+    pytest's own timeout, if any, applies)."""
+    while True:
+        running = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE %s "
+            "AND pid <> pg_backend_pid()",
+            (f"%{marker}%",),
+        ).fetchone()
+        if running is not None and running[0] > 0:
+            return
+        time.sleep(0.01)
+
+
+def evcs_backends(admin: psycopg.Connection, application_name: str = "evcs") -> int:  # type: ignore[type-arg]
+    """Connections the engine holds on the test database."""
+    row = admin.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name = %s",
+        (application_name,),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])

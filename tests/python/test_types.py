@@ -1,0 +1,213 @@
+"""Parameter and result type mapping (docs/python.md), in both directions, with exact values."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import uuid
+from typing import Any
+
+import pytest
+
+import evcs
+
+UTC = datetime.timezone.utc
+BERLIN_SUMMER = datetime.timezone(datetime.timedelta(hours=2))
+
+
+@pytest.mark.parametrize(
+    ("value", "cast", "expected"),
+    [
+        (None, "int8", None),
+        (True, "bool", True),
+        (False, "bool", False),
+        (0, "int8", 0),
+        (-(2**63), "int8", -(2**63)),
+        (2**63 - 1, "int8", 2**63 - 1),
+        (1.5, "float8", 1.5),
+        (-0.0, "float8", -0.0),
+        (float("inf"), "float8", float("inf")),
+        ("héllo wörld ✓", "text", "héllo wörld ✓"),
+        ("", "text", ""),
+        (b"\x00\x01\xff", "bytea", b"\x00\x01\xff"),
+        (bytearray(b"ab"), "bytea", b"ab"),
+        (memoryview(b"xyz"), "bytea", b"xyz"),
+        (
+            datetime.datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
+            "timestamptz",
+            datetime.datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
+        ),
+        (
+            datetime.datetime(2024, 7, 1, 12, 0, tzinfo=BERLIN_SUMMER),
+            "timestamptz",
+            datetime.datetime(2024, 7, 1, 10, 0, tzinfo=UTC),
+        ),
+        (
+            datetime.datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),
+            "timestamptz",
+            datetime.datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),
+        ),
+        (datetime.date(2000, 1, 31), "date", datetime.date(2000, 1, 31)),
+        (decimal.Decimal("12345678901234567890.0123"), "numeric", decimal.Decimal("12345678901234567890.0123")),
+        (
+            uuid.UUID("12345678-1234-5678-1234-567812345678"),
+            "uuid",
+            uuid.UUID("12345678-1234-5678-1234-567812345678"),
+        ),
+        ({"a": [1, 2.5, None, "x"], "b": {"c": True}}, "jsonb", {"a": [1, 2.5, None, "x"], "b": {"c": True}}),
+        ([1, "two"], "json", [1, "two"]),
+    ],
+)
+def test_parameter_round_trips_through_a_cast(engine: evcs.Engine, value: Any, cast: str, expected: Any) -> None:
+    with engine.session() as s:
+        got = s.scalar(f"SELECT $1::{cast}", (value,))
+    assert got == expected
+    assert type(got) is type(expected)
+
+
+def test_negative_zero_keeps_its_sign(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        assert str(s.scalar("SELECT $1::float8", (-0.0,))) == "-0.0"
+
+
+def test_result_columns_convert_by_type(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        row = s.execute(
+            """SELECT 7::int2 AS small, 8::int4 AS regular, 9::int8 AS big, 1.25::float4 AS single,
+                      2.5::float8 AS double, true AS flag, 'txt'::varchar AS label, '\\x0a0b'::bytea AS raw,
+                      '2001-02-03 04:05:06.789+00'::timestamptz AS stamp,
+                      '2001-02-03 04:05:06'::timestamp AS naive_stamp,
+                      3.10::numeric(5,2) AS amount, '{"k": [1]}'::jsonb AS doc, '[true]'::json AS list,
+                      '00000000-0000-0000-0000-000000000001'::uuid AS id, '1999-12-31'::date AS day,
+                      ARRAY['a', 'b c', NULL, '"q"']::text[] AS tags, NULL::int AS nothing"""
+        ).one()
+    assert row._asdict() == {
+        "small": 7,
+        "regular": 8,
+        "big": 9,
+        "single": 1.25,
+        "double": 2.5,
+        "flag": True,
+        "label": "txt",
+        "raw": b"\n\x0b",
+        "stamp": datetime.datetime(2001, 2, 3, 4, 5, 6, 789000, tzinfo=UTC),
+        "naive_stamp": datetime.datetime(2001, 2, 3, 4, 5, 6, tzinfo=UTC),
+        "amount": decimal.Decimal("3.10"),
+        "doc": {"k": [1]},
+        "list": [True],
+        "id": uuid.UUID(int=1),
+        "day": datetime.date(1999, 12, 31),
+        "tags": ["a", "b c", None, '"q"'],
+        "nothing": None,
+    }
+    assert [type(value) for value in row] == [
+        int, int, int, float, float, bool, str, bytes, datetime.datetime, datetime.datetime,
+        decimal.Decimal, dict, list, uuid.UUID, datetime.date, list, type(None),
+    ]
+
+
+def test_row_supports_index_name_attribute_and_unpacking(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        result = s.execute("SELECT 1 AS a, 'x' AS b UNION ALL SELECT 2, 'y' ORDER BY 1")
+    assert result.columns == ["a", "b"]
+    assert len(result) == 2
+    first, second = result.all()
+    assert (first[0], first["b"], first.b, first[-1], first[0:2]) == (1, "x", "x", "x", (1, "x"))
+    a, b = second
+    assert (a, b) == (2, "y")
+    assert first == (1, "x")
+    assert first._fields == ("a", "b")
+    assert repr(first) == "Row(a=1, b='x')"
+    with pytest.raises(KeyError, match="no column named 'c'"):
+        first["c"]
+    with pytest.raises(AttributeError, match="no column named 'c'"):
+        first.c
+
+
+def test_result_first_one_scalar_and_rowcount(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        s.execute("CREATE TABLE counted (id int)")
+        inserted = s.execute("INSERT INTO counted SELECT generate_series(1, 5)")
+        assert (inserted.rowcount, len(inserted), inserted.columns) == (5, 0, [])
+        assert s.execute("UPDATE counted SET id = id + 10 WHERE id > 2").rowcount == 3
+        empty = s.execute("SELECT id FROM counted WHERE id < 0")
+        assert (empty.first(), empty.scalar(), empty.rowcount) == (None, None, 0)
+        with pytest.raises(evcs.NotFound, match="returned no rows"):
+            empty.one()
+        many = s.execute("SELECT id FROM counted ORDER BY id")
+        assert many.scalar() == 1
+        with pytest.raises(evcs.MisuseError, match="returned 5 rows"):
+            many.one()
+        assert s.scalar("SELECT id FROM counted WHERE id = -1") is None
+
+
+def test_to_pandas_and_html_table(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        result = s.execute("SELECT n, n * 2 AS twice FROM generate_series(1, 25) AS n ORDER BY n")
+    frame = result.to_pandas()
+    assert list(frame.columns) == ["n", "twice"]
+    assert frame["twice"].tolist() == [2 * n for n in range(1, 26)]
+    html = result._repr_html_()
+    assert html.count("<tr>") == 1 + 20
+    assert html.startswith("<table><thead><tr><th>n</th><th>twice</th></tr></thead>")
+    assert html.endswith("</table><p>5 more rows</p>")
+
+
+def test_integer_outside_int64_is_invalid_argument(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        with pytest.raises(evcs.InvalidArgument, match=r"parameter \$2: the integer 9223372036854775808 is outside") as raised:
+            s.scalar("SELECT $1::int8 + $2::int8", (1, 2**63))
+    assert isinstance(raised.value, ValueError)
+    assert raised.value.code == "invalid_argument"
+
+
+def test_naive_datetime_is_refused(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        with pytest.raises(evcs.InvalidArgument, match=r"parameter \$1: a naive datetime has no time zone"):
+            s.scalar("SELECT $1::timestamptz", (datetime.datetime(2024, 1, 1),))
+
+
+def test_lone_surrogate_in_text_is_invalid_argument(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        with pytest.raises(evcs.InvalidArgument, match=r"parameter \$1 is not valid Unicode text"):
+            s.scalar("SELECT $1::text", ("bad \ud800",))
+        with pytest.raises(evcs.InvalidArgument, match="the SQL text is not valid Unicode text"):
+            s.scalar("SELECT '\ud800'")
+
+
+def test_nul_character_in_text_is_invalid_argument(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        with pytest.raises(evcs.InvalidArgument, match="NUL") as raised:
+            s.scalar("SELECT $1::text", ("a\x00b",))
+    assert raised.value.sqlstate is None
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name"),
+    [({1, 2}, "set"), (object(), "object"), ((1, 2), "tuple"), (1 + 2j, "complex")],
+)
+def test_unsupported_parameter_type_is_type_error_naming_type_and_position(
+    engine: evcs.Engine, value: Any, type_name: str
+) -> None:
+    with engine.session() as s:
+        with pytest.raises(TypeError, match=rf"^parameter \$2: cannot send a value of type {type_name}; supported: "):
+            s.scalar("SELECT $1::int, $2", (1, value))
+
+
+@pytest.mark.parametrize(("params", "type_name"), [("abc", "str"), ({"a": 1}, "dict"), (5, "int")])
+def test_params_must_be_a_sequence(engine: evcs.Engine, params: Any, type_name: str) -> None:
+    with engine.session() as s:
+        with pytest.raises(TypeError, match=rf"params must be a sequence .* not {type_name}$"):
+            s.execute("SELECT $1", params)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="core bug: SQLSTATE 08P01 (bind parameter count mismatch) is mapped to ConnectionLost "
+    "by the class-08 rule in core/src/error.cpp; it is a caller error (InvalidArgument)",
+)
+def test_wrong_parameter_count_is_invalid_argument_from_the_server(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        with pytest.raises(evcs.InvalidArgument) as raised:
+            s.scalar("SELECT $1::int + $2::int", (1,))
+    assert raised.value.sqlstate == "08P01"

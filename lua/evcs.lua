@@ -1,0 +1,579 @@
+--- evcs: versioned entities on PostgreSQL, for Lua 5.4.
+--
+-- A thin idiomatic layer over `evcs_native` (SWIG over the C ABI). All behaviour lives in the
+-- engine; this file translates Lua values, handles and errors, and nothing else.
+-- Conventions (LuaSQL): expected database failures return `nil, err`; misuse and invalid
+-- arguments raise `error(err)`. docs/lua.md has the long form.
+local native = require "evcs_native"
+
+local OK = native.EVCS_OK
+
+local evcs = {}
+
+evcs.version = native.evcs_version()
+
+-- ---- values ----------------------------------------------------------------------------------
+
+--- SQL NULL: as a parameter, and as the value of a NULL cell.
+evcs.null = setmetatable({}, {
+  __name = "evcs.null",
+  __tostring = function() return "evcs.null" end,
+  __newindex = function() error("evcs.null is immutable", 2) end,
+})
+
+local Bytes = { __name = "evcs.bytes" }
+local Timestamp = { __name = "evcs.timestamp" }
+local Json = { __name = "evcs.json" }
+
+--- A bytea parameter.
+function evcs.bytes(value) return setmetatable({ value = value }, Bytes) end
+--- A timestamptz parameter: UTC microseconds since 1970-01-01 (an integer).
+function evcs.timestamp(micros) return setmetatable({ value = micros }, Timestamp) end
+--- A json/jsonb parameter given as JSON text (checked by the engine).
+function evcs.json(text) return setmetatable({ value = text }, Json) end
+
+-- ---- errors ----------------------------------------------------------------------------------
+
+local Error = { __name = "evcs.error" }
+Error.__index = Error
+function Error:__tostring()
+  local sqlstate = self.sqlstate and (" [SQLSTATE " .. self.sqlstate .. "]") or ""
+  return "evcs." .. self.code .. ": " .. self.message .. sqlstate
+end
+
+--- Whether `value` is an error object of this library.
+function evcs.is_error(value) return getmetatable(value) == Error end
+
+--- The stable short names of the error codes, in status order (-1, -2, ...).
+evcs.errors = {}
+for status = native.EVCS_ERROR, native.EVCS_EMISUSE, -1 do
+  evcs.errors[#evcs.errors + 1] = native.evcs_error_code_name(status)
+end
+
+local function empty_to_nil(text)
+  if text == "" then return nil end
+  return text
+end
+
+-- The calling thread's last failure as an error object; `status` is what the call returned.
+local function last_error(status)
+  local detail = native.evcs_error_last_detail()
+  return setmetatable({
+    status = status,
+    code = native.evcs_error_code_name(status),
+    message = native.evcs_error_last_message(),
+    sqlstate = empty_to_nil(native.evcs_error_last_sqlstate()),
+    retryable = native.evcs_error_last_retryable() ~= 0,
+    detail = detail ~= "null" and detail or nil,
+  }, Error)
+end
+
+local raised_statuses = { [native.EVCS_EMISUSE] = true, [native.EVCS_EINVALID] = true }
+
+-- `nil, err` for an expected failure; raises for misuse and invalid arguments.
+local function fail(err)
+  if raised_statuses[err.status] then error(err, 0) end
+  return nil, err
+end
+
+local function failure(status) return fail(last_error(status)) end
+
+-- Raises an invalid_argument error made by the engine's own error table.
+local function invalid_argument(message)
+  error(last_error(native.evcs_error_set(native.EVCS_EINVALID, nil, message)), 0)
+end
+
+-- For calls that cannot fail on a live handle of the right kind (getters): raise on failure.
+local function checked(status, ...)
+  if status ~= OK then error(last_error(status), 0) end
+  return ...
+end
+
+-- ---- options ---------------------------------------------------------------------------------
+
+local function option_text(key, value)
+  local kind = type(value)
+  if kind == "string" then return value end
+  if kind == "boolean" then return value and "true" or "false" end
+  if kind == "number" then return tostring(value) end
+  invalid_argument("option '" .. tostring(key) .. "' must be a string, number or boolean, not a " .. kind)
+end
+
+-- A native evcs_options filled from a Lua table; the engine rejects unknown keys by name.
+local function native_options(options)
+  local options_handle = checked(native.evcs_options_new())
+  for key, value in pairs(options or {}) do
+    if type(key) ~= "string" then
+      native.evcs_options_free(options_handle)
+      invalid_argument("option names are strings, got a " .. type(key) .. " key")
+    end
+    local ok, text = pcall(option_text, key, value)
+    local status = ok and native.evcs_options_set(options_handle, key, text)
+    if status ~= OK then
+      local err = ok and last_error(status) or text
+      native.evcs_options_free(options_handle)
+      error(err, 0)
+    end
+  end
+  return options_handle
+end
+
+-- Checks that a table of named arguments only uses `allowed` keys.
+local function check_keys(what, arguments, allowed)
+  for key in pairs(arguments or {}) do
+    if not allowed[key] then invalid_argument(what .. ": unknown option '" .. tostring(key) .. "'") end
+  end
+end
+
+-- ---- parameters ------------------------------------------------------------------------------
+
+local wrapped_adders = {
+  [Bytes] = native.evcs_params_add_bytes,
+  [Json] = native.evcs_params_add_json,
+}
+
+local function add_parameter(params_handle, index, value)
+  local kind = type(value)
+  if value == evcs.null then return native.evcs_params_add_null(params_handle) end
+  if kind == "string" then return native.evcs_params_add_text(params_handle, value) end
+  if kind == "boolean" then return native.evcs_params_add_bool(params_handle, value and 1 or 0) end
+  if kind == "number" then
+    if math.type(value) == "integer" then return native.evcs_params_add_int64(params_handle, value) end
+    return native.evcs_params_add_double(params_handle, value)
+  end
+  local wrapper = getmetatable(value)
+  if wrapper == Timestamp then
+    local micros = math.tointeger(value.value)
+    if micros == nil then invalid_argument("parameter " .. index .. ": evcs.timestamp needs integer microseconds") end
+    return native.evcs_params_add_timestamp(params_handle, micros)
+  end
+  if wrapped_adders[wrapper] then
+    if type(value.value) ~= "string" then
+      invalid_argument("parameter " .. index .. ": " .. wrapper.__name .. " needs a string")
+    end
+    return wrapped_adders[wrapper](params_handle, value.value)
+  end
+  if kind == "table" then
+    invalid_argument("parameter " .. index .. ": a table is not a SQL value; pass JSON text " ..
+                     "(evcs.json(text)) for json, evcs.null for NULL")
+  end
+  invalid_argument("parameter " .. index .. ": a " .. kind .. " is not a SQL value")
+end
+
+-- A native evcs_params for `params` (nil → NULL: no parameters). Positions 1..params.n (or
+-- 1..#params); evcs.null stands for NULL.
+local function native_params(params)
+  if params == nil then return nil end
+  if type(params) ~= "table" then invalid_argument("parameters are passed as a table (array)") end
+  local params_handle = checked(native.evcs_params_new())
+  for index = 1, params.n or #params do
+    local ok, status = pcall(add_parameter, params_handle, index, params[index])
+    if not ok or status ~= OK then
+      local err = ok and last_error(status) or status
+      native.evcs_params_free(params_handle)
+      error(err, 0)
+    end
+  end
+  return params_handle
+end
+
+-- ---- results ---------------------------------------------------------------------------------
+
+local cell_readers = {
+  [native.EVCS_TYPE_INT64] = native.evcs_result_get_int64,
+  [native.EVCS_TYPE_DOUBLE] = native.evcs_result_get_double,
+  [native.EVCS_TYPE_BOOL] = function(...)
+    local status, value = native.evcs_result_get_bool(...)
+    return status, value ~= 0
+  end,
+  [native.EVCS_TYPE_BYTES] = native.evcs_result_get_bytes,
+  [native.EVCS_TYPE_TIMESTAMP] = native.evcs_result_get_timestamp,
+}
+
+-- Column names and cell readers of a native result.
+local function result_shape(result_handle)
+  local columns, readers = {}, {}
+  for column = 0, checked(native.evcs_result_column_count(result_handle)) - 1 do
+    columns[column + 1] = checked(native.evcs_result_column_name(result_handle, column))
+    local column_type = checked(native.evcs_result_column_type(result_handle, column))
+    readers[column + 1] = cell_readers[column_type] or native.evcs_result_get_text
+  end
+  return columns, readers
+end
+
+local function row_table(result_handle, row, columns, readers)
+  local values = {}
+  for index, name in ipairs(columns) do
+    if checked(native.evcs_result_is_null(result_handle, row, index - 1)) ~= 0 then
+      values[name] = evcs.null
+    else
+      values[name] = checked(readers[index](result_handle, row, index - 1))
+    end
+  end
+  return values
+end
+
+-- The Lua form of a native result (which it frees): an array of rows keyed by column name,
+-- plus `columns` (array of names) and `rows_affected`.
+local function result_table(result_handle)
+  local ok, result = pcall(function()
+    local columns, readers = result_shape(result_handle)
+    local rows = { columns = columns,
+                   rows_affected = checked(native.evcs_result_rows_affected(result_handle)) }
+    for row = 0, checked(native.evcs_result_row_count(result_handle)) - 1 do
+      rows[row + 1] = row_table(result_handle, row, columns, readers)
+    end
+    return rows
+  end)
+  native.evcs_result_free(result_handle)
+  if not ok then error(result, 0) end
+  return result
+end
+
+-- ---- sessions and transactions ---------------------------------------------------------------
+
+local Session = { __name = "evcs.session" }
+Session.__index = Session
+local Transaction = { __name = "evcs.transaction" }
+Transaction.__index = Transaction
+local Future = { __name = "evcs.future" }
+Future.__index = Future
+
+-- Runs a native call that takes params, always freeing them.
+local function with_params(params, call)
+  local params_handle = native_params(params)
+  return (function(...)
+    native.evcs_params_free(params_handle)
+    return ...
+  end)(call(params_handle))
+end
+
+--- Executes `sql` with server-side parameters ($1, $2, ...). Returns the result table, or
+--- nil, err.
+function Session:execute(sql, params)
+  local status, result_handle = with_params(params, function(params_handle)
+    return native.evcs_session_execute(self.handle, sql, params_handle)
+  end)
+  if status ~= OK then return failure(status) end
+  return result_table(result_handle)
+end
+
+--- The first column of the first row (evcs.null for SQL NULL, nil when there is no row), or
+--- nil, err.
+function Session:scalar(sql, params)
+  local rows, err = self:execute(sql, params)
+  if rows == nil then return nil, err end
+  if rows[1] == nil or rows.columns[1] == nil then return nil end
+  return rows[1][rows.columns[1]]
+end
+
+-- Owns a native result while a generic `for` walks it; closed when the loop ends or breaks.
+local RowCursor = { __name = "evcs.rows" }
+RowCursor.__index = RowCursor
+function RowCursor:close()
+  native.evcs_result_free(self.handle)
+  self.handle = nil
+end
+RowCursor.__close = RowCursor.close
+RowCursor.__gc = RowCursor.close
+
+--- An iterator over the rows of `sql`, for generic `for`. Rows are converted one at a time.
+--- A failure is raised (a generic `for` cannot receive nil, err): use s:execute for that form.
+function Session:rows(sql, params)
+  local status, result_handle = with_params(params, function(params_handle)
+    return native.evcs_session_execute(self.handle, sql, params_handle)
+  end)
+  if status ~= OK then error(last_error(status), 0) end
+  local cursor = setmetatable({ handle = result_handle }, RowCursor)
+  local row_count = checked(native.evcs_result_row_count(result_handle))
+  local columns, readers = result_shape(result_handle)
+  local next_row = 0
+  local function next_row_table()
+    if cursor.handle == nil or next_row >= row_count then return nil end
+    next_row = next_row + 1
+    return row_table(cursor.handle, next_row - 1, columns, readers)
+  end
+  return next_row_table, nil, nil, cursor
+end
+
+--- Commits the current transaction; `message` goes to the commit log. true, or nil, err.
+function Session:commit(message)
+  local status = native.evcs_session_commit(self.handle, message)
+  if status ~= OK then return failure(status) end
+  return true
+end
+
+--- Rolls back the current transaction. true, or nil, err.
+function Session:rollback()
+  local status = native.evcs_session_rollback(self.handle)
+  if status ~= OK then return failure(status) end
+  return true
+end
+
+--- Rolls back anything uncommitted, returns the connection and releases the session; using it
+--- afterwards raises a misuse error. Safe to call twice.
+function Session:close()
+  native.evcs_session_free(self.handle)
+  self.handle = nil
+end
+Session.__close = Session.close
+Session.__gc = Session.close
+
+function Session:in_transaction()
+  return checked(native.evcs_session_in_transaction(self.handle)) ~= 0
+end
+
+function Session:branch() return checked(native.evcs_session_branch(self.handle)) end
+function Session:author() return checked(native.evcs_session_author(self.handle)) end
+
+--- The backend process id of the session's connection (0 when none is checked out).
+function Session:backend_pid() return checked(native.evcs_session_backend_pid(self.handle)) end
+
+local function open_transaction(session, opener)
+  local status, transaction_handle = opener(session.handle)
+  if status ~= OK then return failure(status) end
+  return setmetatable({ handle = transaction_handle }, Transaction)
+end
+
+--- An explicit transaction (BEGIN): tx:commit(), tx:rollback(); closing it (or `<close>`, or
+--- garbage collection) while still active rolls it back.
+function Session:begin_transaction() return open_transaction(self, native.evcs_session_begin) end
+
+--- A SAVEPOINT, with the same methods as begin_transaction's.
+function Session:begin_nested_transaction()
+  return open_transaction(self, native.evcs_session_begin_nested)
+end
+
+function Transaction:commit()
+  local status = native.evcs_transaction_commit(self.handle)
+  if status ~= OK then return failure(status) end
+  return true
+end
+
+function Transaction:rollback()
+  local status = native.evcs_transaction_rollback(self.handle)
+  if status ~= OK then return failure(status) end
+  return true
+end
+
+function Transaction:is_active()
+  return checked(native.evcs_transaction_is_active(self.handle)) ~= 0
+end
+
+function Transaction:close()
+  native.evcs_transaction_free(self.handle)
+  self.handle = nil
+end
+Transaction.__close = Transaction.close
+Transaction.__gc = Transaction.close
+
+-- Whether a unit of work's results mean failure in the `nil, err` convention.
+local function returned_failure(results)
+  return results[1] and results[2] == nil and evcs.is_error(results[3])
+end
+
+-- A scoped block's results from pcall's: true when it returned none, so `assert(...)` works.
+local function block_results(results)
+  if results.n == 1 then return true end
+  return table.unpack(results, 2, results.n)
+end
+
+-- Ends a scoped block given pcall's results: `commit` on a normal return, `rollback` on an
+-- error (re-raised) or a returned `nil, err` (returned). Returns the block's results.
+local function finish_block(results, commit, rollback)
+  if not results[1] then
+    rollback()
+    error(results[2], 0)
+  end
+  if returned_failure(results) then
+    rollback()
+    return nil, results[3]
+  end
+  local committed, err = commit()
+  if not committed then return nil, err end
+  return block_results(results)
+end
+
+local function run_block(session, opener, fn)
+  local transaction <close>, err = open_transaction(session, opener)
+  if transaction == nil then return nil, err end
+  return finish_block(table.pack(pcall(fn)),
+                      function() return transaction:commit() end,
+                      function() transaction:rollback() end)
+end
+
+--- Runs `fn()` in an explicit transaction: commits on a normal return, rolls back when it
+--- raises (re-raising) or returns nil, err (returning them). Returns fn's results (true when
+--- it returns none).
+function Session:begin(fn) return run_block(self, native.evcs_session_begin, fn) end
+
+--- Runs `fn()` in a SAVEPOINT with begin's semantics; the outer transaction continues.
+function Session:begin_nested(fn) return run_block(self, native.evcs_session_begin_nested, fn) end
+
+--- Runs `fn(session)` in a transaction and commits; the engine retries the whole transaction
+--- on a retryable failure (serialization failure, deadlock, connection lost before the outcome
+--- was in doubt), `attempts` times in all (default 3). `fn` reports an evcs failure by raising
+--- the error object (e.g. `assert(s:execute(...))`) or by returning nil, err. Returns fn's
+--- results; nil, err when the transaction failed; any other Lua error is re-raised as is.
+function Session:run_in_transaction(fn, attempts)
+  local results, foreign_error
+  local function attempt()
+    foreign_error = nil
+    results = table.pack(pcall(fn, self))
+    local err
+    if not results[1] then
+      err = results[2]
+    elseif returned_failure(results) then
+      err = results[3]
+    else
+      return OK
+    end
+    if evcs.is_error(err) then return native.evcs_error_set(err.status, err.sqlstate, err.message) end
+    foreign_error = err
+    return native.evcs_error_set(native.EVCS_ERROR, nil, tostring(err))
+  end
+  local status = native.run_in_transaction(self.handle, attempts or 3, attempt)
+  if status ~= OK then
+    if foreign_error ~= nil then error(foreign_error, 0) end
+    return failure(status)
+  end
+  return block_results(results)
+end
+
+--- Starts `sql` on the engine's I/O thread and returns a future; the session is in use until
+--- it completes. Raises on misuse or invalid arguments; nil, err if it could not be queued.
+function Session:execute_async(sql, params)
+  local status, future_handle = with_params(params, function(params_handle)
+    return native.evcs_session_execute_future(self.handle, sql, params_handle)
+  end)
+  if status ~= OK then return failure(status) end
+  return setmetatable({ handle = future_handle }, Future)
+end
+
+function Future:ready() return checked(native.evcs_future_ready(self.handle)) ~= 0 end
+
+--- Waits up to `timeout` seconds (nil: until done). The result table, or nil, err; a wait that
+--- times out returns nil, err (code "pool_timeout", the message says the operation is still
+--- running) and may be repeated.
+function Future:wait(timeout)
+  local status, result_handle = native.evcs_future_wait(self.handle, timeout or -1)
+  if status ~= OK then return failure(status) end
+  return result_table(result_handle)
+end
+
+--- Frees the future; a still-running operation completes and its result is discarded.
+function Future:close()
+  native.evcs_future_free(self.handle)
+  self.handle = nil
+end
+Future.__close = Future.close
+Future.__gc = Future.close
+
+--- Waits for every future of the array. Returns the array of result tables, or nil and the
+--- first failure (after all have completed).
+function evcs.gather(futures)
+  local results, first_err = {}, nil
+  for index, future in ipairs(futures) do
+    local rows, err = future:wait()
+    results[index] = rows
+    first_err = first_err or err
+  end
+  if first_err then return nil, first_err end
+  return results
+end
+
+-- ---- engine ----------------------------------------------------------------------------------
+
+local Engine = { __name = "evcs.engine" }
+Engine.__index = Engine
+
+--- Opens an engine (a connection pool). `options` is a table of engine options (url, pool_size,
+--- max_overflow, pool_timeout, pool_recycle, pool_pre_ping, echo, statement_cache_size,
+--- application_name) or a URL string. An unknown option raises an error naming it.
+function evcs.engine(options)
+  if type(options) == "string" then options = { url = options } end
+  local options_handle = native_options(options)
+  local status, engine_handle = native.evcs_engine_open(options_handle)
+  local err = status ~= OK and last_error(status)
+  native.evcs_options_free(options_handle)
+  if err then return fail(err) end
+  return setmetatable({ handle = engine_handle }, Engine)
+end
+
+--- Releases the engine (idle connections close; open sessions keep it alive). Safe to call
+--- twice.
+function Engine:close()
+  native.evcs_engine_free(self.handle)
+  self.handle = nil
+end
+Engine.__close = Engine.close
+Engine.__gc = Engine.close
+
+function Engine:url() return checked(native.evcs_engine_url(self.handle)) end
+
+--- Closes every idle pooled connection.
+function Engine:dispose()
+  local status = native.evcs_engine_dispose(self.handle)
+  if status ~= OK then return failure(status) end
+  return true
+end
+
+--- { size = kept connections, checked_out = in use, overflow = overflow in use }
+function Engine:pool_status()
+  local size, checked_out, overflow = checked(native.evcs_engine_pool_status(self.handle))
+  return { size = size, checked_out = checked_out, overflow = overflow }
+end
+
+local session_option_keys = { branch = true, author = true }
+
+--- A session for explicit control (s:commit, s:rollback, s:close; `<close>` closes it).
+--- `options`: { branch = "main", author = nil }.
+function Engine:open_session(options)
+  check_keys("open_session", options, session_option_keys)
+  options = options or {}
+  local status, session_handle = native.evcs_session_open(self.handle, options.branch, options.author)
+  if status ~= OK then return failure(status) end
+  return setmetatable({ handle = session_handle }, Session)
+end
+
+--- Runs `fn(session)`: commits when it returns normally, rolls back when it raises
+--- (re-raising) or returns nil, err (returning them); always closes the session. Returns fn's
+--- results, or nil, err when the commit failed.
+function Engine:session(fn, options)
+  local session <close>, err = self:open_session(options)
+  if session == nil then return nil, err end
+  return finish_block(table.pack(pcall(fn, session)),
+                      function() return session:commit() end,
+                      function() session:rollback() end)
+end
+
+-- ---- embedded server -------------------------------------------------------------------------
+
+local Embedded = { __name = "evcs.embedded" }
+Embedded.__index = Embedded
+
+--- Starts (or joins) the process's embedded PostgreSQL server (SPEC §8). `options`:
+--- { data_dir = nil, persist = false }. Fields: url, data_dir, persist.
+function evcs.embedded(options)
+  local options_handle = native_options(options)
+  local status, embedded_handle = native.evcs_embedded_start(options_handle)
+  local err = status ~= OK and last_error(status)
+  native.evcs_options_free(options_handle)
+  if err then return fail(err) end
+  return setmetatable({
+    handle = embedded_handle,
+    url = checked(native.evcs_embedded_url(embedded_handle)),
+    data_dir = checked(native.evcs_embedded_data_dir(embedded_handle)),
+    persist = checked(native.evcs_embedded_persist(embedded_handle)) ~= 0,
+  }, Embedded)
+end
+
+--- Releases this handle; the server stops when no handle or engine uses it any more.
+function Embedded:close()
+  native.evcs_embedded_free(self.handle)
+  self.handle = nil
+end
+Embedded.__close = Embedded.close
+Embedded.__gc = Embedded.close
+
+return evcs

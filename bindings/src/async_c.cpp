@@ -51,6 +51,16 @@ struct evcs_future {
     int status = EVCS_OK;
     LastError error;
     std::unique_ptr<evcs_result> result;
+
+    // Called once by the completion; `status` is what the last error of this thread describes.
+    void fulfil(int completed_status, std::unique_ptr<evcs_result> completed_result) {
+      std::lock_guard<std::mutex> lock(mutex);
+      status = completed_status;
+      if (status != EVCS_OK) error = last_error();
+      result = std::move(completed_result);
+      done = true;
+      done_signal.notify_all();
+    }
   };
   std::shared_ptr<State> state = std::make_shared<State>();
 };
@@ -120,19 +130,45 @@ int evcs_session_execute_future(evcs_future **out, evcs_session *session, const 
     evcs_session &target = deref(session, "session");
     auto future = std::make_unique<evcs_future>();
     auto state = future->state;
-    target.session.async_execute(
-        text_argument(sql, "the SQL text"), params_or_empty(params),
-        [state](std::exception_ptr error, evcs::Result result) {
-          std::unique_ptr<evcs_result> owned;
-          int status = error ? record_exception(error)
-                             : guarded([&] { owned = std::make_unique<evcs_result>(std::move(result)); });
-          std::lock_guard<std::mutex> lock(state->mutex);
-          state->status = status;
-          if (status != EVCS_OK) state->error = last_error();
-          state->result = std::move(owned);
-          state->done = true;
-          state->done_signal.notify_all();
-        });
+    target.session.async_execute(text_argument(sql, "the SQL text"), params_or_empty(params),
+                                 [state](std::exception_ptr error, evcs::Result result) {
+                                   std::unique_ptr<evcs_result> owned;
+                                   int status = error ? record_exception(error) : guarded([&] {
+                                     owned = std::make_unique<evcs_result>(std::move(result));
+                                   });
+                                   state->fulfil(status, std::move(owned));
+                                 });
+    *out = future.release();
+  });
+}
+
+namespace {
+evcs::StatusHandler fulfil_status(std::shared_ptr<evcs_future::State> state) {
+  return [state](std::exception_ptr error) {
+    state->fulfil(error ? record_exception(error) : EVCS_OK, nullptr);
+  };
+}
+} // namespace
+
+int evcs_session_commit_future(evcs_future **out, evcs_session *session, const char *message) {
+  return guarded([&] {
+    deref(out, "out");
+    *out = nullptr;
+    evcs_session &target = deref(session, "session");
+    auto future = std::make_unique<evcs_future>();
+    target.session.async_commit(optional_text(message, "the commit message", ""),
+                                fulfil_status(future->state));
+    *out = future.release();
+  });
+}
+
+int evcs_session_rollback_future(evcs_future **out, evcs_session *session) {
+  return guarded([&] {
+    deref(out, "out");
+    *out = nullptr;
+    evcs_session &target = deref(session, "session");
+    auto future = std::make_unique<evcs_future>();
+    target.session.async_rollback(fulfil_status(future->state));
     *out = future.release();
   });
 }
@@ -147,8 +183,7 @@ int evcs_future_ready(int *out, const evcs_future *future) {
 
 int evcs_future_wait(evcs_result **out, evcs_future *future, double timeout_seconds) {
   return guarded([&] {
-    deref(out, "out");
-    *out = nullptr;
+    if (out != nullptr) *out = nullptr;
     auto &state = *deref(future, "future").state;
     std::unique_lock<std::mutex> lock(state.mutex);
     auto finished = [&] { return state.done; };
@@ -166,7 +201,7 @@ int evcs_future_wait(evcs_result **out, evcs_future *future, double timeout_seco
       return record_error(error.code, error.message, error.sqlstate, error.detail,
                           error.retryable);
     }
-    *out = state.result.release();
+    if (out != nullptr) *out = state.result.release();
     return EVCS_OK;
   });
 }

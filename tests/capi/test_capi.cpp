@@ -375,6 +375,21 @@ TEST_F(CapiTest, FuturesWaitAndTimeOut) {
   evcs_future_free(future);
 }
 
+TEST_F(CapiTest, CommitAndRollbackFutures) {
+  ASSERT_EQ(run("CREATE TABLE future_t (v int)"), EVCS_OK);
+  evcs_future *future = nullptr;
+  ASSERT_EQ(evcs_session_commit_future(&future, session_, "create"), EVCS_OK);
+  EXPECT_EQ(evcs_future_wait(nullptr, future, -1), EVCS_OK) << last_message();
+  evcs_future_free(future);
+  ASSERT_EQ(run("INSERT INTO future_t VALUES (1)"), EVCS_OK);
+  ASSERT_EQ(evcs_session_rollback_future(&future, session_), EVCS_OK);
+  evcs_result *result = reinterpret_cast<evcs_result *>(&future);
+  EXPECT_EQ(evcs_future_wait(&result, future, -1), EVCS_OK);
+  EXPECT_EQ(result, nullptr);
+  evcs_future_free(future);
+  EXPECT_EQ(scalar_int("SELECT count(*) FROM future_t"), 0);
+}
+
 struct StatusCompletion {
   std::mutex mutex;
   std::condition_variable signal;

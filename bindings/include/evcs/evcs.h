@@ -227,9 +227,13 @@ EVCS_API int evcs_transaction_rollback_async(evcs_transaction *transaction,
 typedef struct evcs_future evcs_future;
 EVCS_API int evcs_session_execute_future(evcs_future **out, evcs_session *session, const char *sql,
                                          const evcs_params *params);
+EVCS_API int evcs_session_commit_future(evcs_future **out, evcs_session *session,
+                                        const char *message);
+EVCS_API int evcs_session_rollback_future(evcs_future **out, evcs_session *session);
 EVCS_API int evcs_future_ready(int *out, const evcs_future *future);
 /* Waits up to `timeout_seconds` (< 0: forever). Returns the operation's status and its result
- * (owned by the caller; NULL on failure), or EVCS_ETIMEOUT if it is still running (call again).
+ * (owned by the caller; NULL on failure and for commit/rollback, which have none), or
+ * EVCS_ETIMEOUT if it is still running (call again). `out` may be NULL to discard the result.
  * A future's result can be taken once; later waits fail with EVCS_EMISUSE. */
 EVCS_API int evcs_future_wait(evcs_result **out, evcs_future *future, double timeout_seconds);
 /* Frees the future; if still running, the work completes and its result is discarded. */

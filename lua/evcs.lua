@@ -134,7 +134,7 @@ local wrapped_adders = {
 
 local function add_parameter(params_handle, index, value)
   local kind = type(value)
-  if value == evcs.null then return native.evcs_params_add_null(params_handle) end
+  if value == nil or value == evcs.null then return native.evcs_params_add_null(params_handle) end
   if kind == "string" then return native.evcs_params_add_text(params_handle, value) end
   if kind == "boolean" then return native.evcs_params_add_bool(params_handle, value and 1 or 0) end
   if kind == "number" then
@@ -161,7 +161,7 @@ local function add_parameter(params_handle, index, value)
 end
 
 -- A native evcs_params for `params` (nil → NULL: no parameters). Positions 1..params.n (or
--- 1..#params); evcs.null stands for NULL.
+-- 1..#params); evcs.null, and nil below params.n, stand for NULL.
 local function native_params(params)
   if params == nil then return nil end
   if type(params) ~= "table" then invalid_argument("parameters are passed as a table (array)") end

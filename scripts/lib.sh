@@ -68,18 +68,22 @@ evcs_install_packages() {
   [ -z "$missing" ] || evcs_die "still missing after apt-get install: $(echo "$missing" | tr '\n' ' ')"
 }
 
+# Runs a long command. scripts/test redefines it to run the command in its own process group so
+# that an interrupt can stop the whole tree before the test cluster is removed.
+evcs_run() { "$@"; }
+
 # evcs_build DIR TARGET [CMAKE_ARGS...]: configures DIR (Ninja, RelWithDebInfo, Debian's Python)
 # and builds TARGET ("all" for everything). Returns cmake's status; does not exit.
 evcs_build() {
   local dir="$1" target="$2"
   shift 2
   evcs_log "configuring $dir"
-  cmake -S "$EVCS_REPO_ROOT" -B "$dir" -G Ninja \
+  evcs_run cmake -S "$EVCS_REPO_ROOT" -B "$dir" -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DPython_EXECUTABLE="$EVCS_PYTHON" \
     "$@" || return $?
   evcs_log "building $dir ($target, -j$EVCS_BUILD_JOBS)"
-  cmake --build "$dir" --target "$target" -j "$EVCS_BUILD_JOBS" || return $?
+  evcs_run cmake --build "$dir" --target "$target" -j "$EVCS_BUILD_JOBS" || return $?
 }
 
 # Absolute path of a build dir given relative to the repository root (or already absolute).

@@ -1,0 +1,98 @@
+// Parity, C++ side: every capability's C++ spelling names a real member, checked at compile
+// time by taking its address, and every row of the manifest has an entry here.
+#include "capabilities.hpp"
+#include "evcs/evcs.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <type_traits>
+
+namespace {
+
+template <typename T> void exists(T) {}
+
+const std::map<std::string, std::function<void()>> &cpp_spellings() {
+  using evcs::EmbeddedServer;
+  using evcs::Engine;
+  using evcs::Result;
+  using evcs::Session;
+  using evcs::Transaction;
+  static const std::map<std::string, std::function<void()>> table = {
+      {"Engine::Engine", [] { static_assert(std::is_constructible_v<Engine, evcs::EngineOptions>); }},
+      {"Engine::~Engine", [] { static_assert(std::is_destructible_v<Engine>); }},
+      {"Engine::url", [] { exists(&Engine::url); }},
+      {"Engine::pool_status", [] { exists(&Engine::pool_status); }},
+      {"Engine::dispose", [] { exists(&Engine::dispose); }},
+      {"Engine::session", [] { exists(&Engine::session); }},
+      {"Session::execute", [] { exists(&Session::execute); }},
+      {"Session::commit", [] { exists(&Session::commit); }},
+      {"Session::rollback", [] { exists(&Session::rollback); }},
+      {"Session::close", [] { exists(&Session::close); }},
+      {"Session::in_transaction", [] { exists(&Session::in_transaction); }},
+      {"Session::branch", [] { exists(&Session::branch); }},
+      {"Session::author", [] { exists(&Session::author); }},
+      {"Session::backend_pid", [] { exists(&Session::backend_pid); }},
+      {"Session::run_in_transaction", [] { exists(&Session::run_in_transaction); }},
+      {"Session::begin", [] { exists(&Session::begin); }},
+      {"Session::begin_nested", [] { exists(&Session::begin_nested); }},
+      {"Transaction::commit", [] { exists(&Transaction::commit); }},
+      {"Transaction::rollback", [] { exists(&Transaction::rollback); }},
+      {"Transaction::is_active", [] { exists(&Transaction::is_active); }},
+      {"Session::async_execute", [] { exists(&Session::async_execute); }},
+      {"Session::async_commit", [] { exists(&Session::async_commit); }},
+      {"Session::async_rollback", [] { exists(&Session::async_rollback); }},
+      {"std::future::get", [] { exists(&Session::execute_async); }},
+      {"Result::rows", [] { exists(&Result::rows); }},
+      {"Result::column_name", [] { exists(&Result::column_name); }},
+      {"Result::rows_affected", [] { exists(&Result::rows_affected); }},
+      {"EmbeddedServer::acquire", [] { exists(&EmbeddedServer::acquire); }},
+      {"EmbeddedServer::url", [] { exists(&EmbeddedServer::url); }},
+      {"EmbeddedServer::data_dir", [] { exists(&EmbeddedServer::data_dir); }},
+      {"EmbeddedServer::persist", [] { exists(&EmbeddedServer::persist); }},
+      {"EmbeddedServer::~EmbeddedServer", [] { static_assert(std::is_destructible_v<EmbeddedServer>); }},
+      {"EVCS_VERSION_STRING", [] {}},
+  };
+  return table;
+}
+
+const std::map<std::string, evcs::ErrorCode> &cpp_error_classes() {
+  static const std::map<std::string, evcs::ErrorCode> table = {
+      {"Error", evcs::ErrorCode::error},
+      {"NotFound", evcs::NotFound("").code()},
+      {"Conflict", evcs::Conflict("").code()},
+      {"MergeConflict", evcs::MergeConflict("").code()},
+      {"ConcurrentModification", evcs::ConcurrentModification("").code()},
+      {"BranchLocked", evcs::BranchLocked("").code()},
+      {"IntegrityError", evcs::IntegrityError("").code()},
+      {"InvalidArgument", evcs::InvalidArgument("").code()},
+      {"PoolTimeout", evcs::PoolTimeout("").code()},
+      {"ConnectionLost", evcs::ConnectionLost("").code()},
+      {"SerializationFailure", evcs::SerializationFailure("").code()},
+      {"MigrationError", evcs::MigrationError("").code()},
+      {"MisuseError", evcs::MisuseError("").code()},
+  };
+  return table;
+}
+
+TEST(Parity, EveryCapabilityExistsInCpp) {
+  std::set<std::string> option_keys;
+  for (const char *const *key = evcs::EngineOptions::known_keys(); *key != nullptr; ++key)
+    option_keys.insert(*key);
+  for (const auto &capability : evcs_test::read_capabilities()) {
+    if (evcs_test::starts_with(capability.name, "error.")) {
+      auto found = cpp_error_classes().find(capability.cpp);
+      ASSERT_NE(found, cpp_error_classes().end()) << capability.name;
+      EXPECT_EQ(evcs::code_name(found->second), capability.c) << capability.name;
+    } else if (evcs_test::starts_with(capability.name, "option.")) {
+      EXPECT_EQ(option_keys.count(capability.cpp), 1u) << capability.name;
+    } else {
+      auto found = cpp_spellings().find(capability.cpp);
+      ASSERT_NE(found, cpp_spellings().end()) << capability.name << ": " << capability.cpp;
+      found->second();
+    }
+  }
+}
+
+} // namespace

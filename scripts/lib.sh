@@ -7,6 +7,7 @@
 
 EVCS_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EVCS_PYTHON=/usr/bin/python3          # never `python3` on PATH: it may not see Debian's packages
+# shellcheck disable=SC2034  # used by scripts/pg-cluster
 EVCS_PG_BIN=/usr/lib/postgresql/15/bin
 EVCS_BUILD_JOBS="${EVCS_BUILD_JOBS:-2}"
 

@@ -147,7 +147,7 @@ class Result:
     def _repr_html_(self) -> str:
         header = "".join(f"<th>{html.escape(name)}</th>" for name in self._columns)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(repr(cell))}</td>" for cell in values) + "</tr>"
+            "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in values) + "</tr>"
             for values in self._rows[:HTML_ROW_LIMIT]
         )
         hidden = len(self._rows) - HTML_ROW_LIMIT

@@ -450,14 +450,30 @@ function Session:execute_async(sql, params)
   return setmetatable({ handle = future_handle }, Future)
 end
 
+--- Starts a commit (with `message` for the commit log) on the I/O thread; wait() gives true.
+function Session:commit_async(message)
+  local status, future_handle = native.evcs_session_commit_future(self.handle, message)
+  if status ~= OK then return failure(status) end
+  return setmetatable({ handle = future_handle }, Future)
+end
+
+--- Starts a rollback on the I/O thread; wait() gives true.
+function Session:rollback_async()
+  local status, future_handle = native.evcs_session_rollback_future(self.handle)
+  if status ~= OK then return failure(status) end
+  return setmetatable({ handle = future_handle }, Future)
+end
+
 function Future:ready() return checked(native.evcs_future_ready(self.handle)) ~= 0 end
 
---- Waits up to `timeout` seconds (nil: until done). The result table, or nil, err; a wait that
+--- Waits up to `timeout` seconds (nil: until done). The result table (true for commit and
+--- rollback futures), or nil, err; a wait that
 --- times out returns nil, err (code "pool_timeout", the message says the operation is still
 --- running) and may be repeated.
 function Future:wait(timeout)
   local status, result_handle = native.evcs_future_wait(self.handle, timeout or -1)
   if status ~= OK then return failure(status) end
+  if result_handle == nil then return true end
   return result_table(result_handle)
 end
 

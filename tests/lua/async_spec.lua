@@ -88,4 +88,18 @@ describe("async futures", function()
     assert(holder:rollback())
     assert.is_true(assert(future:wait())[1].done)
   end)
+
+  it("commits and rolls back through futures", function()
+    local s <close> = engine:open_session()
+    assert(s:execute("CREATE TABLE IF NOT EXISTS note (body text)"))
+    assert(s:execute("INSERT INTO note VALUES ('committed')"))
+    local commit <close> = assert(s:commit_async("async commit"))
+    assert.is_true(commit:wait())
+    assert(s:execute("INSERT INTO note VALUES ('rolled back')"))
+    local rollback <close> = assert(s:rollback_async())
+    assert.is_true(rollback:wait())
+    local bodies = {}
+    for row in s:rows("SELECT body FROM note") do bodies[#bodies + 1] = row.body end
+    assert.are.same({ "committed" }, bodies)
+  end)
 end)

@@ -211,3 +211,23 @@ def test_wrong_parameter_count_is_invalid_argument_from_the_server(engine: evcs.
         with pytest.raises(evcs.InvalidArgument) as raised:
             s.scalar("SELECT $1::int + $2::int", (1,))
     assert raised.value.sqlstate == "08P01"
+
+
+@pytest.mark.parametrize(
+    ("sql", "what"),
+    [
+        ("SELECT 'infinity'::timestamptz", "timestamp"),
+        ("SELECT '0044-03-15 BC'::date", "date"),
+        ("SELECT '12000-01-01'::date", "date"),
+    ],
+)
+def test_values_without_a_python_form_are_invalid_argument(engine: evcs.Engine, sql: str, what: str) -> None:
+    with engine.session() as s:
+        with pytest.raises(evcs.InvalidArgument, match=rf"the {what} '.*' is outside the range of Python's datetime"):
+            s.scalar(sql)
+
+
+def test_non_contiguous_memoryview_is_refused(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        with pytest.raises(BufferError):
+            s.scalar("SELECT $1::bytea", (memoryview(b"abcdef")[::2],))

@@ -36,12 +36,21 @@ public:
   EmbeddedServer(Private, const EmbeddedOptions &options);
 
 private:
+  void start_watchdog();
+  void stop_watchdog() noexcept;
+
   std::string url_;
   std::string data_dir_;
   std::string socket_dir_;
   std::string run_as_user_;
+  std::string bin_dir_;
   bool persist_ = false;
   bool started_here_ = false;
+  // A forked child inherits this object but not the server: only the owner stops it.
+  int owner_pid_ = 0;
+  // The helper process that stops the server if this process dies without releasing it.
+  int watchdog_pid_ = -1;
+  int watchdog_pipe_ = -1;
 };
 
 } // namespace evcs

@@ -419,9 +419,37 @@ std::string server_url(const std::string &socket_dir, const std::string &port) {
 
 bool process_alive(pid_t pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 
-// A postmaster.pid left by a crash can name a pid the system has since given to an unrelated
-// process; only a process that is a postgres counts as the data directory's server.
-bool is_postgres_process(pid_t pid) {
+// Seconds since the epoch at which process `pid` started, or nullopt where /proc cannot say.
+std::optional<long long> process_start_time(pid_t pid) {
+  std::ifstream stat_file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat_line;
+  std::getline(stat_file, stat_line);
+  // The command name may contain spaces and parentheses: fields are counted after the last ')'.
+  std::size_t name_end = stat_line.rfind(')');
+  if (name_end == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat_line.substr(name_end + 1));
+  std::string field;
+  long long start_ticks = -1;
+  for (int index = 3; index <= 22 && fields >> field; ++index)
+    if (index == 22) start_ticks = std::atoll(field.c_str());
+  std::ifstream system_stat("/proc/stat");
+  std::string line;
+  long long boot_time = -1;
+  while (std::getline(system_stat, line))
+    if (line.rfind("btime ", 0) == 0) boot_time = std::atoll(line.c_str() + 6);
+  long ticks_per_second = sysconf(_SC_CLK_TCK);
+  if (start_ticks < 0 || boot_time < 0 || ticks_per_second <= 0) return std::nullopt;
+  return boot_time + start_ticks / ticks_per_second;
+}
+
+// A postmaster.pid left by a crash can name a pid the system has since given to another
+// process (common after a reboot), even to another PostgreSQL server's process. The postmaster
+// records its start time in the file, so a process that started at another time is not it.
+bool is_recorded_postmaster(pid_t pid, const std::string &recorded_start) {
+  if (!process_alive(pid)) return false;
+  std::optional<long long> started = process_start_time(pid);
+  if (started && !recorded_start.empty())
+    return std::llabs(*started - std::atoll(recorded_start.c_str())) <= 2;
   std::string name = read_first_line("/proc/" + std::to_string(pid) + "/comm");
   return name.empty() || name.rfind("postgres", 0) == 0 || name.rfind("postmaster", 0) == 0;
 }
@@ -442,7 +470,7 @@ std::optional<RunningServer> running_server(const fs::path &data_dir) {
   while (lines.size() < 5 && std::getline(file, line)) lines.push_back(line);
   pid_t pid = lines.empty() ? 0 : static_cast<pid_t>(std::atol(lines[0].c_str()));
   if (!process_alive(pid)) return std::nullopt;
-  if (!is_postgres_process(pid)) {
+  if (!is_recorded_postmaster(pid, lines.size() >= 3 ? lines[2] : std::string())) {
     // The server is certainly gone; PostgreSQL would refuse to start while the file names a
     // live process.
     std::error_code ignored;
@@ -462,9 +490,9 @@ std::optional<RunningServer> running_server(const fs::path &data_dir) {
   if (PQping(url.c_str()) != PQPING_OK)
     throw Error(ErrorCode::error, "a PostgreSQL server (pid " + std::to_string(pid) + ") holds " +
                                       data_dir.string() + " but does not accept connections on " +
-                                      server.socket_dir + ": wait until it has started or "
-                                      "stopped, or stop it with `pg_ctl stop -D " +
-                                      data_dir.string() + "`");
+                                      server.socket_dir + ": wait until it has started, or "
+                                      "stop it with `pg_ctl stop -D " + data_dir.string() +
+                                      " -m fast` and try again");
   return server;
 }
 
@@ -520,9 +548,13 @@ void release_user(EmbeddedServer *) {
   if (--state.users == 0) state.server.reset();
 }
 
+fs::path normalized_data_dir(const std::string &data_dir) {
+  fs::path normalized = fs::absolute(data_dir).lexically_normal();
+  return normalized.has_filename() ? normalized : normalized.parent_path();
+}
+
 void check_joinable(const EmbeddedServer &running, const EmbeddedOptions &options) {
-  if (!options.data_dir.empty() &&
-      fs::absolute(options.data_dir).lexically_normal() != fs::path(running.data_dir()))
+  if (!options.data_dir.empty() && normalized_data_dir(options.data_dir) != running.data_dir())
     throw InvalidArgument("this process's embedded server already runs on " + running.data_dir() +
                           "; a process has one embedded server: release every handle to it "
                           "first, or pass the same data_dir");
@@ -565,8 +597,7 @@ EmbeddedServer::EmbeddedServer(Private, const EmbeddedOptions &options)
   fs::path data_dir;
   std::string data_version;
   if (!options.data_dir.empty()) {
-    data_dir = fs::absolute(options.data_dir).lexically_normal();
-    if (!data_dir.has_filename()) data_dir = data_dir.parent_path();
+    data_dir = normalized_data_dir(options.data_dir);
     data_version = read_first_line(data_dir / "PG_VERSION");
   }
   fs::path bin_dir = find_bin_dir(data_version);
@@ -611,8 +642,10 @@ EmbeddedServer::EmbeddedServer(Private, const EmbeddedOptions &options)
       if (!created_data_dir)
         created_data_dir = ensure_directory(
             data_dir, identity, "pass a data_dir in a directory you can write to");
-      else
-        hand_to_server_user(data_dir, identity);
+      // initdb runs as the server's user and must own the (empty) directory it fills; a
+      // directory with content is left as it is for initdb to refuse.
+      std::error_code not_listable;
+      if (fs::is_empty(data_dir, not_listable)) hand_to_server_user(data_dir, identity);
       std::vector<std::string> initdb{(bin_dir / "initdb").string(),
                                       "-D",
                                       data_dir_,

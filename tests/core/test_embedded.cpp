@@ -46,6 +46,15 @@ std::string query_value(const std::string &url, const std::string &sql) {
   return value;
 }
 
+// Reads what a child wrote, up to its end of the pipe.
+std::string read_all(int fd) {
+  std::string text;
+  char buffer[512];
+  ssize_t count;
+  while ((count = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, count);
+  return text;
+}
+
 std::string socket_dir_of(const std::string &url) {
   std::string after = url.substr(url.find("host=") + 5);
   return after.substr(0, after.find('&'));
@@ -190,6 +199,63 @@ TEST_F(EmbeddedTest, AStalePostmasterPidInAPersistedDirectoryDoesNotBlockTheStar
   EXPECT_EQ(query_value(server->url(), "SELECT 5"), "5");
 }
 
+// After a reboot the recorded pid often belongs to an unrelated live process; here, this one.
+TEST_F(EmbeddedTest, APostmasterPidNamingAnUnrelatedLiveProcessDoesNotBlockTheStart) {
+  evcs::EmbeddedOptions options;
+  options.data_dir = (base_ / "rebooted").string();
+  options.persist = true;
+  evcs::EmbeddedServer::acquire(options).reset();
+
+  {
+    std::ofstream stale(fs::path(options.data_dir) / "postmaster.pid");
+    stale << getpid() << "\n" << options.data_dir << "\n1700000000\n5432\n/tmp/evcs-pg-gone\n\n"
+          << "0 0\nready\n";
+  }
+  auto server = evcs::EmbeddedServer::acquire(options);
+  EXPECT_EQ(query_value(server->url(), "SELECT 8"), "8");
+}
+
+// A persisted directory served by another process is joined, and left running at release.
+TEST_F(EmbeddedTest, AServerAnotherProcessRunsOnAPersistedDirectoryIsJoinedNotStopped) {
+  evcs::EmbeddedOptions options;
+  options.data_dir = (base_ / "shared").string();
+  options.persist = true;
+  int report[2];
+  int finish[2];
+  ASSERT_EQ(pipe(report), 0);
+  ASSERT_EQ(pipe(finish), 0);
+  pid_t owner = fork();
+  if (owner == 0) {
+    close(report[0]);
+    close(finish[1]);
+    auto server = evcs::EmbeddedServer::acquire(options);
+    ssize_t written = write(report[1], server->url().data(), server->url().size());
+    close(report[1]);
+    char done;
+    ssize_t got = read(finish[0], &done, 1);
+    server.reset();
+    _exit(written > 0 && got == 1 ? 0 : 1);
+  }
+  close(report[1]);
+  close(finish[0]);
+  std::string owner_url = read_all(report[0]);
+  close(report[0]);
+
+  auto joined = evcs::EmbeddedServer::acquire(options);
+  EXPECT_EQ(joined->url(), owner_url);
+  EXPECT_EQ(query_value(joined->url(), "SELECT 9"), "9");
+  joined.reset();
+  EXPECT_EQ(query_value(owner_url, "SELECT 10"), "10");
+
+  ASSERT_EQ(write(finish[1], "d", 1), 1);
+  close(finish[1]);
+  int status = 0;
+  ASSERT_EQ(waitpid(owner, &status, 0), owner);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(PQping(owner_url.c_str()), PQPING_NO_RESPONSE);
+  EXPECT_TRUE(fs::exists(fs::path(options.data_dir) / "PG_VERSION"));
+}
+
 TEST_F(EmbeddedTest, ADataDirUnderARegularFileIsRejected) {
   fs::path file = base_ / "plain-file";
   std::ofstream(file) << "not a directory";
@@ -237,15 +303,6 @@ TEST_F(EmbeddedTest, AnExistingClusterIsNeverUsedWithoutPersist) {
     EXPECT_THAT(error.what(), HasSubstr("pass persist=true to reuse it"));
   }
   EXPECT_TRUE(fs::exists(fs::path(options.data_dir) / "PG_VERSION"));
-}
-
-// Reads what a child wrote, up to its end of the pipe.
-std::string read_all(int fd) {
-  std::string text;
-  char buffer[512];
-  ssize_t count;
-  while ((count = read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, count);
-  return text;
 }
 
 TEST_F(EmbeddedTest, ExitWithoutReleaseStopsTheServer) {

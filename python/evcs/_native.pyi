@@ -28,7 +28,7 @@ def set_error_factory(
     factory: Callable[[int, str, str, Optional[str], str, bool], BaseException]
 ) -> None: ...
 def set_future_resolver(
-    resolver: Callable[[_Future, Optional[BaseException], Any], None]
+    resolver: Callable[[_Future, Optional[BaseException], Any, object], None]
 ) -> None: ...
 
 class Transaction:

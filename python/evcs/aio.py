@@ -20,8 +20,14 @@ from .session import Params
 __all__ = ["AsyncSession", "AsyncTransaction"]
 
 
-def _resolve(future: "asyncio.Future[Any]", exception: Optional[BaseException], value: Any) -> None:
-    """Settles a future on its loop's thread (scheduled by evcs._native's completions)."""
+def _resolve(
+    future: "asyncio.Future[Any]", exception: Optional[BaseException], value: Any, owner: object
+) -> None:
+    """Settles a future on its loop's thread (scheduled by evcs._native's completions).
+
+    ``owner`` is the native session or transaction of the call; it is passed only so that its
+    last reference, if this is it, is dropped on this thread rather than the engine's.
+    """
     if future.cancelled():
         return
     if exception is not None:

@@ -11,7 +11,7 @@ namespace evcs::python {
 
 namespace {
 
-// Set once by evcs/_asyncio.py: resolve(future, exception_or_None, value) settles a future
+// Set once by evcs/aio.py: resolve(future, exception_or_None, value, owner) settles a future
 // unless it was cancelled. Never destroyed, like the error factory.
 py::object *future_resolver = nullptr;
 
@@ -45,7 +45,10 @@ void settle(PendingCall *pending, int status, evcs_result *raw, bool wants_resul
         exception = conversion_failure.value();
       }
     }
-    owned->loop.attr("call_soon_threadsafe")(*future_resolver, owned->future, exception, value);
+    // The owner travels to the loop thread, so that if this was its last reference the session
+    // is freed there, not on the I/O thread (freeing rolls back over the network).
+    owned->loop.attr("call_soon_threadsafe")(*future_resolver, owned->future, exception, value,
+                                             std::move(owned->owner));
   } catch (py::error_already_set &delivery_failure) {
     // e.g. the loop was closed while the call was pending
     delivery_failure.discard_as_unraisable("evcs async completion");
@@ -90,7 +93,7 @@ void register_async(py::module_ &module) {
         *future_resolver = std::move(resolver);
       },
       py::arg("resolver"),
-      "Registers resolver(future, exception_or_None, value), called on the loop's thread.");
+      "Registers resolver(future, exception_or_None, value, owner), called on the loop's thread.");
 
   auto session_class = py::reinterpret_borrow<py::object>(module.attr("Session"));
   auto transaction_class = py::reinterpret_borrow<py::object>(module.attr("Transaction"));

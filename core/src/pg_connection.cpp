@@ -81,23 +81,40 @@ struct PgConnection::SocketWatcher {
   boost::asio::posix::stream_descriptor descriptor;
 };
 
-struct PgConnection::AsyncOperation {
-  enum class StepKind { simple, prepare, execute_prepared, execute_unnamed };
-  struct Step {
-    StepKind kind;
-    std::string text;
-    std::string statement_name;
-  };
+struct PgConnection::Step {
+  enum class Kind { utility, prepare, execute_prepared, execute_unnamed };
+  Kind kind;
+  std::string sql;
+  std::string statement_name;
+};
+
+struct PgConnection::Pipeline {
+  static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+  ~Pipeline() {
+    PQclear(result);
+    PQclear(error);
+  }
+
   std::vector<Step> steps;
-  std::size_t index = 0;
   Params params;
-  std::string logged_sql;
+  // The cache entry this pipeline created; forgotten if its PREPARE fails.
+  std::string new_statement_key;
+  std::size_t prepare_step = none;
+  // Statements deallocated by the first steps; queued again if those steps did not run.
+  std::vector<std::string> deallocated;
   bool commit_in_flight = false;
-  std::string cache_key_on_failure;
-  ResultHandler handler;
-  PGresult *step_error = nullptr;
-  PGresult *step_result = nullptr;
+  std::string logged_sql;
   Clock::time_point started;
+  ResultHandler handler;
+
+  // One step goes as a plain extended-protocol query; more go as a libpq pipeline.
+  bool batched() const { return steps.size() > 1; }
+  std::size_t step_index = 0;
+  std::size_t empty_results = 0;
+  PGresult *result = nullptr;
+  PGresult *error = nullptr;
+  std::size_t failed_step = none;
 };
 
 std::string mask_password(const std::string &url) {
@@ -147,7 +164,7 @@ PgConnection::PgConnection(const ConnectionSettings &settings, StatementLogger l
   }
   // Timestamps cross every surface as UTC microseconds; a fixed zone and style make the
   // server's text form parseable without guessing.
-  execute_simple("SET TIME ZONE 'UTC'; SET datestyle TO 'ISO, YMD'");
+  run_setup("SET TIME ZONE 'UTC'; SET datestyle TO 'ISO, YMD'");
 }
 
 PgConnection::~PgConnection() {
@@ -162,15 +179,6 @@ bool PgConnection::is_idle() const {
 }
 
 int PgConnection::backend_pid() const { return conn_ == nullptr ? 0 : PQbackendPID(conn_); }
-
-std::string PgConnection::cache_key(const std::string &sql, const Params &params) const {
-  return params.signature() + '\x1f' + sql;
-}
-
-const std::string *PgConnection::cached_statement(const std::string &key) const {
-  auto found = statements_.find(key);
-  return found == statements_.end() ? nullptr : &found->second.name;
-}
 
 std::string PgConnection::remember_statement(const std::string &key) {
   if (statements_.size() >= statement_cache_size_ && !lru_.empty()) {
@@ -192,11 +200,124 @@ void PgConnection::forget_statement(const std::string &key) {
   statements_.erase(found);
 }
 
-std::string PgConnection::take_pending_deallocations() {
-  std::string sql;
-  for (const auto &name : pending_deallocations_) sql += "DEALLOCATE " + name + ";";
-  pending_deallocations_.clear();
-  return sql;
+std::shared_ptr<PgConnection::Pipeline> PgConnection::plan(const Utilities &utilities,
+                                                           const std::string &sql, Params params) {
+  using Kind = Step::Kind;
+  auto pipeline = std::make_shared<Pipeline>();
+  pipeline->started = Clock::now();
+  std::vector<Step> statement_steps;
+  if (!sql.empty()) {
+    pipeline->logged_sql = sql;
+    if (statement_cache_size_ == 0) {
+      statement_steps.push_back({Kind::execute_unnamed, sql, {}});
+    } else {
+      std::string key = params.signature() + '\x1f' + sql;
+      auto cached = statements_.find(key);
+      if (cached != statements_.end()) {
+        lru_.splice(lru_.begin(), lru_, cached->second.lru_position);
+        statement_steps.push_back({Kind::execute_prepared, sql, cached->second.name});
+      } else {
+        std::string name = remember_statement(key);
+        pipeline->new_statement_key = key;
+        statement_steps.push_back({Kind::prepare, sql, name});
+        statement_steps.push_back({Kind::execute_prepared, sql, name});
+      }
+    }
+  }
+  // Deallocations first: the statement this pipeline prepares may have evicted one.
+  pipeline->deallocated.swap(pending_deallocations_);
+  for (const auto &name : pipeline->deallocated)
+    pipeline->steps.push_back({Kind::utility, "DEALLOCATE " + name, {}});
+  for (const auto &utility : utilities) {
+    pipeline->steps.push_back({Kind::utility, utility, {}});
+    if (utility.compare(0, 6, "COMMIT") == 0) pipeline->commit_in_flight = true;
+    if (sql.empty()) pipeline->logged_sql += (pipeline->logged_sql.empty() ? "" : "; ") + utility;
+  }
+  if (!pipeline->new_statement_key.empty()) pipeline->prepare_step = pipeline->steps.size();
+  pipeline->steps.insert(pipeline->steps.end(), statement_steps.begin(), statement_steps.end());
+  pipeline->params = std::move(params);
+  return pipeline;
+}
+
+bool PgConnection::send(Pipeline &pipeline) {
+  using Kind = Step::Kind;
+  if (pipeline.batched() && PQenterPipelineMode(conn_) == 0) return false;
+  WireParams wire(pipeline.params);
+  for (const Step &step : pipeline.steps) {
+    int sent = 0;
+    switch (step.kind) {
+    case Kind::utility:
+      sent = PQsendQueryParams(conn_, step.sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+      break;
+    case Kind::prepare:
+      sent = PQsendPrepare(conn_, step.statement_name.c_str(), step.sql.c_str(), wire.count(),
+                           wire.types.data());
+      break;
+    case Kind::execute_prepared:
+      sent = PQsendQueryPrepared(conn_, step.statement_name.c_str(), wire.count(),
+                                 wire.values.data(), wire.lengths.data(), wire.formats.data(), 0);
+      break;
+    case Kind::execute_unnamed:
+      sent = PQsendQueryParams(conn_, step.sql.c_str(), wire.count(), wire.types.data(),
+                               wire.values.data(), wire.lengths.data(), wire.formats.data(), 0);
+      break;
+    }
+    if (sent == 0) return false;
+  }
+  return !pipeline.batched() || PQpipelineSync(conn_) != 0;
+}
+
+bool PgConnection::absorb(Pipeline &pipeline, PGresult *result) {
+  if (result == nullptr) {
+    if (!pipeline.batched()) return true;
+    ++pipeline.step_index;
+    if (++pipeline.empty_results > pipeline.steps.size() + 1 || is_broken())
+      throw_connection_lost("waiting for " + pipeline.logged_sql, pipeline.commit_in_flight);
+    return false;
+  }
+  switch (PQresultStatus(result)) {
+  case PGRES_PIPELINE_SYNC:
+    PQclear(result);
+    return true;
+  case PGRES_PIPELINE_ABORTED:
+    PQclear(result);
+    return false;
+  case PGRES_COMMAND_OK:
+  case PGRES_TUPLES_OK:
+  case PGRES_EMPTY_QUERY:
+    if (pipeline.step_index + 1 == pipeline.steps.size()) {
+      PQclear(pipeline.result);
+      pipeline.result = result;
+    } else {
+      PQclear(result);
+    }
+    return false;
+  default:
+    if (pipeline.error == nullptr) {
+      pipeline.error = result;
+      pipeline.failed_step = pipeline.step_index;
+    } else {
+      PQclear(result);
+    }
+    return false;
+  }
+}
+
+Result PgConnection::conclude(Pipeline &pipeline) {
+  if (pipeline.batched()) PQexitPipelineMode(conn_);
+  last_used_ = Clock::now();
+  log_statement(pipeline);
+  if (pipeline.error == nullptr) {
+    PGresult *result = pipeline.result;
+    pipeline.result = nullptr;
+    return result == nullptr ? Result() : Result(result);
+  }
+  if (pipeline.failed_step == pipeline.prepare_step) forget_statement(pipeline.new_statement_key);
+  for (std::size_t index = pipeline.failed_step; index < pipeline.deallocated.size(); ++index)
+    pending_deallocations_.push_back(pipeline.deallocated[index]);
+  PGresult *error = pipeline.error;
+  pipeline.error = nullptr;
+  raise(error, pipeline.commit_in_flight);
 }
 
 void PgConnection::throw_connection_lost(const std::string &during, bool in_doubt) {
@@ -213,73 +334,39 @@ void PgConnection::throw_connection_lost(const std::string &during, bool in_doub
                        "08006", false);
 }
 
-Result PgConnection::take_result(PGresult *result, const std::string &sql, bool commit_in_flight) {
-  if (result == nullptr) throw_connection_lost("no result for: " + sql, commit_in_flight);
-  ExecStatusType status = PQresultStatus(result);
-  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY)
-    return Result(result);
-  const char *sqlstate_field = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+void PgConnection::raise(PGresult *error, bool commit_in_flight) {
+  const char *sqlstate_field = PQresultErrorField(error, PG_DIAG_SQLSTATE);
   std::string sqlstate = sqlstate_field == nullptr ? "" : sqlstate_field;
-  std::string message = server_message(result);
-  PQclear(result);
+  std::string message = server_message(error);
+  PQclear(error);
   if (is_broken() || lost_connection_state(sqlstate))
     throw_connection_lost(message, commit_in_flight);
   throw_server_error(sqlstate, message);
 }
 
-void PgConnection::log_statement(const std::string &sql, std::size_t parameter_count,
-                                 Clock::time_point started) const {
+void PgConnection::log_statement(const Pipeline &pipeline) const {
   if (!logger_) return;
-  double millis = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  double millis =
+      std::chrono::duration<double, std::milli>(Clock::now() - pipeline.started).count();
   char timing[64];
-  std::snprintf(timing, sizeof timing, "[%zu params, %.3f ms]", parameter_count, millis);
-  logger_(sql + " " + timing);
+  std::snprintf(timing, sizeof timing, "[%zu params, %.3f ms]", pipeline.params.size(), millis);
+  logger_(pipeline.logged_sql + " " + timing);
 }
 
-Result PgConnection::execute_simple(const std::string &sql) {
-  Clock::time_point started = Clock::now();
-  bool is_commit = sql.compare(0, 6, "COMMIT") == 0;
-  Result result = take_result(PQexec(conn_, sql.c_str()), sql, is_commit);
-  last_used_ = Clock::now();
-  log_statement(sql, 0, started);
-  return result;
+void PgConnection::run_setup(const std::string &sql) {
+  PGresult *result = PQexec(conn_, sql.c_str());
+  if (PQresultStatus(result) != PGRES_COMMAND_OK) raise(result, false);
+  PQclear(result);
 }
 
-Result PgConnection::execute(const std::string &sql, const Params &params) {
-  Clock::time_point started = Clock::now();
-  WireParams wire(params);
-  PGresult *result;
-  if (statement_cache_size_ == 0) {
-    result = PQexecParams(conn_, sql.c_str(), wire.count(), wire.types.data(), wire.values.data(),
-                          wire.lengths.data(), wire.formats.data(), 0);
-  } else {
-    std::string key = cache_key(sql, params);
-    const std::string *cached = cached_statement(key);
-    std::string name;
-    if (cached != nullptr) {
-      name = *cached;
-      auto &entry = statements_.at(key);
-      lru_.splice(lru_.begin(), lru_, entry.lru_position);
-    } else {
-      name = remember_statement(key);
-      PGresult *prepared =
-          PQprepare(conn_, name.c_str(), sql.c_str(), wire.count(), wire.types.data());
-      try {
-        take_result(prepared, sql, false);
-      } catch (...) {
-        forget_statement(key);
-        throw;
-      }
-      std::string deallocations = take_pending_deallocations();
-      if (!deallocations.empty()) take_result(PQexec(conn_, deallocations.c_str()), sql, false);
-    }
-    result = PQexecPrepared(conn_, name.c_str(), wire.count(), wire.values.data(),
-                            wire.lengths.data(), wire.formats.data(), 0);
+Result PgConnection::execute(const Utilities &utilities, const std::string &sql,
+                             const Params &params) {
+  auto pipeline = plan(utilities, sql, params);
+  if (!send(*pipeline))
+    throw_connection_lost("sending " + pipeline->logged_sql, pipeline->commit_in_flight);
+  while (!absorb(*pipeline, PQgetResult(conn_))) {
   }
-  Result taken = take_result(result, sql, false);
-  last_used_ = Clock::now();
-  log_statement(sql, params.size(), started);
-  return taken;
+  return conclude(*pipeline);
 }
 
 bool PgConnection::ping() {
@@ -295,141 +382,61 @@ bool PgConnection::ping() {
   return alive && !is_broken();
 }
 
-void PgConnection::execute_async(boost::asio::io_context &io, std::string simple_prefix,
+void PgConnection::execute_async(boost::asio::io_context &io, Utilities utilities,
                                  std::string sql, Params params, ResultHandler handler) {
-  using Kind = AsyncOperation::StepKind;
-  auto operation = std::make_shared<AsyncOperation>();
-  operation->handler = std::move(handler);
-  operation->started = Clock::now();
-  operation->commit_in_flight = simple_prefix.compare(0, 6, "COMMIT") == 0;
-  operation->logged_sql = sql.empty() ? simple_prefix : sql;
-  std::string prefix = take_pending_deallocations() + simple_prefix;
-  if (!prefix.empty()) operation->steps.push_back({Kind::simple, prefix, {}});
-  if (!sql.empty()) {
-    if (statement_cache_size_ == 0) {
-      operation->steps.push_back({Kind::execute_unnamed, sql, {}});
-    } else {
-      std::string key = cache_key(sql, params);
-      const std::string *cached = cached_statement(key);
-      if (cached != nullptr) {
-        lru_.splice(lru_.begin(), lru_, statements_.at(key).lru_position);
-        operation->steps.push_back({Kind::execute_prepared, sql, *cached});
-      } else {
-        std::string name = remember_statement(key);
-        operation->cache_key_on_failure = key;
-        operation->steps.push_back({Kind::prepare, sql, name});
-        operation->steps.push_back({Kind::execute_prepared, sql, name});
-      }
-    }
-  }
-  operation->params = std::move(params);
-  if (!watcher_ || watcher_->io != &io) watcher_ = std::make_unique<SocketWatcher>(io, PQsocket(conn_));
-  start_async_step(std::move(operation));
-}
-
-void PgConnection::start_async_step(std::shared_ptr<AsyncOperation> operation) {
-  using Kind = AsyncOperation::StepKind;
-  auto finish = [this, operation](std::exception_ptr error, Result result) {
-    PQsetnonblocking(conn_, 0);
-    last_used_ = Clock::now();
-    log_statement(operation->logged_sql, operation->params.size(), operation->started);
-    auto handler = std::move(operation->handler);
-    handler(error, std::move(result));
-  };
-  if (operation->index == operation->steps.size()) {
-    PGresult *result = operation->step_result;
-    operation->step_result = nullptr;
-    finish(nullptr, result != nullptr ? Result(result) : Result());
-    return;
-  }
-  const auto &step = operation->steps[operation->index];
-  WireParams wire(operation->params);
+  auto pipeline = plan(utilities, sql, std::move(params));
+  pipeline->handler = std::move(handler);
+  if (!watcher_ || watcher_->io != &io)
+    watcher_ = std::make_unique<SocketWatcher>(io, PQsocket(conn_));
   PQsetnonblocking(conn_, 1);
-  int sent = 0;
-  switch (step.kind) {
-  case Kind::simple: sent = PQsendQuery(conn_, step.text.c_str()); break;
-  case Kind::prepare:
-    sent = PQsendPrepare(conn_, step.statement_name.c_str(), step.text.c_str(), wire.count(),
-                         wire.types.data());
-    break;
-  case Kind::execute_prepared:
-    sent = PQsendQueryPrepared(conn_, step.statement_name.c_str(), wire.count(),
-                               wire.values.data(), wire.lengths.data(), wire.formats.data(), 0);
-    break;
-  case Kind::execute_unnamed:
-    sent = PQsendQueryParams(conn_, step.text.c_str(), wire.count(), wire.types.data(),
-                             wire.values.data(), wire.lengths.data(), wire.formats.data(), 0);
-    break;
-  }
-  if (sent == 0 || PQflush(conn_) == -1) {
-    try {
-      throw_connection_lost("sending " + step.text, false);
-    } catch (...) {
-      finish(std::current_exception(), Result());
-    }
+  if (!send(*pipeline)) {
+    finish_async(*pipeline, [&]() -> Result {
+      throw_connection_lost("sending " + pipeline->logged_sql, pipeline->commit_in_flight);
+    });
     return;
   }
-  continue_async(std::move(operation));
+  continue_async(std::move(pipeline));
 }
 
-void PgConnection::continue_async(std::shared_ptr<AsyncOperation> operation) {
-  bool output_pending = PQflush(conn_) == 1;
-  auto wait_type = output_pending ? boost::asio::posix::stream_descriptor::wait_write
-                                  : boost::asio::posix::stream_descriptor::wait_read;
-  watcher_->descriptor.async_wait(wait_type, [this, operation](const boost::system::error_code &) {
-    auto fail = [this, operation](std::exception_ptr error) {
-      if (operation->step_error != nullptr) PQclear(operation->step_error);
-      if (operation->step_result != nullptr) PQclear(operation->step_result);
-      operation->step_error = operation->step_result = nullptr;
-      if (!operation->cache_key_on_failure.empty()) forget_statement(operation->cache_key_on_failure);
-      PQsetnonblocking(conn_, 0);
-      last_used_ = Clock::now();
-      auto handler = std::move(operation->handler);
-      handler(error, Result());
-    };
-    if (PQconsumeInput(conn_) == 0) {
-      try {
-        throw_connection_lost("waiting for " + operation->logged_sql, operation->commit_in_flight);
-      } catch (...) {
-        fail(std::current_exception());
-      }
-      return;
-    }
-    while (PQisBusy(conn_) == 0) {
-      PGresult *result = PQgetResult(conn_);
-      if (result == nullptr) {
-        if (operation->step_error != nullptr) {
-          PGresult *error = operation->step_error;
-          operation->step_error = nullptr;
-          try {
-            take_result(error, operation->logged_sql, operation->commit_in_flight);
-          } catch (...) {
-            fail(std::current_exception());
-          }
+void PgConnection::finish_async(Pipeline &pipeline, const std::function<Result()> &outcome) {
+  std::exception_ptr error;
+  Result result;
+  try {
+    result = outcome();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (conn_ != nullptr) PQsetnonblocking(conn_, 0);
+  auto handler = std::move(pipeline.handler);
+  handler(error, std::move(result));
+}
+
+void PgConnection::continue_async(std::shared_ptr<Pipeline> pipeline) {
+  int flushed = PQflush(conn_);
+  if (flushed == -1) {
+    finish_async(*pipeline, [&]() -> Result {
+      throw_connection_lost("sending " + pipeline->logged_sql, pipeline->commit_in_flight);
+    });
+    return;
+  }
+  auto wait_type = flushed == 1 ? boost::asio::posix::stream_descriptor::wait_write
+                                : boost::asio::posix::stream_descriptor::wait_read;
+  watcher_->descriptor.async_wait(wait_type, [this, pipeline](const boost::system::error_code &) {
+    try {
+      if (PQconsumeInput(conn_) == 0)
+        throw_connection_lost("waiting for " + pipeline->logged_sql, pipeline->commit_in_flight);
+      while (PQisBusy(conn_) == 0) {
+        if (absorb(*pipeline, PQgetResult(conn_))) {
+          finish_async(*pipeline, [&] { return conclude(*pipeline); });
           return;
         }
-        if (operation->steps[operation->index].kind == AsyncOperation::StepKind::prepare)
-          operation->cache_key_on_failure.clear();
-        ++operation->index;
-        if (operation->index < operation->steps.size() && operation->step_result != nullptr) {
-          PQclear(operation->step_result);
-          operation->step_result = nullptr;
-        }
-        start_async_step(operation);
-        return;
       }
-      ExecStatusType status = PQresultStatus(result);
-      bool failed = status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
-                    status != PGRES_EMPTY_QUERY;
-      PGresult *&slot = failed ? operation->step_error : operation->step_result;
-      if (failed && slot != nullptr) {
-        PQclear(result);
-        continue;
-      }
-      if (slot != nullptr) PQclear(slot);
-      slot = result;
+    } catch (...) {
+      auto error = std::current_exception();
+      finish_async(*pipeline, [&]() -> Result { std::rethrow_exception(error); });
+      return;
     }
-    continue_async(operation);
+    continue_async(pipeline);
   });
 }
 

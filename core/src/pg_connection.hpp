@@ -3,7 +3,11 @@
 //
 // libpqxx 6.4 keeps its PGconn private, and the async path needs the raw connection (non-blocking
 // sends, the socket for the reactor), so this adapter owns a libpq connection directly; keeping
-// it behind this interface leaves a move to libpqxx 7 or to libpq pipeline mode local.
+// it behind this interface leaves a move to libpqxx 7 local.
+//
+// Every execution is one libpq pipeline: the utility statements that must precede the user's
+// statement (BEGIN, SAVEPOINT, DEALLOCATE), its PREPARE when it is new, and the statement itself
+// travel together and cost a single round trip.
 #pragma once
 
 #include "evcs/params.hpp"
@@ -36,6 +40,9 @@ struct ConnectionSettings {
   std::size_t statement_cache_size = 100;
 };
 
+// Parameterless statements sent ahead of (or instead of) a user statement.
+using Utilities = std::vector<std::string>;
+
 class PgConnection {
 public:
   using Clock = std::chrono::steady_clock;
@@ -47,14 +54,12 @@ public:
   PgConnection(const PgConnection &) = delete;
   PgConnection &operator=(const PgConnection &) = delete;
 
-  // Runs `sql` with `params`, through the prepared-statement cache. Blocking.
-  Result execute(const std::string &sql, const Params &params);
-  // Runs one or more ;-separated utility statements without parameters. Blocking.
-  Result execute_simple(const std::string &sql);
-
-  // The same, non-blocking: completes on `io`'s thread. `sql` empty for execute_async means
-  // "only the simple statements". At most one async operation runs at a time per connection.
-  void execute_async(boost::asio::io_context &io, std::string simple_prefix, std::string sql,
+  // Runs `utilities`, then `sql` with `params` through the prepared-statement cache, in one
+  // round trip; returns the result of `sql` (or of the last utility when `sql` is empty).
+  // Blocking. A COMMIT among the utilities that dies with the connection is reported in doubt.
+  Result execute(const Utilities &utilities, const std::string &sql, const Params &params);
+  // The same, non-blocking: completes on `io`'s thread. One operation at a time per connection.
+  void execute_async(boost::asio::io_context &io, Utilities utilities, std::string sql,
                      Params params, ResultHandler handler);
 
   // Whether the server connection is still usable; does a round trip only when the socket
@@ -65,31 +70,36 @@ public:
   bool is_idle() const;
   int backend_pid() const;
   Clock::time_point created_at() const noexcept { return created_at_; }
-  Clock::time_point last_used() const noexcept { return last_used_; }
-  // Statements evicted from the cache, to be deallocated with the next simple statement.
-  std::string take_pending_deallocations();
 
 private:
-  struct AsyncOperation;
+  struct Step;
+  struct Pipeline;
+  struct SocketWatcher;
   struct PreparedStatement {
     std::string name;
     std::list<std::string>::iterator lru_position;
   };
 
-  // The name of the prepared statement for (sql, parameter types), preparing it if needed;
-  // empty when the cache is disabled.
-  const std::string *cached_statement(const std::string &key) const;
+  std::shared_ptr<Pipeline> plan(const Utilities &utilities, const std::string &sql,
+                                 Params params);
   std::string remember_statement(const std::string &key);
   void forget_statement(const std::string &key);
-  std::string cache_key(const std::string &sql, const Params &params) const;
-
-  // Turns a finished libpq result into a Result or throws the mapped error.
-  Result take_result(PGresult *result, const std::string &sql, bool commit_in_flight);
+  // Sends every step and the sync; false if libpq refused (a broken connection).
+  bool send(Pipeline &pipeline);
+  // Feeds one libpq result to the pipeline; true once its sync point arrived.
+  bool absorb(Pipeline &pipeline, PGresult *result);
+  // Ends the pipeline and turns its outcome into a Result or the mapped exception.
+  Result conclude(Pipeline &pipeline);
+  void continue_async(std::shared_ptr<Pipeline> pipeline);
+  // Leaves non-blocking mode and hands the outcome (a result or the exception it throws) to
+  // the pipeline's handler.
+  void finish_async(Pipeline &pipeline, const std::function<Result()> &outcome);
+  // Throws the mapped exception for a failed libpq result (and frees it).
+  [[noreturn]] void raise(PGresult *error, bool commit_in_flight);
   [[noreturn]] void throw_connection_lost(const std::string &during, bool in_doubt);
-  void log_statement(const std::string &sql, std::size_t parameter_count,
-                     Clock::time_point started) const;
-  void start_async_step(std::shared_ptr<AsyncOperation> operation);
-  void continue_async(std::shared_ptr<AsyncOperation> operation);
+  void log_statement(const Pipeline &pipeline) const;
+  // Runs connection set-up statements (simple protocol, several at once).
+  void run_setup(const std::string &sql);
 
   PGconn *conn_ = nullptr;
   std::size_t statement_cache_size_;
@@ -100,7 +110,6 @@ private:
   std::list<std::string> lru_;
   std::vector<std::string> pending_deallocations_;
   std::size_t next_statement_number_ = 0;
-  struct SocketWatcher;
   std::unique_ptr<SocketWatcher> watcher_;
 };
 

@@ -43,24 +43,24 @@ SessionState::UseGuard::~UseGuard() {
   if (owned_) session_.in_use = false;
 }
 
-std::string SessionState::take_prelude() {
-  std::string sql;
+Utilities SessionState::take_prelude() {
+  Utilities statements;
   transaction_open = true;
   if (!transaction_sent) {
-    sql = "BEGIN;";
+    statements.push_back("BEGIN");
     transaction_sent = true;
   }
   for (Frame &frame : frames) {
     if (frame.sent) continue;
-    if (frame.nested) sql += "SAVEPOINT " + frame.savepoint + ";";
+    if (frame.nested) statements.push_back("SAVEPOINT " + frame.savepoint);
     frame.sent = true;
   }
-  return sql;
+  return statements;
 }
 
-std::string SessionState::plan_end(bool commit) const {
-  if (!connection || !transaction_sent) return "";
-  return commit ? "COMMIT" : "ROLLBACK";
+Utilities SessionState::plan_end(bool commit) const {
+  if (!connection || !transaction_sent) return {};
+  return {commit ? "COMMIT" : "ROLLBACK"};
 }
 
 void SessionState::finish_end(bool commit, const Result &result) {
@@ -72,12 +72,12 @@ void SessionState::finish_end(bool commit, const Result &result) {
                                 "statement in it failed");
 }
 
-std::string SessionState::plan_frame_end(std::size_t index, bool commit) const {
+Utilities SessionState::plan_frame_end(std::size_t index, bool commit) const {
   const Frame &frame = frames[index];
   if (!frame.nested) return plan_end(commit);
-  if (!frame.sent) return "";
-  if (commit) return "RELEASE SAVEPOINT " + frame.savepoint;
-  return "ROLLBACK TO SAVEPOINT " + frame.savepoint + "; RELEASE SAVEPOINT " + frame.savepoint;
+  if (!frame.sent) return {};
+  if (commit) return {"RELEASE SAVEPOINT " + frame.savepoint};
+  return {"ROLLBACK TO SAVEPOINT " + frame.savepoint, "RELEASE SAVEPOINT " + frame.savepoint};
 }
 
 void SessionState::finish_frame_end(std::size_t index) { frames.resize(index); }
@@ -115,8 +115,8 @@ void SessionState::absorb_failure(std::exception_ptr error) noexcept {
 
 void SessionState::close_quietly() noexcept {
   try {
-    std::string sql = plan_end(false);
-    if (!sql.empty()) connection->execute_simple(sql);
+    Utilities statements = plan_end(false);
+    if (!statements.empty()) connection->execute(statements, "", Params());
   } catch (...) {
     engine->pool->discard(std::move(connection));
   }
@@ -147,7 +147,7 @@ void SessionState::async_with_connection(std::function<void(std::exception_ptr)>
   });
 }
 
-void SessionState::async_end(std::string sql, std::function<void(const Result &)> finish,
+void SessionState::async_end(Utilities statements, std::function<void(const Result &)> finish,
                              StatusHandler handler) {
   auto self = shared_from_this();
   auto complete = [self, finish, handler](std::exception_ptr error, Result result) mutable {
@@ -162,18 +162,19 @@ void SessionState::async_end(std::string sql, std::function<void(const Result &)
     self->complete_async();
     invoke_handler(handler, error);
   };
-  boost::asio::post(io_context(), [self, sql = std::move(sql), complete]() mutable {
-    if (sql.empty() || !self->connection) {
+  boost::asio::post(io_context(), [self, statements = std::move(statements), complete]() mutable {
+    if (statements.empty() || !self->connection) {
       complete(nullptr, Result());
       return;
     }
-    self->connection->execute_async(io_context(), sql, "", Params(), complete);
+    self->connection->execute_async(io_context(), std::move(statements), "", Params(), complete);
   });
 }
 
 } // namespace detail
 
 using detail::SessionState;
+using detail::Utilities;
 
 Session::Session(std::shared_ptr<detail::EngineState> engine, std::string branch, std::string author)
     : state_(std::make_shared<SessionState>(std::move(engine), std::move(branch),
@@ -205,9 +206,7 @@ Result Session::execute(const std::string &sql, const Params &params) {
   SessionState::UseGuard guard(*state_);
   try {
     state_->ensure_connection();
-    std::string prelude = state_->take_prelude();
-    if (!prelude.empty()) state_->connection->execute_simple(prelude);
-    return state_->connection->execute(sql, params);
+    return state_->connection->execute(state_->take_prelude(), sql, params);
   } catch (...) {
     state_->absorb_failure(std::current_exception());
     throw;
@@ -218,8 +217,9 @@ void Session::commit(const std::string &message) {
   require_utf8(message, "the commit message");
   SessionState::UseGuard guard(*state_);
   try {
-    std::string sql = state_->plan_end(true);
-    Result result = sql.empty() ? Result() : state_->connection->execute_simple(sql);
+    Utilities statements = state_->plan_end(true);
+    Result result =
+        statements.empty() ? Result() : state_->connection->execute(statements, "", Params());
     state_->finish_end(true, result);
   } catch (...) {
     state_->absorb_failure(std::current_exception());
@@ -294,9 +294,8 @@ void Session::async_execute(const std::string &sql, const Params &params, Result
       complete(error, Result());
       return;
     }
-    std::string prelude = self->take_prelude();
-    self->connection->execute_async(detail::io_context(), prelude, sql, std::move(params),
-                                    complete);
+    self->connection->execute_async(detail::io_context(), self->take_prelude(), sql,
+                                    std::move(params), complete);
   });
   guard.keep_until_completion();
 }
@@ -393,8 +392,9 @@ void end_frame(SessionState &session, std::uint64_t frame_id, bool commit) {
   SessionState::UseGuard guard(session);
   try {
     std::size_t index = session.frame_index(frame_id);
-    std::string sql = session.plan_frame_end(index, commit);
-    Result result = sql.empty() ? Result() : session.connection->execute_simple(sql);
+    Utilities statements = session.plan_frame_end(index, commit);
+    Result result =
+        statements.empty() ? Result() : session.connection->execute(statements, "", Params());
     if (session.frames[index].nested) session.finish_frame_end(index);
     else session.finish_end(commit, result);
   } catch (...) {

@@ -42,12 +42,12 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
 
   // --- operations as plan (the SQL to send) + finish (the state change once it ran) ---
   // Statements that must precede the next user statement (BEGIN, SAVEPOINTs).
-  std::string take_prelude();
-  // SQL that ends the transaction, or "" if nothing reached the server.
-  std::string plan_end(bool commit) const;
+  Utilities take_prelude();
+  // Statements that end the transaction; none if nothing reached the server.
+  Utilities plan_end(bool commit) const;
   void finish_end(bool commit, const Result &result);
-  // SQL that ends frame `index` and every frame above it, or "" if none reached the server.
-  std::string plan_frame_end(std::size_t index, bool commit) const;
+  // Statements that end frame `index` and every frame above it; none if none reached the server.
+  Utilities plan_frame_end(std::size_t index, bool commit) const;
   void finish_frame_end(std::size_t index);
 
   std::size_t frame_index(std::uint64_t frame_id) const;
@@ -63,7 +63,7 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   // Runs `operation` on the I/O thread with the connection checked out; async.
   void async_with_connection(std::function<void(std::exception_ptr)> operation);
   // Sends `sql` (if any) on the I/O thread, then runs `finish` and reports to `handler`.
-  void async_end(std::string sql, std::function<void(const Result &)> finish,
+  void async_end(Utilities statements, std::function<void(const Result &)> finish,
                  StatusHandler handler);
   // Clears the "in use" mark of a finished async operation (closing an orphaned session).
   void complete_async() noexcept;

@@ -99,23 +99,26 @@ local function option_text(key, value)
   invalid_argument("option '" .. tostring(key) .. "' must be a string, number or boolean, not a " .. kind)
 end
 
+-- Runs `fill()`; if it raises, frees `handle` with `free` and re-raises. Returns `handle`.
+local function free_on_error(handle, free, fill)
+  local ok, err = pcall(fill)
+  if not ok then
+    free(handle)
+    error(err, 0)
+  end
+  return handle
+end
+
 -- A native evcs_options filled from a Lua table; the engine rejects unknown keys by name.
 local function native_options(options)
   local options_handle = checked(native.evcs_options_new())
-  for key, value in pairs(options or {}) do
-    if type(key) ~= "string" then
-      native.evcs_options_free(options_handle)
-      invalid_argument("option names are strings, got a " .. type(key) .. " key")
+  return free_on_error(options_handle, native.evcs_options_free, function()
+    for key, value in pairs(options or {}) do
+      if type(key) ~= "string" then invalid_argument("option names are strings, got a " .. type(key) .. " key") end
+      local status = native.evcs_options_set(options_handle, key, option_text(key, value))
+      if status ~= OK then error(last_error(status), 0) end
     end
-    local ok, text = pcall(option_text, key, value)
-    local status = ok and native.evcs_options_set(options_handle, key, text)
-    if status ~= OK then
-      local err = ok and last_error(status) or text
-      native.evcs_options_free(options_handle)
-      error(err, 0)
-    end
-  end
-  return options_handle
+  end)
 end
 
 -- Checks that a table of named arguments only uses `allowed` keys.
@@ -160,21 +163,18 @@ local function add_parameter(params_handle, index, value)
   invalid_argument("parameter " .. index .. ": a " .. kind .. " is not a SQL value")
 end
 
--- A native evcs_params for `params` (nil → NULL: no parameters). Positions 1..params.n (or
+-- A native evcs_params for `params` (nil when there are none). Positions 1..params.n (or
 -- 1..#params); evcs.null, and nil below params.n, stand for NULL.
 local function native_params(params)
   if params == nil then return nil end
   if type(params) ~= "table" then invalid_argument("parameters are passed as a table (array)") end
   local params_handle = checked(native.evcs_params_new())
-  for index = 1, params.n or #params do
-    local ok, status = pcall(add_parameter, params_handle, index, params[index])
-    if not ok or status ~= OK then
-      local err = ok and last_error(status) or status
-      native.evcs_params_free(params_handle)
-      error(err, 0)
+  return free_on_error(params_handle, native.evcs_params_free, function()
+    for index = 1, params.n or #params do
+      local status = add_parameter(params_handle, index, params[index])
+      if status ~= OK then error(last_error(status), 0) end
     end
-  end
-  return params_handle
+  end)
 end
 
 -- ---- results ---------------------------------------------------------------------------------
@@ -239,21 +239,26 @@ Transaction.__index = Transaction
 local Future = { __name = "evcs.future" }
 Future.__index = Future
 
--- Runs a native call that takes params, always freeing them.
+-- Runs `call(params_handle)` (a native call returning a status and a handle) with `params`
+-- converted, freeing them afterwards.
 local function with_params(params, call)
   local params_handle = native_params(params)
-  return (function(...)
-    native.evcs_params_free(params_handle)
-    return ...
-  end)(call(params_handle))
+  local status, handle = call(params_handle)
+  native.evcs_params_free(params_handle)
+  return status, handle
+end
+
+-- evcs_session_execute: the status and the native result.
+local function execute_native(session, sql, params)
+  return with_params(params, function(params_handle)
+    return native.evcs_session_execute(session.handle, sql, params_handle)
+  end)
 end
 
 --- Executes `sql` with server-side parameters ($1, $2, ...). Returns the result table, or
 --- nil, err.
 function Session:execute(sql, params)
-  local status, result_handle = with_params(params, function(params_handle)
-    return native.evcs_session_execute(self.handle, sql, params_handle)
-  end)
+  local status, result_handle = execute_native(self, sql, params)
   if status ~= OK then return failure(status) end
   return result_table(result_handle)
 end
@@ -280,9 +285,7 @@ RowCursor.__gc = RowCursor.close
 --- An iterator over the rows of `sql`, for generic `for`. Rows are converted one at a time.
 --- A failure is raised (a generic `for` cannot receive nil, err): use s:execute for that form.
 function Session:rows(sql, params)
-  local status, result_handle = with_params(params, function(params_handle)
-    return native.evcs_session_execute(self.handle, sql, params_handle)
-  end)
+  local status, result_handle = execute_native(self, sql, params)
   if status ~= OK then error(last_error(status), 0) end
   local cursor = setmetatable({ handle = result_handle }, RowCursor)
   local row_count = checked(native.evcs_result_row_count(result_handle))
@@ -379,14 +382,15 @@ local function block_results(results)
 end
 
 -- Ends a scoped block given pcall's results: `commit` on a normal return, `rollback` on an
--- error (re-raised) or a returned `nil, err` (returned). Returns the block's results.
+-- error (re-raised) or a returned `nil, err` (returned). Returns the block's results. A failing
+-- rollback never hides the block's own error.
 local function finish_block(results, commit, rollback)
   if not results[1] then
-    rollback()
+    pcall(rollback)
     error(results[2], 0)
   end
   if returned_failure(results) then
-    rollback()
+    pcall(rollback)
     return nil, results[3]
   end
   local committed, err = commit()
@@ -467,9 +471,8 @@ end
 function Future:ready() return checked(native.evcs_future_ready(self.handle)) ~= 0 end
 
 --- Waits up to `timeout` seconds (nil: until done). The result table (true for commit and
---- rollback futures), or nil, err; a wait that
---- times out returns nil, err (code "pool_timeout", the message says the operation is still
---- running) and may be repeated.
+--- rollback futures), or nil, err. A wait that times out returns nil, err (code
+--- "pool_timeout", the message says the operation is still running) and may be repeated.
 function Future:wait(timeout)
   local status, result_handle = native.evcs_future_wait(self.handle, timeout or -1)
   if status ~= OK then return failure(status) end

@@ -236,7 +236,8 @@ std::string describe_failure(const std::vector<std::string> &argv, const Process
     text += " with exit status " + std::to_string(WEXITSTATUS(outcome.status));
   else if (outcome.status >= 0 && WIFSIGNALED(outcome.status))
     text += " with signal " + std::to_string(WTERMSIG(outcome.status));
-  if (!outcome.output.empty()) text += ":\n" + outcome.output;
+  std::size_t end = outcome.output.find_last_not_of(" \n");
+  if (end != std::string::npos) text += ":\n" + outcome.output.substr(0, end + 1);
   return text;
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import List
 
 import psycopg
@@ -92,6 +93,8 @@ def test_pre_ping_replaces_connections_whose_backends_were_terminated(
             "WHERE application_name = 'evcs-pre-ping') AS t"
         ).fetchone()
         assert terminated == (3,)
+        while evcs_backends(admin, "evcs-pre-ping") > 0:  # termination is asynchronous
+            time.sleep(0.01)
         with engine.session() as s:
             assert s.scalar("SELECT 41 + 1") == 42
             assert s.backend_pid not in old_pids

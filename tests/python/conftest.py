@@ -74,3 +74,15 @@ def evcs_backends(admin: psycopg.Connection, application_name: str = "evcs") -> 
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def settled_backends(admin: psycopg.Connection, application_name: str, expected: int) -> int:  # type: ignore[type-arg]
+    """The engine's connection count once it reached `expected` or 30 s passed: a backend exits
+    asynchronously after its client disconnects or it is terminated."""
+    deadline = time.monotonic() + 30
+    count = evcs_backends(admin, application_name)
+    while count != expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+        count = evcs_backends(admin, application_name)
+    return count
+

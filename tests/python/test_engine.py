@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import List
 
 import psycopg
 import pytest
 
 import evcs
-from conftest import evcs_backends
+from conftest import evcs_backends, settled_backends
 
 
 def test_version_comes_from_the_library() -> None:
@@ -93,8 +92,7 @@ def test_pre_ping_replaces_connections_whose_backends_were_terminated(
             "WHERE application_name = 'evcs-pre-ping') AS t"
         ).fetchone()
         assert terminated == (3,)
-        while evcs_backends(admin, "evcs-pre-ping") > 0:  # termination is asynchronous
-            time.sleep(0.01)
+        assert settled_backends(admin, "evcs-pre-ping", 0) == 0
         with engine.session() as s:
             assert s.scalar("SELECT 41 + 1") == 42
             assert s.backend_pid not in old_pids
@@ -122,7 +120,7 @@ def test_dispose_closes_idle_connections_and_close_ends_the_engine(
     assert evcs_backends(admin, "evcs-dispose") == 1
     engine.dispose()
     assert engine.pool_status() == evcs.PoolStatus(0, 0, 0)
-    assert evcs_backends(admin, "evcs-dispose") == 0
+    assert settled_backends(admin, "evcs-dispose", 0) == 0
     engine.close()
     engine.close()  # idempotent
     assert engine.closed

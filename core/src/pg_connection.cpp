@@ -162,6 +162,14 @@ PgConnection::PgConnection(const ConnectionSettings &settings, StatementLogger l
                              "(or DATABASE_URL) is right.",
                          "08001");
   }
+  // Server notices go to the echo log, not to stderr behind the application's back.
+  PQsetNoticeProcessor(
+      conn_,
+      [](void *self, const char *message) {
+        const auto &logger = static_cast<PgConnection *>(self)->logger_;
+        if (logger) logger(trimmed(message));
+      },
+      this);
   // Timestamps cross every surface as UTC microseconds; a fixed zone and style make the
   // server's text form parseable without guessing.
   run_setup("SET TIME ZONE 'UTC'; SET datestyle TO 'ISO, YMD'");

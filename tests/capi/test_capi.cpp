@@ -168,7 +168,10 @@ INSTANTIATE_TEST_SUITE_P(
                       ForcedError{"SELECT pg_temp.raise_state('EVN01')", EVCS_ENOTFOUND, "EVN01"},
                       ForcedError{"SELECT pg_temp.raise_state('EVC01')", EVCS_ECONCURRENT, "EVC01"},
                       ForcedError{"SELECT pg_temp.raise_state('XX000')", EVCS_ERROR, "XX000"},
-                      ForcedError{"SELECT pg_temp.raise_state('57P01')", EVCS_ECONNLOST, "08006"}));
+                      ForcedError{"SELECT pg_temp.raise_state('57P01')", EVCS_ECONNLOST, "08006"}),
+    [](const ::testing::TestParamInfo<ForcedError> &info) {
+      return std::string("sqlstate_") + info.param.sqlstate + "_" + std::to_string(info.index);
+    });
 
 TEST_F(CapiTest, PoolTimeoutAndMisuseCodes) {
   evcs_session *second = nullptr;

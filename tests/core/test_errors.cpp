@@ -60,7 +60,10 @@ INSTANTIATE_TEST_SUITE_P(
         ServerError{"SELECT raise_evcs('EVL01')", evcs::ErrorCode::branch_locked, "EVL01"},
         ServerError{"SELECT raise_evcs('EVN01')", evcs::ErrorCode::not_found, "EVN01"},
         ServerError{"SELECT raise_evcs('EVC01')", evcs::ErrorCode::concurrent_modification, "EVC01"},
-        ServerError{"SELECT raise_evcs('P0001')", evcs::ErrorCode::error, "P0001"}));
+        ServerError{"SELECT raise_evcs('P0001')", evcs::ErrorCode::error, "P0001"}),
+    [](const ::testing::TestParamInfo<ServerError> &info) {
+      return std::string("sqlstate_") + info.param.sqlstate;
+    });
 
 TEST(ErrorClasses, ThrowErrorBuildsTheRightClass) {
   EXPECT_THROW(evcs::throw_error(evcs::ErrorCode::merge_conflict, "m"), evcs::MergeConflict);

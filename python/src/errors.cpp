@@ -31,9 +31,6 @@ void register_errors(py::module_ &module) {
       py::arg("factory"),
       "Registers factory(status, code, message, sqlstate, detail_json, retryable) -> exception.");
 
-  module.def("code_name", &evcs_error_code_name, py::arg("status"),
-             "The stable short name of a status code.");
-
   const std::pair<const char *, int> statuses[] = {
       {"ERROR", EVCS_ERROR},
       {"ENOTFOUND", EVCS_ENOTFOUND},

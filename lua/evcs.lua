@@ -471,8 +471,8 @@ end
 function Future:ready() return checked(native.evcs_future_ready(self.handle)) ~= 0 end
 
 --- Waits up to `timeout` seconds (nil: until done). The result table (true for commit and
---- rollback futures), or nil, err. A wait that times out returns nil, err (code
---- "pool_timeout", the message says the operation is still running) and may be repeated.
+--- rollback futures), or nil, err. A wait that times out returns nil, err (code "pending":
+--- the operation is still running) and may be repeated.
 function Future:wait(timeout)
   local status, result_handle = native.evcs_future_wait(self.handle, timeout or -1)
   if status ~= OK then return failure(status) end

@@ -191,7 +191,7 @@ int evcs_future_wait(evcs_result **out, evcs_future *future, double timeout_seco
       state.done_signal.wait(lock, finished);
     } else if (!state.done_signal.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
                                            finished)) {
-      return record_error(EVCS_ETIMEOUT, "the operation is still running: wait again");
+      return record_error(EVCS_PENDING, "the operation is still running: wait again");
     }
     if (state.taken)
       throw evcs::MisuseError("this future's result was already taken by an earlier wait");

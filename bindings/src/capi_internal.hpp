@@ -72,7 +72,7 @@ int record_error(int code, std::string message, std::string sqlstate = {},
 int record_exception(std::exception_ptr error) noexcept;
 
 template <typename T> T &deref(T *handle, const char *what) {
-  if (handle == nullptr) throw MisuseError(std::string(what) + " is NULL");
+  if (handle == nullptr) throw MisuseError(std::string(what) + " is NULL (closed or never opened)");
   return *handle;
 }
 

@@ -77,6 +77,7 @@ void evcs_error_clear(void) { clear_last_error(); }
 const char *evcs_error_code_name(int code) {
   if (code == EVCS_OK) return "ok";
   if (code == EVCS_ITEROVER) return "iteration_over";
+  if (code == EVCS_PENDING) return "pending";
   if (code > EVCS_OK || code < EVCS_EMISUSE) return "unknown";
   return evcs::code_name(static_cast<evcs::ErrorCode>(code));
 }

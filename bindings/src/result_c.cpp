@@ -91,6 +91,13 @@ int evcs_result_get_timestamp(int64_t *out, const evcs_result *result, int64_t r
   });
 }
 
+int evcs_result_get_json(char **out, const evcs_result *result, int64_t row, int64_t column) {
+  return guarded([&] {
+    deref(out, "out");
+    *out = copy_out(deref(result, "result").result.get_json(row, column).dump());
+  });
+}
+
 int evcs_result_to_json(char **out, const evcs_result *result) {
   return guarded([&] {
     deref(out, "out");

@@ -59,6 +59,7 @@ void throw_server_error(const std::string &sqlstate, const std::string &message)
   if (sqlstate == "40001" || sqlstate == "40P01")
     throw SerializationFailure(message + " (retry the transaction: run_in_transaction does)",
                                sqlstate);
+  if (sqlstate == "08P01") throw InvalidArgument(message, sqlstate);
   if (has_class(sqlstate, "08") || sqlstate == "57P01" || sqlstate == "57P02" ||
       sqlstate == "57P03")
     throw ConnectionLost(message, sqlstate);

@@ -63,9 +63,10 @@ std::string server_message(const PGresult *result) {
   return message;
 }
 
+// 08P01 (protocol violation, e.g. a wrong number of parameters) leaves the connection usable.
 bool lost_connection_state(const std::string &sqlstate) {
-  return sqlstate.compare(0, 2, "08") == 0 || sqlstate == "57P01" || sqlstate == "57P02" ||
-         sqlstate == "57P03";
+  return (sqlstate.compare(0, 2, "08") == 0 && sqlstate != "08P01") || sqlstate == "57P01" ||
+         sqlstate == "57P02" || sqlstate == "57P03";
 }
 
 std::string trimmed(std::string text) {

@@ -34,9 +34,9 @@ void Pool::throw_timeout() const {
                     std::to_string(options_.max_overflow) +
                     " connections are checked out and none was returned within pool_timeout=" +
                     timeout +
-                    " s. Usual cause: sessions that are not closed (use `with engine.session()` "
-                    "or close() them); otherwise raise pool_size/max_overflow or lower the "
-                    "concurrency. See docs/errors.md#pool_timeout");
+                    " s. Usual cause: sessions that are not closed (close them, or use the "
+                    "scoped forms that always do); otherwise raise pool_size/max_overflow or "
+                    "lower the concurrency. See docs/errors.md#pool_timeout");
 }
 
 Pool::Grant Pool::try_grant_locked() {

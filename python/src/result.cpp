@@ -161,23 +161,17 @@ private:
     return py::reinterpret_steal<py::object>(date);
   }
 
-  // The C ABI has no per-cell JSON getter yet, so text arrays are read from the whole result
-  // as JSON, fetched once per result on first use.
   py::object text_array(std::int64_t row, std::int64_t column) {
-    if (!rows_as_json_) {
-      char *json = nullptr;
-      abi::check(evcs_result_to_json(&json, result_));
-      abi::Allocated owned(json);
-      rows_as_json_ = text_decoders().json_loads(py::str(json));
-    }
-    return (*rows_as_json_)[py::int_(row)][py::str(column_name(column))];
+    char *json = nullptr;
+    abi::check(evcs_result_get_json(&json, result_, row, column));
+    abi::Allocated owned(json);
+    return text_decoders().json_loads(py::str(json));
   }
 
   const evcs_result *result_;
   std::int64_t rows_ = 0;
   std::int64_t columns_ = 0;
   std::vector<int> types_;
-  std::optional<py::object> rows_as_json_;
 };
 
 } // namespace

@@ -201,16 +201,13 @@ def test_params_must_be_a_sequence(engine: evcs.Engine, params: Any, type_name: 
             s.execute("SELECT $1", params)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: SQLSTATE 08P01 (bind parameter count mismatch) is mapped to ConnectionLost "
-    "by the class-08 rule in core/src/error.cpp; it is a caller error (InvalidArgument)",
-)
 def test_wrong_parameter_count_is_invalid_argument_from_the_server(engine: evcs.Engine) -> None:
     with engine.session() as s:
         with pytest.raises(evcs.InvalidArgument) as raised:
             s.scalar("SELECT $1::int + $2::int", (1,))
-    assert raised.value.sqlstate == "08P01"
+        assert raised.value.sqlstate == "08P01"
+        s.rollback()
+        assert s.scalar("SELECT 2") == 2
 
 
 @pytest.mark.parametrize(

@@ -50,6 +50,7 @@ extern "C" {
 #define EVCS_EMIGRATION -12             /* MigrationError */
 #define EVCS_EMISUSE -13                /* MisuseError */
 #define EVCS_ITEROVER -31               /* an iterator has no more items (not an error) */
+#define EVCS_PENDING -32                /* a future is still running (not an error): wait again */
 
 /* Column types of a result (evcs_result_column_type). */
 #define EVCS_TYPE_TEXT 0      /* text, varchar, and any type without a closer match */
@@ -62,7 +63,7 @@ extern "C" {
 #define EVCS_TYPE_JSON 7      /* json, jsonb: JSON text */
 #define EVCS_TYPE_UUID 8      /* uuid: canonical text */
 #define EVCS_TYPE_DATE 9      /* date: ISO text YYYY-MM-DD */
-#define EVCS_TYPE_TEXT_ARRAY 10 /* text[] / varchar[]: JSON array text via evcs_result_get_json */
+#define EVCS_TYPE_TEXT_ARRAY 10 /* text[] / varchar[]: a JSON array via evcs_result_get_json */
 
 typedef struct evcs_options evcs_options;
 typedef struct evcs_engine evcs_engine;
@@ -233,7 +234,7 @@ EVCS_API int evcs_session_rollback_future(evcs_future **out, evcs_session *sessi
 EVCS_API int evcs_future_ready(int *out, const evcs_future *future);
 /* Waits up to `timeout_seconds` (< 0: forever). Returns the operation's status and its result
  * (owned by the caller; NULL on failure and for commit/rollback, which have none), or
- * EVCS_ETIMEOUT if it is still running (call again). `out` may be NULL to discard the result.
+ * EVCS_PENDING if it is still running (call again). `out` may be NULL to discard the result.
  * A future's result can be taken once; later waits fail with EVCS_EMISUSE. */
 EVCS_API int evcs_future_wait(evcs_result **out, evcs_future *future, double timeout_seconds);
 /* Frees the future; if still running, the work completes and its result is discarded. */
@@ -243,7 +244,8 @@ EVCS_API void evcs_future_free(evcs_future *future);
 
 EVCS_API int evcs_result_row_count(int64_t *out, const evcs_result *result);
 EVCS_API int evcs_result_column_count(int64_t *out, const evcs_result *result);
-/* Rows inserted/updated/deleted by the statement (0 for other statements). */
+/* Rows inserted, updated or deleted by the statement, or returned by a SELECT (the server's
+ * command tag count, as PEP 249's rowcount); 0 for other statements. */
 EVCS_API int evcs_result_rows_affected(int64_t *out, const evcs_result *result);
 EVCS_API int evcs_result_column_name(const char **out, const evcs_result *result, int64_t column);
 EVCS_API int evcs_result_column_type(int *out, const evcs_result *result, int64_t column);
@@ -262,6 +264,10 @@ EVCS_API int evcs_result_get_bytes(void **out, size_t *length, const evcs_result
                                    int64_t row, int64_t column);
 EVCS_API int evcs_result_get_timestamp(int64_t *out, const evcs_result *result, int64_t row,
                                        int64_t column);
+/* One cell as JSON text typed by its column: numbers, booleans, null, json/jsonb as is, text[]
+ * as an array, everything else as a string. Free with evcs_free. */
+EVCS_API int evcs_result_get_json(char **out, const evcs_result *result, int64_t row,
+                                  int64_t column);
 /* The whole result as a JSON array of objects (column name → value); free with evcs_free. */
 EVCS_API int evcs_result_to_json(char **out, const evcs_result *result);
 EVCS_API void evcs_result_free(evcs_result *result);

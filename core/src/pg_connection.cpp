@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace evcs::detail {
 
@@ -347,10 +348,17 @@ void PgConnection::raise(PGresult *error, bool commit_in_flight) {
   const char *sqlstate_field = PQresultErrorField(error, PG_DIAG_SQLSTATE);
   std::string sqlstate = sqlstate_field == nullptr ? "" : sqlstate_field;
   std::string message = server_message(error);
+  const char *position_field = PQresultErrorField(error, PG_DIAG_STATEMENT_POSITION);
+  int position = position_field == nullptr ? 0 : std::atoi(position_field);
   PQclear(error);
   if (is_broken() || lost_connection_state(sqlstate))
     throw_connection_lost(message, commit_in_flight);
-  throw_server_error(sqlstate, message);
+  try {
+    throw_server_error(sqlstate, message);
+  } catch (Error &server_error) {
+    server_error.set_statement_position(position);
+    throw;
+  }
 }
 
 void PgConnection::log_statement(const Pipeline &pipeline) const {

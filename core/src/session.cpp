@@ -213,6 +213,23 @@ Result Session::execute(const std::string &sql, const Params &params) {
   }
 }
 
+Result Session::execute_autocommit(const std::string &sql) {
+  require_utf8(sql, "the SQL text");
+  SessionState::UseGuard guard(*state_);
+  if (state_->transaction_open)
+    throw MisuseError("execute_autocommit runs a statement outside any transaction, but a "
+                      "transaction is in progress on this session: commit or roll it back first");
+  try {
+    state_->ensure_connection();
+    // Sent as a lone utility (no BEGIN, not prepared): the server runs it in its own implicit
+    // transaction, which is what non-transactional statements require.
+    return state_->connection->execute({sql}, "", Params());
+  } catch (...) {
+    state_->absorb_failure(std::current_exception());
+    throw;
+  }
+}
+
 void Session::commit(const std::string &message) {
   require_utf8(message, "the commit message");
   SessionState::UseGuard guard(*state_);

@@ -36,11 +36,17 @@ public:
   const std::string &detail_json() const noexcept { return detail_json_; }
   // Whether re-running the whole transaction may succeed.
   virtual bool retryable() const noexcept { return false; }
+  // Where the server located the error in the statement text: a 1-based character offset
+  // (libpq's PG_DIAG_STATEMENT_POSITION), 0 when it named none. Set where server errors are
+  // raised; tools that run SQL from files map it to a line.
+  int statement_position() const noexcept { return statement_position_; }
+  void set_statement_position(int position) noexcept { statement_position_ = position; }
 
 private:
   ErrorCode code_;
   std::string sqlstate_;
   std::string detail_json_;
+  int statement_position_ = 0;
 };
 
 #define EVCS_DECLARE_ERROR(Name, Base, Code)                                                      \

@@ -40,6 +40,12 @@ public:
     return execute(sql, params).scalar<T>();
   }
 
+  // Runs one parameterless statement outside any transaction block, for statements PostgreSQL
+  // refuses inside one (CREATE INDEX CONCURRENTLY, VACUUM); it commits on its own. MisuseError
+  // while a transaction is in progress. The session keeps its connection afterwards (until
+  // commit, rollback or close), so consecutive calls share one server session.
+  Result execute_autocommit(const std::string &sql);
+
   // Commits the current transaction (if any) and returns the connection to the pool.
   // `message` is recorded in the commit log when the transaction wrote versions.
   void commit(const std::string &message = "");

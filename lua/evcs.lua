@@ -595,4 +595,8 @@ end
 Embedded.__close = Embedded.close
 Embedded.__gc = Embedded.close
 
+-- The classes behind the objects, for introspection (the parity test checks their methods).
+evcs.classes = { Engine = Engine, Session = Session, Transaction = Transaction, Future = Future,
+                 Embedded = Embedded }
+
 return evcs

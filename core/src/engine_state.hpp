@@ -4,8 +4,10 @@
 
 #include "evcs/embedded.hpp"
 #include "evcs/pool.hpp"
+#include "entity_type.hpp"
 #include "pool.hpp"
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -21,6 +23,9 @@ struct EngineState {
   std::mutex logger_mutex;
   std::function<void(const std::string &)> logger;
   std::unique_ptr<Pool> pool;
+  EntityTypeRegistry entity_types;
+  // Set once the evcs catalog is known to exist in the engine's database.
+  std::atomic<bool> catalog_ready{false};
 
   void log(const std::string &line);
 };

@@ -210,8 +210,9 @@ void PgConnection::forget_statement(const std::string &key) {
   statements_.erase(found);
 }
 
-std::shared_ptr<PgConnection::Pipeline> PgConnection::plan(const Utilities &utilities,
-                                                           const std::string &sql, Params params) {
+std::shared_ptr<PgConnection::Pipeline> PgConnection::plan(const Utilities &before,
+                                                           const std::string &sql, Params params,
+                                                           const Utilities &after) {
   using Kind = Step::Kind;
   auto pipeline = std::make_shared<Pipeline>();
   pipeline->started = Clock::now();
@@ -238,13 +239,18 @@ std::shared_ptr<PgConnection::Pipeline> PgConnection::plan(const Utilities &util
   pipeline->deallocated.swap(pending_deallocations_);
   for (const auto &name : pipeline->deallocated)
     pipeline->steps.push_back({Kind::utility, "DEALLOCATE " + name, {}});
-  for (const auto &utility : utilities) {
-    pipeline->steps.push_back({Kind::utility, utility, {}});
-    if (utility.compare(0, 6, "COMMIT") == 0) pipeline->commit_in_flight = true;
-    if (sql.empty()) pipeline->logged_sql += (pipeline->logged_sql.empty() ? "" : "; ") + utility;
-  }
+  auto add_utilities = [&](const Utilities &utilities) {
+    for (const auto &utility : utilities) {
+      pipeline->steps.push_back({Kind::utility, utility, {}});
+      if (utility.compare(0, 6, "COMMIT") == 0) pipeline->commit_in_flight = true;
+      if (sql.empty())
+        pipeline->logged_sql += (pipeline->logged_sql.empty() ? "" : "; ") + utility;
+    }
+  };
+  add_utilities(before);
   if (!pipeline->new_statement_key.empty()) pipeline->prepare_step = pipeline->steps.size();
   pipeline->steps.insert(pipeline->steps.end(), statement_steps.begin(), statement_steps.end());
+  add_utilities(after);
   pipeline->params = std::move(params);
   return pipeline;
 }
@@ -370,15 +376,21 @@ void PgConnection::log_statement(const Pipeline &pipeline) const {
   logger_(pipeline.logged_sql + " " + timing);
 }
 
-void PgConnection::run_setup(const std::string &sql) {
+void PgConnection::run_setup(const std::string &sql) { execute_script(sql); }
+
+void PgConnection::execute_script(const std::string &sql) {
   PGresult *result = PQexec(conn_, sql.c_str());
-  if (PQresultStatus(result) != PGRES_COMMAND_OK) raise(result, false);
+  last_used_ = Clock::now();
+  if (result == nullptr) throw_connection_lost("running a script", false);
+  ExecStatusType status = PQresultStatus(result);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY)
+    raise(result, false);
   PQclear(result);
 }
 
-Result PgConnection::execute(const Utilities &utilities, const std::string &sql,
-                             const Params &params) {
-  auto pipeline = plan(utilities, sql, params);
+Result PgConnection::execute(const Utilities &before, const std::string &sql,
+                             const Params &params, const Utilities &after) {
+  auto pipeline = plan(before, sql, params, after);
   if (!send(*pipeline))
     throw_connection_lost("sending " + pipeline->logged_sql, pipeline->commit_in_flight);
   while (!absorb(*pipeline, PQgetResult(conn_))) {
@@ -399,9 +411,9 @@ bool PgConnection::ping() {
   return alive && !is_broken();
 }
 
-void PgConnection::execute_async(boost::asio::io_context &io, Utilities utilities,
-                                 std::string sql, Params params, ResultHandler handler) {
-  auto pipeline = plan(utilities, sql, std::move(params));
+void PgConnection::execute_async(boost::asio::io_context &io, Utilities before, std::string sql,
+                                 Params params, Utilities after, ResultHandler handler) {
+  auto pipeline = plan(before, sql, std::move(params), after);
   pipeline->handler = std::move(handler);
   if (!watcher_ || watcher_->io != &io)
     watcher_ = std::make_unique<SocketWatcher>(io, PQsocket(conn_));

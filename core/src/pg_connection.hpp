@@ -43,6 +43,15 @@ struct ConnectionSettings {
 // Parameterless statements sent ahead of (or instead of) a user statement.
 using Utilities = std::vector<std::string>;
 
+// What one round trip sends: utilities, an optional parameterised statement, more utilities.
+struct Batch {
+  Utilities before;
+  std::string sql;
+  Params params;
+  Utilities after;
+  bool empty() const { return before.empty() && sql.empty() && after.empty(); }
+};
+
 class PgConnection {
 public:
   using Clock = std::chrono::steady_clock;
@@ -54,13 +63,20 @@ public:
   PgConnection(const PgConnection &) = delete;
   PgConnection &operator=(const PgConnection &) = delete;
 
-  // Runs `utilities`, then `sql` with `params` through the prepared-statement cache, in one
-  // round trip; returns the result of `sql` (or of the last utility when `sql` is empty).
-  // Blocking. A COMMIT among the utilities that dies with the connection is reported in doubt.
-  Result execute(const Utilities &utilities, const std::string &sql, const Params &params);
+  // Runs `before`, then `sql` with `params` through the prepared-statement cache, then `after`,
+  // in one round trip; returns the result of the last statement. If one fails, the rest is
+  // skipped. Blocking. A COMMIT that dies with the connection is reported in doubt.
+  Result execute(const Utilities &before, const std::string &sql, const Params &params,
+                 const Utilities &after = {});
+  Result execute(const Batch &batch) {
+    return execute(batch.before, batch.sql, batch.params, batch.after);
+  }
   // The same, non-blocking: completes on `io`'s thread. One operation at a time per connection.
-  void execute_async(boost::asio::io_context &io, Utilities utilities, std::string sql,
-                     Params params, ResultHandler handler);
+  void execute_async(boost::asio::io_context &io, Utilities before, std::string sql,
+                     Params params, Utilities after, ResultHandler handler);
+
+  // Runs a script of several statements (simple protocol, no parameters). Blocking.
+  void execute_script(const std::string &sql);
 
   // Whether the server connection is still usable; does a round trip only when the socket
   // shows activity while idle or the connection has been idle for longer than a second.
@@ -80,8 +96,8 @@ private:
     std::list<std::string>::iterator lru_position;
   };
 
-  std::shared_ptr<Pipeline> plan(const Utilities &utilities, const std::string &sql,
-                                 Params params);
+  std::shared_ptr<Pipeline> plan(const Utilities &before, const std::string &sql,
+                                 Params params, const Utilities &after);
   std::string remember_statement(const std::string &key);
   void forget_statement(const std::string &key);
   // Sends every step and the sync; false if libpq refused (a broken connection).

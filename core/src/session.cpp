@@ -4,6 +4,7 @@
 #include "session_state.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <nlohmann/json.hpp>
 #include <boost/asio/post.hpp>
 
 #include <cstdio>
@@ -58,9 +59,25 @@ Utilities SessionState::take_prelude() {
   return statements;
 }
 
-Utilities SessionState::plan_end(bool commit) const {
-  if (!connection || !transaction_sent) return {};
-  return {commit ? "COMMIT" : "ROLLBACK"};
+Batch SessionState::plan_end(bool commit, const std::string &message) const {
+  Batch batch;
+  if (!connection || !transaction_sent) return batch;
+  if (!commit) {
+    batch.after = {"ROLLBACK"};
+    return batch;
+  }
+  batch.after = {"COMMIT"};
+  if (written_types.empty()) return batch;
+  nlohmann::json types = nlohmann::json::array();
+  for (const auto &type : written_types) types.push_back(type);
+  batch.sql = "SELECT evcs_finalize(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)), $2, "
+              "$3, $4)";
+  batch.params.add_json(types.dump()).add(branch);
+  if (author.empty()) batch.params.add_null();
+  else batch.params.add(author);
+  if (message.empty()) batch.params.add_null();
+  else batch.params.add(message);
+  return batch;
 }
 
 void SessionState::finish_end(bool commit, const Result &result) {
@@ -72,12 +89,15 @@ void SessionState::finish_end(bool commit, const Result &result) {
                                 "statement in it failed");
 }
 
-Utilities SessionState::plan_frame_end(std::size_t index, bool commit) const {
+Batch SessionState::plan_frame_end(std::size_t index, bool commit) const {
   const Frame &frame = frames[index];
   if (!frame.nested) return plan_end(commit);
-  if (!frame.sent) return {};
-  if (commit) return {"RELEASE SAVEPOINT " + frame.savepoint};
-  return {"ROLLBACK TO SAVEPOINT " + frame.savepoint, "RELEASE SAVEPOINT " + frame.savepoint};
+  Batch batch;
+  if (!frame.sent) return batch;
+  if (commit) batch.after = {"RELEASE SAVEPOINT " + frame.savepoint};
+  else batch.after = {"ROLLBACK TO SAVEPOINT " + frame.savepoint,
+                      "RELEASE SAVEPOINT " + frame.savepoint};
+  return batch;
 }
 
 void SessionState::finish_frame_end(std::size_t index) { frames.resize(index); }
@@ -87,6 +107,28 @@ std::size_t SessionState::frame_index(std::uint64_t frame_id) const {
     if (frames[index].id == frame_id) return index;
   throw MisuseError("this transaction is no longer active (it was already committed or rolled "
                     "back, or an enclosing transaction ended)");
+}
+
+Result SessionState::run(const std::string &sql, const Params &params) {
+  try {
+    ensure_connection();
+    return connection->execute(take_prelude(), sql, params);
+  } catch (...) {
+    absorb_failure(std::current_exception());
+    throw;
+  }
+}
+
+void SessionState::run_script(const std::string &sql) {
+  try {
+    ensure_connection();
+    Utilities prelude = take_prelude();
+    if (!prelude.empty()) connection->execute(prelude, "", Params());
+    connection->execute_script(sql);
+  } catch (...) {
+    absorb_failure(std::current_exception());
+    throw;
+  }
 }
 
 void SessionState::ensure_connection() {
@@ -101,6 +143,7 @@ void SessionState::forget_transaction() noexcept {
   transaction_open = false;
   transaction_sent = false;
   frames.clear();
+  written_types.clear();
 }
 
 void SessionState::absorb_failure(std::exception_ptr error) noexcept {
@@ -115,8 +158,8 @@ void SessionState::absorb_failure(std::exception_ptr error) noexcept {
 
 void SessionState::close_quietly() noexcept {
   try {
-    Utilities statements = plan_end(false);
-    if (!statements.empty()) connection->execute(statements, "", Params());
+    Batch statements = plan_end(false);
+    if (!statements.empty()) connection->execute(statements);
   } catch (...) {
     engine->pool->discard(std::move(connection));
   }
@@ -147,7 +190,7 @@ void SessionState::async_with_connection(std::function<void(std::exception_ptr)>
   });
 }
 
-void SessionState::async_end(Utilities statements, std::function<void(const Result &)> finish,
+void SessionState::async_end(Batch statements, std::function<void(const Result &)> finish,
                              StatusHandler handler) {
   auto self = shared_from_this();
   auto complete = [self, finish, handler](std::exception_ptr error, Result result) mutable {
@@ -167,14 +210,16 @@ void SessionState::async_end(Utilities statements, std::function<void(const Resu
       complete(nullptr, Result());
       return;
     }
-    self->connection->execute_async(io_context(), std::move(statements), "", Params(), complete);
+    self->connection->execute_async(io_context(), std::move(statements.before),
+                                    std::move(statements.sql), std::move(statements.params),
+                                    std::move(statements.after), complete);
   });
 }
 
 } // namespace detail
 
 using detail::SessionState;
-using detail::Utilities;
+using detail::Batch;
 
 Session::Session(std::shared_ptr<detail::EngineState> engine, std::string branch, std::string author)
     : state_(std::make_shared<SessionState>(std::move(engine), std::move(branch),
@@ -204,13 +249,7 @@ Session &Session::operator=(Session &&other) noexcept {
 Result Session::execute(const std::string &sql, const Params &params) {
   require_utf8(sql, "the SQL text");
   SessionState::UseGuard guard(*state_);
-  try {
-    state_->ensure_connection();
-    return state_->connection->execute(state_->take_prelude(), sql, params);
-  } catch (...) {
-    state_->absorb_failure(std::current_exception());
-    throw;
-  }
+  return state_->run(sql, params);
 }
 
 Result Session::execute_autocommit(const std::string &sql) {
@@ -234,9 +273,8 @@ void Session::commit(const std::string &message) {
   require_utf8(message, "the commit message");
   SessionState::UseGuard guard(*state_);
   try {
-    Utilities statements = state_->plan_end(true);
-    Result result =
-        statements.empty() ? Result() : state_->connection->execute(statements, "", Params());
+    Batch statements = state_->plan_end(true, message);
+    Result result = statements.empty() ? Result() : state_->connection->execute(statements);
     state_->finish_end(true, result);
   } catch (...) {
     state_->absorb_failure(std::current_exception());
@@ -312,7 +350,7 @@ void Session::async_execute(const std::string &sql, const Params &params, Result
       return;
     }
     self->connection->execute_async(detail::io_context(), self->take_prelude(), sql,
-                                    std::move(params), complete);
+                                    std::move(params), {}, complete);
   });
   guard.keep_until_completion();
 }
@@ -321,7 +359,7 @@ void Session::async_commit(const std::string &message, StatusHandler handler) {
   require_utf8(message, "the commit message");
   SessionState::UseGuard guard(*state_);
   auto self = state_;
-  self->async_end(self->plan_end(true),
+  self->async_end(self->plan_end(true, message),
                   [self](const Result &result) { self->finish_end(true, result); },
                   std::move(handler));
   guard.keep_until_completion();
@@ -409,9 +447,8 @@ void end_frame(SessionState &session, std::uint64_t frame_id, bool commit) {
   SessionState::UseGuard guard(session);
   try {
     std::size_t index = session.frame_index(frame_id);
-    Utilities statements = session.plan_frame_end(index, commit);
-    Result result =
-        statements.empty() ? Result() : session.connection->execute(statements, "", Params());
+    Batch statements = session.plan_frame_end(index, commit);
+    Result result = statements.empty() ? Result() : session.connection->execute(statements);
     if (session.frames[index].nested) session.finish_frame_end(index);
     else session.finish_end(commit, result);
   } catch (...) {

@@ -7,6 +7,7 @@
 #include "pg_connection.hpp"
 
 #include <atomic>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,14 +44,18 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   // --- operations as plan (the SQL to send) + finish (the state change once it ran) ---
   // Statements that must precede the next user statement (BEGIN, SAVEPOINTs).
   Utilities take_prelude();
-  // Statements that end the transaction; none if nothing reached the server.
-  Utilities plan_end(bool commit) const;
+  // Statements that end the transaction (stamping the versions it wrote, and recording
+  // `message`, before COMMIT); none if nothing reached the server.
+  Batch plan_end(bool commit, const std::string &message = "") const;
   void finish_end(bool commit, const Result &result);
   // Statements that end frame `index` and every frame above it; none if none reached the server.
-  Utilities plan_frame_end(std::size_t index, bool commit) const;
+  Batch plan_frame_end(std::size_t index, bool commit) const;
   void finish_frame_end(std::size_t index);
 
   std::size_t frame_index(std::uint64_t frame_id) const;
+  // Statements for the engine's own use, inside the session's transaction (beginning it).
+  Result run(const std::string &sql, const Params &params);
+  void run_script(const std::string &sql);
   void ensure_connection();
   void release_connection() noexcept;
   // After a failure: a lost connection is dropped and the transaction state cleared.
@@ -63,7 +68,7 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   // Runs `operation` on the I/O thread with the connection checked out; async.
   void async_with_connection(std::function<void(std::exception_ptr)> operation);
   // Sends `sql` (if any) on the I/O thread, then runs `finish` and reports to `handler`.
-  void async_end(Utilities statements, std::function<void(const Result &)> finish,
+  void async_end(Batch statements, std::function<void(const Result &)> finish,
                  StatusHandler handler);
   // Clears the "in use" mark of a finished async operation (closing an orphaned session).
   void complete_async() noexcept;
@@ -75,6 +80,8 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   bool transaction_open = false;
   bool transaction_sent = false;
   std::vector<Frame> frames;
+  // Entity types this transaction wrote versions of: their stamps are set at commit.
+  std::set<std::string> written_types;
   std::uint64_t next_frame_id = 1;
   std::uint64_t next_savepoint = 1;
   std::atomic<bool> in_use{false};

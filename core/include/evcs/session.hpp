@@ -7,6 +7,7 @@
 #include "evcs/error.hpp"
 #include "evcs/params.hpp"
 #include "evcs/result.hpp"
+#include "evcs/versioning.hpp"
 
 #include <exception>
 #include <functional>
@@ -57,6 +58,12 @@ public:
   Transaction begin();
   // A savepoint inside the current transaction (beginning one if needed).
   Transaction begin_nested();
+
+  // Declares a versioned entity type (SPEC §3.1): head table, version table with its
+  // constraints and indexes, the <name>_current view. Transactional: it lands with the commit.
+  void create_entity_type(const std::string &name, const std::vector<ColumnDefinition> &columns);
+  // The repository of one entity type, working on this session's branch and transaction.
+  Repository repository(const std::string &entity_type);
 
   // Runs fn in a transaction and commits, retrying the whole of it on serialization failures,
   // deadlocks and connections lost before the outcome was in doubt; `attempts` in all.

@@ -1,0 +1,104 @@
+// Versioned entities (SPEC §3): entity types, versions, and the repository of one type.
+//
+// Every change to an entity is a new immutable version. A version's valid_from is the commit
+// stamp of the transaction that wrote it; stamps are strictly increasing in commit order, so a
+// read "as of" a past instant is repeatable.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace evcs {
+
+class Session;
+namespace detail {
+struct SessionState;
+struct EntityType;
+} // namespace detail
+
+// One column of an entity type: a name and a PostgreSQL type, optionally followed by
+// "not null", e.g. {"budget", "numeric(14,2)"}, {"tags", "text[]"}, {"name", "text not null"}.
+struct ColumnDefinition {
+  std::string name;
+  std::string type;
+};
+
+// Timestamps are UTC microseconds since 1970-01-01.
+struct Version {
+  std::string head_id;
+  std::string branch;
+  std::int64_t version = 0;
+  std::int64_t valid_from = 0;
+  std::optional<std::int64_t> valid_to;
+  bool deleted = false;
+  std::string author;
+  std::optional<std::string> parent_branch;
+  std::optional<std::int64_t> parent_version;
+  std::optional<std::string> merged_from;
+  // The entity's own columns, typed as JSON (numeric, uuid, timestamps and dates as strings).
+  nlohmann::json fields = nlohmann::json::object();
+  // In a history: the fields that differ from the previous version (all of them for the first).
+  std::vector<std::string> changed;
+
+  nlohmann::json to_json() const;
+};
+
+// A structured query over the state of the entities at an instant (SPEC §3.3 filters).
+struct FindOptions {
+  // {"status": "active"}, {"budget": {"gt": 100}}, {"or": [...]}, {"not": {...}}; null = all.
+  nlohmann::json where;
+  // Field names; "-field" sorts descending. Default: head_id.
+  std::vector<std::string> order_by;
+  std::optional<std::int64_t> limit;
+  std::optional<std::int64_t> offset;
+  std::optional<std::int64_t> as_of;
+  std::optional<std::string> branch;
+};
+
+class Repository {
+public:
+  Repository(std::shared_ptr<detail::SessionState> session,
+             std::shared_ptr<const detail::EntityType> type);
+
+  const std::string &entity_type() const noexcept;
+
+  // A new entity: version 1 on the session's branch. `head_id` empty = a new random uuid.
+  Version create(const nlohmann::json &values, const std::string &head_id = "");
+  // A new version with `values` merged over the current ones. ConcurrentModification when
+  // `expected_version` is given and differs from the current version.
+  Version update(const std::string &head_id, const nlohmann::json &values,
+                 std::optional<std::int64_t> expected_version = std::nullopt);
+  // A tombstone version: get() then returns nothing; the history keeps everything.
+  Version remove(const std::string &head_id);
+  // A new live version with the last live content.
+  Version restore(const std::string &head_id);
+  // A new version whose content is that of `to_version` (or of the state at `as_of`).
+  Version revert(const std::string &head_id, std::optional<std::int64_t> to_version,
+                 std::optional<std::int64_t> as_of = std::nullopt);
+
+  // The version visible at `as_of` (default: now) on `branch` (default: the session's).
+  std::optional<Version> get(const std::string &head_id,
+                             std::optional<std::int64_t> as_of = std::nullopt,
+                             const std::optional<std::string> &branch = std::nullopt);
+  // Every version on the branch, oldest first, each with the fields it changed.
+  std::vector<Version> history(const std::string &head_id,
+                               const std::optional<std::string> &branch = std::nullopt);
+  std::vector<Version> find(const FindOptions &options = {});
+  std::int64_t count(const FindOptions &options = {});
+  bool exists(const FindOptions &options = {});
+
+private:
+  Version write(const char *operation, const std::string &head_id, const nlohmann::json &values,
+                std::optional<std::int64_t> expected_version);
+  std::string branch_or_default(const std::optional<std::string> &branch) const;
+
+  std::shared_ptr<detail::SessionState> session_;
+  std::shared_ptr<const detail::EntityType> type_;
+};
+
+} // namespace evcs

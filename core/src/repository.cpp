@@ -1,0 +1,374 @@
+#include "entity_type.hpp"
+#include "evcs/error.hpp"
+#include "evcs/versioning.hpp"
+#include "session_state.hpp"
+
+#include <climits>
+
+namespace evcs {
+
+using detail::EntityType;
+using detail::quoted;
+using detail::SessionState;
+
+namespace {
+
+// Version metadata that filters and order_by may name besides the entity's own columns.
+const char *const queryable_system_fields[] = {"head_id", "version", "valid_from", "valid_to",
+                                               "author", nullptr};
+
+std::string known_fields(const EntityType &type) {
+  std::string known;
+  for (const auto &column : type.columns) known += (known.empty() ? "" : ", ") + column.name;
+  return known;
+}
+
+std::string field_sql(const EntityType &type, const std::string &field) {
+  if (type.has_column(field)) return quoted(field);
+  for (const char *const *system = queryable_system_fields; *system != nullptr; ++system)
+    if (field == *system) return quoted(field);
+  throw InvalidArgument("unknown field '" + field + "' of entity type '" + type.name +
+                        "' (fields: " + known_fields(type) +
+                        "; metadata: head_id, version, valid_from, valid_to, author)");
+}
+
+// A JSON scalar as the text the server parses for the column's type.
+std::string scalar_text(const nlohmann::json &value, const std::string &field) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  if (value.is_number() || value.is_object()) return value.dump();
+  throw InvalidArgument("the value for '" + field + "' must be a string, number, boolean or "
+                        "object, not " + std::string(value.type_name()));
+}
+
+// A PostgreSQL array literal of the values' text forms, every element quoted.
+std::string array_literal(const nlohmann::json &values, const std::string &field) {
+  if (!values.is_array())
+    throw InvalidArgument("the value of 'in'/'not_in' for '" + field + "' must be a list");
+  std::string literal = "{";
+  for (const auto &value : values) {
+    if (literal.size() > 1) literal += ",";
+    if (value.is_null()) {
+      literal += "NULL";
+      continue;
+    }
+    literal += '"';
+    for (char c : scalar_text(value, field)) {
+      if (c == '"' || c == '\\') literal += '\\';
+      literal += c;
+    }
+    literal += '"';
+  }
+  return literal + "}";
+}
+
+class FilterCompiler {
+public:
+  FilterCompiler(const EntityType &type, Params &params) : type_(type), params_(params) {}
+
+  std::string compile(const nlohmann::json &filter) {
+    if (filter.is_null()) return "TRUE";
+    if (!filter.is_object())
+      throw InvalidArgument("a filter must be an object such as {\"status\": \"active\"}");
+    std::string sql;
+    for (const auto &[key, value] : filter.items()) {
+      std::string condition;
+      if (key == "and" || key == "or") {
+        if (!value.is_array() || value.empty())
+          throw InvalidArgument("'" + key + "' takes a non-empty list of filters");
+        for (const auto &part : value)
+          condition += (condition.empty() ? "" : key == "and" ? " AND " : " OR ") +
+                       ("(" + compile(part) + ")");
+      } else if (key == "not") {
+        condition = "NOT (" + compile(value) + ")";
+      } else {
+        condition = field_condition(key, value);
+      }
+      sql += (sql.empty() ? "" : " AND ") + ("(" + condition + ")");
+    }
+    return sql.empty() ? "TRUE" : sql;
+  }
+
+private:
+  std::string parameter(const std::string &text) {
+    params_.add(text);
+    return "$" + std::to_string(params_.size());
+  }
+
+  std::string field_condition(const std::string &field, const nlohmann::json &value) {
+    std::string column = field_sql(type_, field);
+    if (!value.is_object() || type_column_is_json(field)) {
+      if (value.is_null()) return column + " IS NULL";
+      return column + " = " + parameter(scalar_text(value, field));
+    }
+    std::string sql;
+    for (const auto &[op, operand] : value.items()) {
+      std::string condition;
+      if (op == "is_null") {
+        if (!operand.is_boolean()) throw InvalidArgument("'is_null' takes true or false");
+        condition = column + (operand.get<bool>() ? " IS NULL" : " IS NOT NULL");
+      } else if (op == "in") {
+        condition = column + " = ANY(" + parameter(array_literal(operand, field)) + ")";
+      } else if (op == "not_in") {
+        condition = column + " <> ALL(" + parameter(array_literal(operand, field)) + ")";
+      } else if (op == "like") {
+        condition = column + "::text LIKE " + parameter(scalar_text(operand, field));
+      } else if (operand.is_null() && (op == "eq" || op == "ne")) {
+        condition = column + (op == "eq" ? " IS NULL" : " IS NOT NULL");
+      } else {
+        static const std::pair<const char *, const char *> comparisons[] = {
+            {"eq", " = "}, {"ne", " IS DISTINCT FROM "}, {"lt", " < "},
+            {"le", " <= "}, {"gt", " > "}, {"ge", " >= "}};
+        const char *symbol = nullptr;
+        for (const auto &[name, sql_operator] : comparisons)
+          if (op == name) symbol = sql_operator;
+        if (symbol == nullptr)
+          throw InvalidArgument("unknown filter operator '" + op + "' on '" + field +
+                                "' (operators: eq ne lt le gt ge in not_in is_null like)");
+        condition = column + symbol + parameter(scalar_text(operand, field));
+      }
+      sql += (sql.empty() ? "" : " AND ") + condition;
+    }
+    if (sql.empty()) throw InvalidArgument("the filter on '" + field + "' has no operator");
+    return sql;
+  }
+
+  bool type_column_is_json(const std::string &field) const {
+    for (const auto &column : type_.columns)
+      if (column.name == field) return column.type.compare(0, 4, "json") == 0;
+    return false;
+  }
+
+  const EntityType &type_;
+  Params &params_;
+};
+
+std::optional<std::int64_t> optional_timestamp(const Result &result, std::int64_t row,
+                                               const char *column) {
+  std::int64_t index = result.column_index(column);
+  if (result.is_null(row, index)) return std::nullopt;
+  return result.get_timestamp(row, index);
+}
+
+Version version_from_row(const Result &result, std::int64_t row, const EntityType &type) {
+  auto text = [&](const char *column) -> std::optional<std::string> {
+    std::int64_t index = result.column_index(column);
+    if (result.is_null(row, index)) return std::nullopt;
+    return result.get_text(row, index);
+  };
+  Version version;
+  version.head_id = *text("head_id");
+  version.branch = *text("branch");
+  version.version = result.get_int64(row, result.column_index("version"));
+  version.valid_from = result.get_timestamp(row, result.column_index("valid_from"));
+  version.valid_to = optional_timestamp(result, row, "valid_to");
+  version.deleted = result.get_bool(row, result.column_index("deleted"));
+  version.author = text("author").value_or("");
+  version.parent_branch = text("parent_branch");
+  if (auto parent = text("parent_version")) version.parent_version = std::stoll(*parent);
+  version.merged_from = text("merged_from");
+  for (const auto &column : type.columns)
+    version.fields[column.name] = result.get_json(row, result.column_index(column.name));
+  return version;
+}
+
+} // namespace
+
+nlohmann::json Version::to_json() const {
+  nlohmann::json json = {{"head_id", head_id}, {"branch", branch}, {"version", version},
+                         {"valid_from", valid_from}, {"deleted", deleted}, {"author", author},
+                         {"fields", fields}};
+  json["valid_to"] = valid_to ? nlohmann::json(*valid_to) : nlohmann::json(nullptr);
+  json["parent_branch"] = parent_branch ? nlohmann::json(*parent_branch) : nlohmann::json(nullptr);
+  json["parent_version"] = parent_version ? nlohmann::json(*parent_version) : nlohmann::json(nullptr);
+  json["merged_from"] = merged_from ? nlohmann::json(*merged_from) : nlohmann::json(nullptr);
+  json["changed"] = changed;
+  return json;
+}
+
+Repository::Repository(std::shared_ptr<SessionState> session,
+                       std::shared_ptr<const EntityType> type)
+    : session_(std::move(session)), type_(std::move(type)) {}
+
+const std::string &Repository::entity_type() const noexcept { return type_->name; }
+
+std::string Repository::branch_or_default(const std::optional<std::string> &branch) const {
+  if (!branch) return session_->branch;
+  require_utf8(*branch, "the branch name");
+  return *branch;
+}
+
+Version Repository::write(const char *operation, const std::string &head_id,
+                          const nlohmann::json &values, std::optional<std::int64_t> expected) {
+  if (!values.is_null() && !values.is_object())
+    throw InvalidArgument("values must be an object mapping field names to values");
+  if (values.is_object())
+    for (const auto &item : values.items())
+      if (!type_->has_column(item.key()))
+        throw InvalidArgument("'" + item.key() + "' is not a field of entity type '" +
+                              type_->name + "' (fields: " + known_fields(*type_) + ")");
+  Params params;
+  params.add(std::string(operation));
+  if (head_id.empty()) params.add_null();
+  else params.add(head_id);
+  params.add(session_->branch);
+  params.add_json(values.is_null() ? "{}" : values.dump());
+  params.add(expected);
+  if (session_->author.empty()) params.add_null();
+  else params.add(session_->author);
+  Result result = session_->run("SELECT * FROM " + quoted(type_->name + "_evcs_write") +
+                                    "($1, $2::uuid, $3, $4::jsonb, $5::int, $6)",
+                                params);
+  session_->written_types.insert(type_->name);
+  return version_from_row(result, 0, *type_);
+}
+
+Version Repository::create(const nlohmann::json &values, const std::string &head_id) {
+  SessionState::UseGuard guard(*session_);
+  return write("create", head_id, values, std::nullopt);
+}
+
+Version Repository::update(const std::string &head_id, const nlohmann::json &values,
+                           std::optional<std::int64_t> expected_version) {
+  SessionState::UseGuard guard(*session_);
+  return write("update", head_id, values, expected_version);
+}
+
+Version Repository::remove(const std::string &head_id) {
+  SessionState::UseGuard guard(*session_);
+  return write("delete", head_id, nullptr, std::nullopt);
+}
+
+Version Repository::restore(const std::string &head_id) {
+  SessionState::UseGuard guard(*session_);
+  return write("restore", head_id, nullptr, std::nullopt);
+}
+
+namespace {
+
+Result read_version(SessionState &session, const EntityType &type, const std::string &head_id,
+                    std::optional<std::int64_t> as_of, const std::string &branch) {
+  std::string table = quoted(type.version_table());
+  if (!as_of)
+    return session.run("SELECT * FROM " + table +
+                           " WHERE head_id = $1::uuid AND branch = $2 AND valid_to IS NULL",
+                       Params::of(head_id, branch));
+  return session.run("SELECT * FROM " + table +
+                         " WHERE head_id = $1::uuid AND branch = $2 AND valid_from <= $3 "
+                         "ORDER BY valid_from DESC LIMIT 1",
+                     Params::of(head_id, branch, Timestamp{*as_of}));
+}
+
+} // namespace
+
+std::optional<Version> Repository::get(const std::string &head_id,
+                                       std::optional<std::int64_t> as_of,
+                                       const std::optional<std::string> &branch) {
+  SessionState::UseGuard guard(*session_);
+  Result result = read_version(*session_, *type_, head_id, as_of, branch_or_default(branch));
+  if (result.rows() == 0) return std::nullopt;
+  Version version = version_from_row(result, 0, *type_);
+  if (version.deleted) return std::nullopt;
+  return version;
+}
+
+std::vector<Version> Repository::history(const std::string &head_id,
+                                         const std::optional<std::string> &branch) {
+  SessionState::UseGuard guard(*session_);
+  Result result = session_->run("SELECT * FROM " + quoted(type_->version_table()) +
+                                    " WHERE head_id = $1::uuid AND branch = $2 ORDER BY valid_from",
+                                Params::of(head_id, branch_or_default(branch)));
+  std::vector<Version> versions;
+  for (std::int64_t row = 0; row < result.rows(); ++row) {
+    Version version = version_from_row(result, row, *type_);
+    for (const auto &column : type_->columns)
+      if (versions.empty() || versions.back().fields[column.name] != version.fields[column.name])
+        version.changed.push_back(column.name);
+    versions.push_back(std::move(version));
+  }
+  return versions;
+}
+
+Version Repository::revert(const std::string &head_id, std::optional<std::int64_t> to_version,
+                           std::optional<std::int64_t> as_of) {
+  SessionState::UseGuard guard(*session_);
+  if (to_version.has_value() == as_of.has_value())
+    throw InvalidArgument("revert needs exactly one of to_version and as_of");
+  Result source =
+      to_version ? session_->run("SELECT * FROM " + quoted(type_->version_table()) +
+                                     " WHERE head_id = $1::uuid AND branch = $2 AND version = $3",
+                                 Params::of(head_id, session_->branch, *to_version))
+                 : read_version(*session_, *type_, head_id, as_of, session_->branch);
+  if (source.rows() == 0)
+    throw NotFound(type_->name + " " + head_id + " has no such version on branch " +
+                       session_->branch,
+                   "EVN01");
+  Version old = version_from_row(source, 0, *type_);
+  if (old.deleted)
+    throw InvalidArgument("that version of " + type_->name + " " + head_id +
+                          " is a deletion: use remove() to delete it again");
+  return write("revert", head_id, old.fields, std::nullopt);
+}
+
+namespace {
+
+// The WHERE clause selecting the state of every entity at the options' instant.
+std::string state_query(const EntityType &type, const FindOptions &options,
+                        const std::string &branch, const std::string &select, Params &params) {
+  params.add(branch);
+  std::string sql = "SELECT " + select + " FROM " + quoted(type.version_table()) +
+                    " WHERE branch = $1 AND NOT deleted AND ";
+  if (options.as_of) {
+    params.add(Timestamp{*options.as_of});
+    sql += "tstzrange(valid_from, valid_to) @> $2::timestamptz";
+  } else {
+    sql += "valid_to IS NULL";
+  }
+  FilterCompiler filters(type, params);
+  return sql + " AND " + filters.compile(options.where);
+}
+
+} // namespace
+
+std::vector<Version> Repository::find(const FindOptions &options) {
+  SessionState::UseGuard guard(*session_);
+  Params params;
+  std::string sql = state_query(*type_, options, branch_or_default(options.branch), "*", params);
+  std::string order;
+  for (const auto &field : options.order_by) {
+    bool descending = !field.empty() && field[0] == '-';
+    order += (order.empty() ? "" : ", ") + field_sql(*type_, descending ? field.substr(1) : field) +
+             (descending ? " DESC" : "");
+  }
+  sql += " ORDER BY " + (order.empty() ? std::string("head_id") : order + ", head_id");
+  auto add_bound = [&](const char *clause, const std::optional<std::int64_t> &bound) {
+    if (!bound) return;
+    if (*bound < 0) throw InvalidArgument(std::string(clause) + " must not be negative");
+    params.add(*bound);
+    sql += std::string(" ") + clause + " $" + std::to_string(params.size()) + "::bigint";
+  };
+  add_bound("LIMIT", options.limit);
+  add_bound("OFFSET", options.offset);
+  Result result = session_->run(sql, params);
+  std::vector<Version> versions;
+  for (std::int64_t row = 0; row < result.rows(); ++row)
+    versions.push_back(version_from_row(result, row, *type_));
+  return versions;
+}
+
+std::int64_t Repository::count(const FindOptions &options) {
+  SessionState::UseGuard guard(*session_);
+  Params params;
+  std::string sql =
+      state_query(*type_, options, branch_or_default(options.branch), "count(*)", params);
+  return session_->run(sql, params).get_int64(0, 0);
+}
+
+bool Repository::exists(const FindOptions &options) {
+  SessionState::UseGuard guard(*session_);
+  Params params;
+  std::string sql = state_query(*type_, options, branch_or_default(options.branch), "1", params);
+  return session_->run("SELECT EXISTS (" + sql + ")", params).get_bool(0, 0);
+}
+
+} // namespace evcs

@@ -1,0 +1,6 @@
+DROP FUNCTION IF EXISTS evcs_finalize(text[], text, text, text, text);
+DROP FUNCTION IF EXISTS evcs_require_writable(text);
+DROP TABLE IF EXISTS evcs_commit;
+DROP TABLE IF EXISTS evcs_clock;
+DROP TABLE IF EXISTS evcs_branch;
+DROP TABLE IF EXISTS evcs_entity_type;

@@ -1,0 +1,85 @@
+-- The evcs catalog: entity types, branches, the commit clock and the commit log (SPEC §3).
+-- Statements are idempotent so the engine can also apply this file on first use of a database
+-- that was never migrated.
+CREATE EXTENSION IF NOT EXISTS btree_gist;
+
+CREATE TABLE IF NOT EXISTS evcs_entity_type (
+  name text PRIMARY KEY CHECK (name ~ '^[a-z_][a-z0-9_]{0,39}$'),
+  columns jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+CREATE TABLE IF NOT EXISTS evcs_branch (
+  name text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}$'),
+  parent text REFERENCES evcs_branch (name),
+  mode text NOT NULL DEFAULT 'snapshot' CHECK (mode IN ('snapshot', 'live')),
+  fork_stamp timestamptz,
+  status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'locked', 'archived')),
+  created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  created_by text
+);
+INSERT INTO evcs_branch (name) VALUES ('main') ON CONFLICT DO NOTHING;
+
+-- One row: the last commit stamp. Committers that wrote versions lock it for the few statements
+-- of their commit, so stamps are strictly increasing in commit order.
+CREATE TABLE IF NOT EXISTS evcs_clock (
+  id int PRIMARY KEY CHECK (id = 1),
+  last_stamp timestamptz NOT NULL
+);
+INSERT INTO evcs_clock VALUES (1, '-infinity') ON CONFLICT DO NOTHING;
+
+CREATE TABLE IF NOT EXISTS evcs_commit (
+  id bigserial PRIMARY KEY,
+  stamp timestamptz NOT NULL UNIQUE,
+  branch text NOT NULL,
+  author text,
+  message text,
+  changes int NOT NULL,
+  merged_from text
+);
+
+-- Raises evcs's own SQLSTATEs (class EV, docs/errors.md) unless `branch` accepts writes.
+CREATE OR REPLACE FUNCTION evcs_require_writable(branch_name text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+  branch_status text;
+BEGIN
+  SELECT status INTO branch_status FROM evcs_branch WHERE name = branch_name;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'branch "%" does not exist', branch_name USING ERRCODE = 'EVN01',
+      HINT = 'create it with create_branch, or check the name';
+  ELSIF branch_status <> 'active' THEN
+    RAISE EXCEPTION 'branch "%" is %: it accepts reads only', branch_name, branch_status
+      USING ERRCODE = 'EVL01', HINT = 'unlock_branch it first (an archived branch stays read-only)';
+  END IF;
+END $$;
+
+-- Gives every version this transaction wrote its commit stamp: versions written during the
+-- transaction carry the sentinel 'infinity' in valid_from (new) or valid_to (superseded) until
+-- here. Called right before COMMIT, in the same round trip; the clock row stays locked until
+-- the COMMIT, so stamps follow commit order and a past instant never gains a version later.
+CREATE OR REPLACE FUNCTION evcs_finalize(entity_types text[], branch_name text, author_name text,
+                                         commit_message text, source_branch text DEFAULT NULL)
+RETURNS timestamptz LANGUAGE plpgsql AS $$
+DECLARE
+  stamp timestamptz;
+  entity_type text;
+  changed bigint;
+  changes bigint := 0;
+BEGIN
+  PERFORM 1 FROM evcs_clock WHERE id = 1 FOR UPDATE;
+  SELECT greatest(clock_timestamp(), last_stamp + interval '1 microsecond') INTO stamp
+    FROM evcs_clock WHERE id = 1;
+  FOREACH entity_type IN ARRAY entity_types LOOP
+    EXECUTE format('UPDATE %I SET valid_to = $1 WHERE valid_to = ''infinity''',
+                   entity_type || '_version') USING stamp;
+    EXECUTE format('UPDATE %I SET valid_from = $1 WHERE valid_from = ''infinity''',
+                   entity_type || '_version') USING stamp;
+    GET DIAGNOSTICS changed = ROW_COUNT;
+    changes := changes + changed;
+  END LOOP;
+  UPDATE evcs_clock SET last_stamp = stamp WHERE id = 1;
+  INSERT INTO evcs_commit (stamp, branch, author, message, changes, merged_from)
+    VALUES (stamp, branch_name, author_name, commit_message, changes, source_branch);
+  RETURN stamp;
+END $$;

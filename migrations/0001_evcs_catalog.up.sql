@@ -20,6 +20,35 @@ CREATE TABLE IF NOT EXISTS evcs_branch (
 );
 INSERT INTO evcs_branch (name) VALUES ('main') ON CONFLICT DO NOTHING;
 
+-- The point of the parent a branch reads through to, over time: created with the branch, moved
+-- by every merge of the branch, so time travel on a branch sees the base in effect back then.
+CREATE TABLE IF NOT EXISTS evcs_branch_base (
+  branch text NOT NULL REFERENCES evcs_branch (name),
+  valid_from timestamptz NOT NULL,
+  base_stamp timestamptz NOT NULL,
+  PRIMARY KEY (branch, valid_from)
+);
+
+-- The branches a read of `start_branch` at `start_at` looks through, nearest first, each with
+-- the instant it is read at: a snapshot branch reads its parent as of its base, a live branch
+-- as of the same instant.
+CREATE OR REPLACE FUNCTION evcs_lineage(start_branch text, start_at timestamptz)
+RETURNS TABLE (depth int, branch text, at timestamptz) LANGUAGE sql STABLE AS $$
+  WITH RECURSIVE lineage (depth, branch, at) AS (
+    SELECT 0, start_branch, start_at
+    UNION ALL
+    SELECT l.depth + 1, b.parent,
+           CASE WHEN b.mode = 'snapshot' THEN
+             least(l.at, (SELECT bb.base_stamp FROM evcs_branch_base bb
+                          WHERE bb.branch = b.name AND bb.valid_from <= l.at
+                          ORDER BY bb.valid_from DESC LIMIT 1))
+           ELSE l.at END
+    FROM lineage l JOIN evcs_branch b ON b.name = l.branch
+    WHERE b.parent IS NOT NULL
+  )
+  SELECT depth, branch, at FROM lineage
+$$;
+
 -- One row: the last commit stamp. Committers that wrote versions lock it for the few statements
 -- of their commit, so stamps are strictly increasing in commit order.
 CREATE TABLE IF NOT EXISTS evcs_clock (
@@ -78,6 +107,9 @@ BEGIN
     GET DIAGNOSTICS changed = ROW_COUNT;
     changes := changes + changed;
   END LOOP;
+  UPDATE evcs_branch SET fork_stamp = stamp WHERE fork_stamp = 'infinity';
+  UPDATE evcs_branch_base SET base_stamp = stamp WHERE base_stamp = 'infinity';
+  UPDATE evcs_branch_base SET valid_from = stamp WHERE valid_from = 'infinity';
   UPDATE evcs_clock SET last_stamp = stamp WHERE id = 1;
   INSERT INTO evcs_commit (stamp, branch, author, message, changes, merged_from)
     VALUES (stamp, branch_name, author_name, commit_message, changes, source_branch);

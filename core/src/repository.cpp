@@ -249,6 +249,15 @@ namespace {
 Result read_version(SessionState &session, const EntityType &type, const std::string &head_id,
                     std::optional<std::int64_t> as_of, const std::string &branch) {
   std::string table = quoted(type.version_table());
+  if (branch != "main") {
+    Params params = Params::of(head_id, branch);
+    params.add(as_of ? std::optional<Timestamp>(Timestamp{*as_of}) : std::nullopt);
+    return session.run("SELECT v.* FROM evcs_lineage($2, coalesce($3::timestamptz, 'infinity')) l "
+                       "CROSS JOIN LATERAL (SELECT * FROM " + table + " x WHERE x.head_id = "
+                       "$1::uuid AND x.branch = l.branch AND x.valid_from <= l.at ORDER BY "
+                       "x.valid_from DESC LIMIT 1) v ORDER BY l.depth LIMIT 1",
+                       params);
+  }
   if (!as_of)
     return session.run("SELECT * FROM " + table +
                            " WHERE head_id = $1::uuid AND branch = $2 AND valid_to IS NULL",
@@ -312,20 +321,29 @@ Version Repository::revert(const std::string &head_id, std::optional<std::int64_
 
 namespace {
 
-// The WHERE clause selecting the state of every entity at the options' instant.
+// The state of every entity at the options' instant, as a subquery `v` ($1 = branch,
+// $2 = instant or NULL for now), plus the filter. A branch other than main reads through to
+// its parents: per entity, the nearest branch that has a version valid at its instant wins.
 std::string state_query(const EntityType &type, const FindOptions &options,
                         const std::string &branch, const std::string &select, Params &params) {
+  std::string table = quoted(type.version_table());
   params.add(branch);
-  std::string sql = "SELECT " + select + " FROM " + quoted(type.version_table()) +
-                    " WHERE branch = $1 AND NOT deleted AND ";
-  if (options.as_of) {
-    params.add(Timestamp{*options.as_of});
-    sql += "tstzrange(valid_from, valid_to) @> $2::timestamptz";
+  params.add(options.as_of ? std::optional<Timestamp>(Timestamp{*options.as_of}) : std::nullopt);
+  std::string source;
+  if (branch != "main") {
+    source = "SELECT DISTINCT ON (x.head_id) x.* FROM evcs_lineage($1, coalesce($2::timestamptz, "
+             "'infinity')) l JOIN " + table + " x ON x.branch = l.branch AND "
+             "tstzrange(x.valid_from, x.valid_to) @> l.at ORDER BY x.head_id, l.depth";
+  } else if (options.as_of) {
+    source = "SELECT * FROM " + table + " WHERE branch = $1 AND "
+             "tstzrange(valid_from, valid_to) @> $2::timestamptz";
   } else {
-    sql += "valid_to IS NULL";
+    source = "SELECT * FROM " + table + " WHERE branch = $1 AND valid_to IS NULL AND "
+             "$2::timestamptz IS NULL";
   }
   FilterCompiler filters(type, params);
-  return sql + " AND " + filters.compile(options.where);
+  return "SELECT " + select + " FROM (" + source + ") v WHERE NOT deleted AND " +
+         filters.compile(options.where);
 }
 
 } // namespace

@@ -67,7 +67,7 @@ Batch SessionState::plan_end(bool commit, const std::string &message) const {
     return batch;
   }
   batch.after = {"COMMIT"};
-  if (written_types.empty()) return batch;
+  if (written_types.empty() && !catalog_stamp_pending) return batch;
   nlohmann::json types = nlohmann::json::array();
   for (const auto &type : written_types) types.push_back(type);
   batch.sql = "SELECT evcs_finalize(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)), $2, "
@@ -144,6 +144,7 @@ void SessionState::forget_transaction() noexcept {
   transaction_sent = false;
   frames.clear();
   written_types.clear();
+  catalog_stamp_pending = false;
 }
 
 void SessionState::absorb_failure(std::exception_ptr error) noexcept {

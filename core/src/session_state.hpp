@@ -82,6 +82,8 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   std::vector<Frame> frames;
   // Entity types this transaction wrote versions of: their stamps are set at commit.
   std::set<std::string> written_types;
+  // Catalog rows (branches) written with the pending stamp that the commit must set.
+  bool catalog_stamp_pending = false;
   std::uint64_t next_frame_id = 1;
   std::uint64_t next_savepoint = 1;
   std::atomic<bool> in_use{false};

@@ -94,11 +94,11 @@ TEST_F(VersioningTest, TheCurrentViewServesPlainSql) {
   s.commit();
   repo.remove(gone.head_id);
   s.commit();
-  auto view = s.execute("SELECT name, version FROM project_current");
+  auto view = s.execute("SELECT name, version, head_id FROM project_current");
   ASSERT_EQ(view.rows(), 1);
   EXPECT_EQ(view.get_text(0, 0), "Kept");
   EXPECT_EQ(view.get_int64(0, 1), 1);
-  (void)kept;
+  EXPECT_EQ(view.get_text(0, 2), kept.head_id);
 }
 
 TEST_F(VersioningTest, AsOfReadsAtTheBoundaryInstants) {

@@ -65,6 +65,16 @@ public:
   // The repository of one entity type, working on this session's branch and transaction.
   Repository repository(const std::string &entity_type);
 
+  // Branches (SPEC §3.4). A new branch copies nothing: reads fall through to its parent, as of
+  // the fork point (mode "snapshot", the commit that creates it) or as of the same instant
+  // (mode "live"). Locked and archived branches reject writes with BranchLocked.
+  void create_branch(const std::string &name, const std::string &from_branch = "main",
+                     const std::string &mode = "snapshot");
+  std::vector<BranchInfo> branches();
+  void lock_branch(const std::string &name);
+  void unlock_branch(const std::string &name);
+  void archive_branch(const std::string &name);
+
   // Runs fn in a transaction and commits, retrying the whole of it on serialization failures,
   // deadlocks and connections lost before the outcome was in doubt; `attempts` in all.
   void run_in_transaction(const std::function<void(Session &)> &fn, int attempts = 3);

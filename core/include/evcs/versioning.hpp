@@ -48,6 +48,18 @@ struct Version {
   nlohmann::json to_json() const;
 };
 
+// A branch (SPEC §3.4). Timestamps are UTC microseconds.
+struct BranchInfo {
+  std::string name;
+  std::optional<std::string> parent;
+  std::string mode;  // "snapshot" or "live"
+  // The instant of the parent that a snapshot branch reads through to (moved by merges).
+  std::optional<std::int64_t> fork_stamp;
+  std::string status;  // "active", "locked" or "archived"
+  std::int64_t created_at = 0;
+  std::string created_by;
+};
+
 // A structured query over the state of the entities at an instant (SPEC §3.3 filters).
 struct FindOptions {
   // {"status": "active"}, {"budget": {"gt": 100}}, {"or": [...]}, {"not": {...}}; null = all.

@@ -1,0 +1,103 @@
+// Branch management (SPEC §3.4): create, list, lock, unlock, archive.
+#include "entity_type.hpp"
+#include "evcs/error.hpp"
+#include "evcs/session.hpp"
+#include "session_state.hpp"
+
+#include <regex>
+
+namespace evcs {
+
+using detail::SessionState;
+
+namespace {
+
+void require_branch_name(const std::string &name) {
+  static const std::regex valid("[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}");
+  if (!std::regex_match(name, valid))
+    throw InvalidArgument("invalid branch name '" + name +
+                          "': use up to 63 letters, digits, '_', '.' and '-', not starting with "
+                          "'.' or '-'");
+}
+
+// The branch's status, or NotFound.
+std::string branch_status(SessionState &session, const std::string &name) {
+  Result row = session.run("SELECT status FROM evcs_branch WHERE name = $1", Params::of(name));
+  if (row.rows() == 0)
+    throw NotFound("branch '" + name + "' does not exist (see branches())", "EVN01");
+  return row.get_text(0, 0);
+}
+
+void set_status(SessionState &session, const std::string &name, const char *status) {
+  require_branch_name(name);
+  detail::ensure_catalog(session);
+  std::string current = branch_status(session, name);
+  if (current == "archived" && std::string(status) != "archived")
+    throw InvalidArgument("branch '" + name + "' is archived: archived branches stay read-only");
+  if (name == "main" && std::string(status) == "archived")
+    throw InvalidArgument("main cannot be archived");
+  session.run("UPDATE evcs_branch SET status = $2 WHERE name = $1", Params::of(name, status));
+}
+
+} // namespace
+
+void Session::create_branch(const std::string &name, const std::string &from_branch,
+                            const std::string &mode) {
+  SessionState::UseGuard guard(*state_);
+  require_branch_name(name);
+  require_branch_name(from_branch);
+  if (mode != "snapshot" && mode != "live")
+    throw InvalidArgument("branch mode must be \"snapshot\" or \"live\", not \"" + mode + "\"");
+  detail::ensure_catalog(*state_);
+  branch_status(*state_, from_branch);
+  if (state_->run("SELECT 1 FROM evcs_branch WHERE name = $1", Params::of(name)).rows() != 0)
+    throw InvalidArgument("branch '" + name + "' already exists");
+  Params params = Params::of(name, from_branch, mode);
+  params.add(state_->author.empty() ? std::nullopt : std::optional<std::string>(state_->author));
+  // The fork point is the stamp of the commit that creates the branch ('infinity' until then).
+  state_->run("INSERT INTO evcs_branch (name, parent, mode, fork_stamp, created_by) "
+              "VALUES ($1, $2, $3, 'infinity', $4)",
+              params);
+  state_->run("INSERT INTO evcs_branch_base (branch, valid_from, base_stamp) "
+              "VALUES ($1, '-infinity', 'infinity')",
+              Params::of(name));
+  state_->catalog_stamp_pending = true;
+}
+
+std::vector<BranchInfo> Session::branches() {
+  SessionState::UseGuard guard(*state_);
+  detail::ensure_catalog(*state_);
+  Result rows = state_->run("SELECT name, parent, mode, fork_stamp, status, created_at, "
+                            "coalesce(created_by, '') FROM evcs_branch ORDER BY created_at, name",
+                            Params());
+  std::vector<BranchInfo> branches;
+  for (std::int64_t row = 0; row < rows.rows(); ++row) {
+    BranchInfo branch;
+    branch.name = rows.get_text(row, 0);
+    if (!rows.is_null(row, 1)) branch.parent = rows.get_text(row, 1);
+    branch.mode = rows.get_text(row, 2);
+    if (!rows.is_null(row, 3)) branch.fork_stamp = rows.get_timestamp(row, 3);
+    branch.status = rows.get_text(row, 4);
+    branch.created_at = rows.get_timestamp(row, 5);
+    branch.created_by = rows.get_text(row, 6);
+    branches.push_back(std::move(branch));
+  }
+  return branches;
+}
+
+void Session::lock_branch(const std::string &name) {
+  SessionState::UseGuard guard(*state_);
+  set_status(*state_, name, "locked");
+}
+
+void Session::unlock_branch(const std::string &name) {
+  SessionState::UseGuard guard(*state_);
+  set_status(*state_, name, "active");
+}
+
+void Session::archive_branch(const std::string &name) {
+  SessionState::UseGuard guard(*state_);
+  set_status(*state_, name, "archived");
+}
+
+} // namespace evcs

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "evcs/error.hpp"
+#include "evcs/merge.hpp"
 #include "evcs/params.hpp"
 #include "evcs/result.hpp"
 #include "evcs/versioning.hpp"
@@ -74,6 +75,21 @@ public:
   void lock_branch(const std::string &name);
   void unlock_branch(const std::string &name);
   void archive_branch(const std::string &name);
+
+  // Every entity that differs between two branches (at `as_of`, default now), from the
+  // source's point of view: added, deleted or modified, with per-field {old: target, new: source}.
+  std::vector<EntityDiff> diff(const std::string &source, const std::string &target = "main",
+                               std::optional<std::int64_t> as_of = std::nullopt);
+  // A three-way merge of everything `source` changed since its fork point (or last merge) into
+  // `into` (default: its parent). strategy "fail" raises MergeConflict (detail: the conflicts)
+  // and writes nothing; "theirs"/"ours" resolve conflicts toward the source/the target. The
+  // merge is one transaction, which merge() commits (all of it lands or none); afterwards the
+  // source's fork point is the merge. The session must hold no uncommitted versioned writes.
+  MergeResult merge(const std::string &source, const std::optional<std::string> &into = std::nullopt,
+                    const std::string &strategy = "fail");
+  // What merge would write and the conflicts, writing nothing.
+  MergeResult merge_preview(const std::string &source,
+                            const std::optional<std::string> &into = std::nullopt);
 
   // Runs fn in a transaction and commits, retrying the whole of it on serialization failures,
   // deadlocks and connections lost before the outcome was in doubt; `attempts` in all.

@@ -9,11 +9,15 @@
 #include "evcs/params.hpp"
 #include "evcs/result.hpp"
 #include "evcs/session.hpp"
+#include "evcs/versioning.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <map>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -48,6 +52,12 @@ struct evcs_result {
   explicit evcs_result(evcs::Result taken);
   evcs::Result result;
   std::vector<std::string> column_names;
+};
+
+// Holds the core repository, which shares the session's state: freeing the session first is safe.
+struct evcs_repository {
+  explicit evcs_repository(evcs::Repository opened) : repository(std::move(opened)) {}
+  evcs::Repository repository;
 };
 
 struct evcs_embedded {
@@ -90,6 +100,21 @@ inline std::string optional_text(const char *value, const char *what, const char
 inline const evcs::Params &params_or_empty(const evcs_params *params) {
   static const evcs::Params none;
   return params == nullptr ? none : params->params;
+}
+
+// Parses a JSON text argument; malformed JSON (or invalid UTF-8) is InvalidArgument naming it.
+inline nlohmann::json json_argument(const char *text, const char *what) {
+  if (text == nullptr) throw MisuseError(std::string(what) + " is NULL");
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error &error) {
+    throw InvalidArgument(std::string(what) + " is not valid JSON: " + error.what());
+  }
+}
+
+// The optional int64 behind a pointer argument (NULL: none).
+inline std::optional<std::int64_t> optional_int(const int64_t *value) {
+  return value == nullptr ? std::nullopt : std::optional<std::int64_t>(*value);
 }
 
 // A malloc'ed copy the caller frees with evcs_free.

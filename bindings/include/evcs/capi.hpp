@@ -66,6 +66,7 @@ using Params = std::unique_ptr<evcs_params, Freer<&evcs_params_free>>;
 using Result = std::unique_ptr<evcs_result, Freer<&evcs_result_free>>;
 using Embedded = std::unique_ptr<evcs_embedded, Freer<&evcs_embedded_free>>;
 using Future = std::unique_ptr<evcs_future, Freer<&evcs_future_free>>;
+using Repository = std::unique_ptr<evcs_repository, Freer<&evcs_repository_free>>;
 // Memory the library allocated for the caller (strings, bytes).
 using Allocated = std::unique_ptr<void, Freer<&evcs_free>>;
 

@@ -72,6 +72,7 @@ typedef struct evcs_transaction evcs_transaction;
 typedef struct evcs_params evcs_params;
 typedef struct evcs_result evcs_result;
 typedef struct evcs_embedded evcs_embedded;
+typedef struct evcs_repository evcs_repository;
 
 /* ---- library ---------------------------------------------------------------------------- */
 
@@ -271,6 +272,96 @@ EVCS_API int evcs_result_get_json(char **out, const evcs_result *result, int64_t
 /* The whole result as a JSON array of objects (column name → value); free with evcs_free. */
 EVCS_API int evcs_result_to_json(char **out, const evcs_result *result);
 EVCS_API void evcs_result_free(evcs_result *result);
+
+/* ---- versioned entities (SPEC §3.1-3.3) ---------------------------------------------------
+ *
+ * Whole records cross as JSON text (UTF-8), returned through `char **out` and freed with
+ * evcs_free. A version is an object
+ *   {"head_id": "<uuid>", "branch": "main", "version": 1, "valid_from": <micros>,
+ *    "valid_to": <micros>|null, "deleted": false, "author": "...", "parent_branch": ...|null,
+ *    "parent_version": ...|null, "merged_from": ...|null, "fields": {...}, "changed": [...]}
+ * Timestamps are UTC microseconds; a version still pending in an uncommitted transaction has
+ * valid_from = INT64_MAX. Field values are typed as JSON (numeric, uuid, timestamps and dates
+ * as strings). "changed" lists the fields that differ from the previous version (histories).
+ * Malformed JSON or a JSON value of the wrong shape fails with EVCS_EINVALID naming the
+ * argument. */
+
+/* Declares an entity type. `columns_json` is an array of {"name": "...", "type": "..."} in
+ * column order, e.g. [{"name":"name","type":"text not null"},{"name":"budget","type":"numeric"}]
+ * (an array, because JSON objects lose their order in many languages). Transactional. */
+EVCS_API int evcs_session_create_entity_type(evcs_session *session, const char *name,
+                                             const char *columns_json);
+/* The repository of one entity type, working on the session's branch and transaction. An
+ * unknown type fails with EVCS_ENOTFOUND. The repository keeps the session's state alive; once
+ * the session is freed (rolling back what it had not committed) the repository still works,
+ * but nothing can commit its writes any more. */
+EVCS_API int evcs_session_repository(evcs_repository **out, evcs_session *session,
+                                     const char *entity_type);
+EVCS_API void evcs_repository_free(evcs_repository *repository);
+
+/* Writes; each returns the new version. `values_json` is an object of field name → value.
+ * `head_id` NULL in create: a new random uuid. `expected_version` < 0: no check (otherwise
+ * EVCS_ECONCURRENT when the current version differs). `to_version` < 0: none; `as_of` NULL:
+ * none (revert needs one of the two). */
+EVCS_API int evcs_repository_create(char **out_version, evcs_repository *repository,
+                                    const char *values_json, const char *head_id);
+EVCS_API int evcs_repository_update(char **out_version, evcs_repository *repository,
+                                    const char *head_id, const char *values_json,
+                                    int64_t expected_version);
+EVCS_API int evcs_repository_delete(char **out_version, evcs_repository *repository,
+                                    const char *head_id);
+EVCS_API int evcs_repository_restore(char **out_version, evcs_repository *repository,
+                                     const char *head_id);
+EVCS_API int evcs_repository_revert(char **out_version, evcs_repository *repository,
+                                    const char *head_id, int64_t to_version,
+                                    const int64_t *as_of);
+
+/* Reads. `as_of` NULL: now; `branch` NULL: the session's. get returns the JSON text "null"
+ * when no version is visible; history returns a JSON array, oldest first. */
+EVCS_API int evcs_repository_get(char **out_version, evcs_repository *repository,
+                                 const char *head_id, const int64_t *as_of, const char *branch);
+EVCS_API int evcs_repository_history(char **out_versions, evcs_repository *repository,
+                                     const char *head_id, const char *branch);
+/* `options_json` NULL (or "null", or {}) means everything now on the session's branch;
+ * otherwise an object with any of
+ *   "where": a filter (SPEC §3.3), "order_by": "field" | ["field", "-field", ...],
+ *   "limit": n, "offset": n, "as_of": micros, "branch": "name"
+ * (a null value is the same as leaving the key out; other keys are EVCS_EINVALID).
+ * count and exists ignore order_by, limit and offset as find applies them. */
+EVCS_API int evcs_repository_find(char **out_versions, evcs_repository *repository,
+                                  const char *options_json);
+EVCS_API int evcs_repository_count(int64_t *out, evcs_repository *repository,
+                                   const char *options_json);
+EVCS_API int evcs_repository_exists(int *out, evcs_repository *repository,
+                                    const char *options_json);
+
+/* ---- branches, diff and merge (SPEC §3.4, §3.5) ------------------------------------------ */
+
+/* `from_branch` NULL: "main"; `mode` NULL: "snapshot" (or "live"). Transactional. */
+EVCS_API int evcs_session_create_branch(evcs_session *session, const char *name,
+                                        const char *from_branch, const char *mode);
+/* A JSON array of {"name", "parent" (null for main), "mode", "fork_stamp" (micros or null),
+ * "status" ("active", "locked", "archived"), "created_at" (micros), "created_by"}. */
+EVCS_API int evcs_session_branches(char **out_json, evcs_session *session);
+/* A locked or archived branch rejects writes with EVCS_ELOCKED (SQLSTATE EVL01). */
+EVCS_API int evcs_session_lock_branch(evcs_session *session, const char *name);
+EVCS_API int evcs_session_unlock_branch(evcs_session *session, const char *name);
+EVCS_API int evcs_session_archive_branch(evcs_session *session, const char *name);
+/* A JSON array of {"entity_type", "head_id", "kind" ("added", "deleted", "modified"),
+ * "fields": {name: {"old": target's, "new": source's}}}. `target` NULL: "main"; `as_of` NULL:
+ * now. */
+EVCS_API int evcs_session_diff(char **out_json, evcs_session *session, const char *source,
+                               const char *target, const int64_t *as_of);
+/* A three-way merge, committed as one transaction. `into` NULL: the source's parent;
+ * `strategy` NULL: "fail" (EVCS_EMERGECONFLICT, the conflicts in evcs_error_last_detail as
+ * {"conflicts": [...]}), or "theirs" / "ours". Result: {"changes": [<diff entries>],
+ * "conflicts": [{"entity_type", "head_id", "field", "base", "ours", "theirs"}],
+ * "stamp": micros|null}. */
+EVCS_API int evcs_session_merge(char **out_json, evcs_session *session, const char *source,
+                                const char *into, const char *strategy);
+/* What evcs_session_merge would write and the conflicts, writing nothing ("stamp": null). */
+EVCS_API int evcs_session_merge_preview(char **out_json, evcs_session *session,
+                                        const char *source, const char *into);
 
 /* ---- embedded default server (SPEC §8) --------------------------------------------------- */
 

@@ -1,0 +1,114 @@
+// Branches, diff and merge through the C ABI. Results cross as JSON text.
+#include "capi_internal.hpp"
+
+using namespace evcs::capi;
+using json = nlohmann::json;
+
+namespace {
+
+json optional_json(const std::optional<std::string> &value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+json optional_json(const std::optional<std::int64_t> &value) {
+  return value ? json(*value) : json(nullptr);
+}
+
+json branch_json(const evcs::BranchInfo &branch) {
+  return {{"name", branch.name},
+          {"parent", optional_json(branch.parent)},
+          {"mode", branch.mode},
+          {"fork_stamp", optional_json(branch.fork_stamp)},
+          {"status", branch.status},
+          {"created_at", branch.created_at},
+          {"created_by", branch.created_by}};
+}
+
+std::optional<std::string> optional_name(const char *name, const char *what) {
+  if (name == nullptr) return std::nullopt;
+  return text_argument(name, what);
+}
+
+evcs::Session &prepare(char **out, evcs_session *session) {
+  deref(out, "out");
+  *out = nullptr;
+  return deref(session, "session").session;
+}
+
+} // namespace
+
+extern "C" {
+
+int evcs_session_create_branch(evcs_session *session, const char *name, const char *from_branch,
+                               const char *mode) {
+  return guarded([&] {
+    evcs::Session &target = deref(session, "session").session;
+    target.create_branch(text_argument(name, "the branch name"),
+                         optional_text(from_branch, "the parent branch name", "main"),
+                         optional_text(mode, "the branch mode", "snapshot"));
+  });
+}
+
+int evcs_session_branches(char **out_json, evcs_session *session) {
+  return guarded([&] {
+    evcs::Session &target = prepare(out_json, session);
+    json branches = json::array();
+    for (const auto &branch : target.branches()) branches.push_back(branch_json(branch));
+    *out_json = copy_out(branches.dump());
+  });
+}
+
+int evcs_session_lock_branch(evcs_session *session, const char *name) {
+  return guarded([&] {
+    deref(session, "session").session.lock_branch(text_argument(name, "the branch name"));
+  });
+}
+
+int evcs_session_unlock_branch(evcs_session *session, const char *name) {
+  return guarded([&] {
+    deref(session, "session").session.unlock_branch(text_argument(name, "the branch name"));
+  });
+}
+
+int evcs_session_archive_branch(evcs_session *session, const char *name) {
+  return guarded([&] {
+    deref(session, "session").session.archive_branch(text_argument(name, "the branch name"));
+  });
+}
+
+int evcs_session_diff(char **out_json, evcs_session *session, const char *source,
+                      const char *target, const int64_t *as_of) {
+  return guarded([&] {
+    evcs::Session &owner = prepare(out_json, session);
+    json entities = json::array();
+    for (const auto &entity :
+         owner.diff(text_argument(source, "the source branch name"),
+                    optional_text(target, "the target branch name", "main"), optional_int(as_of)))
+      entities.push_back(entity.to_json());
+    *out_json = copy_out(entities.dump());
+  });
+}
+
+int evcs_session_merge(char **out_json, evcs_session *session, const char *source,
+                       const char *into, const char *strategy) {
+  return guarded([&] {
+    evcs::Session &owner = prepare(out_json, session);
+    evcs::MergeResult result = owner.merge(text_argument(source, "the source branch name"),
+                                           optional_name(into, "the target branch name"),
+                                           optional_text(strategy, "the merge strategy", "fail"));
+    *out_json = copy_out(result.to_json().dump());
+  });
+}
+
+int evcs_session_merge_preview(char **out_json, evcs_session *session, const char *source,
+                               const char *into) {
+  return guarded([&] {
+    evcs::Session &owner = prepare(out_json, session);
+    evcs::MergeResult result =
+        owner.merge_preview(text_argument(source, "the source branch name"),
+                            optional_name(into, "the target branch name"));
+    *out_json = copy_out(result.to_json().dump());
+  });
+}
+
+} // extern "C"

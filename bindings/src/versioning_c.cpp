@@ -1,0 +1,227 @@
+// Versioned entities through the C ABI: entity types and the repository of one type. Records
+// cross as JSON text; this file only translates between that text and the core's types.
+#include "capi_internal.hpp"
+
+#include <set>
+
+using namespace evcs::capi;
+using json = nlohmann::json;
+
+namespace {
+
+char *version_out(const evcs::Version &version) { return copy_out(version.to_json().dump()); }
+
+char *versions_out(const std::vector<evcs::Version> &versions) {
+  json array = json::array();
+  for (const auto &version : versions) array.push_back(version.to_json());
+  return copy_out(array.dump());
+}
+
+// [{"name": "...", "type": "..."}, ...] in column order.
+std::vector<evcs::ColumnDefinition> columns_argument(const char *text) {
+  json columns = json_argument(text, "the columns JSON");
+  if (!columns.is_array())
+    throw evcs::InvalidArgument("the columns JSON must be an array of {\"name\": ..., \"type\": ...} "
+                                "objects in column order");
+  std::vector<evcs::ColumnDefinition> definitions;
+  for (const auto &column : columns) {
+    if (!column.is_object() || column.size() != 2 || !column.contains("name") ||
+        !column.contains("type") || !column["name"].is_string() || !column["type"].is_string())
+      throw evcs::InvalidArgument("each column must be an object {\"name\": \"...\", \"type\": "
+                                  "\"...\"} with string values, not " + column.dump());
+    definitions.push_back({column["name"].get<std::string>(), column["type"].get<std::string>()});
+  }
+  return definitions;
+}
+
+json values_argument(const char *text) {
+  json values = json_argument(text, "the values JSON");
+  if (!values.is_object())
+    throw evcs::InvalidArgument("the values JSON must be an object mapping field names to values");
+  return values;
+}
+
+std::int64_t integer_option(const json &value, const char *key) {
+  if (!value.is_number_integer())
+    throw evcs::InvalidArgument(std::string("the find option \"") + key +
+                                "\" must be an integer, not " + value.dump());
+  return value.get<std::int64_t>();
+}
+
+// NULL, "null" or an object with the keys of evcs::FindOptions.
+evcs::FindOptions find_options_argument(const char *text) {
+  evcs::FindOptions options;
+  if (text == nullptr) return options;
+  json given = json_argument(text, "the find options JSON");
+  if (given.is_null()) return options;
+  if (!given.is_object())
+    throw evcs::InvalidArgument("the find options JSON must be an object with any of where, "
+                                "order_by, limit, offset, as_of, branch");
+  static const std::set<std::string> known = {"where", "order_by", "limit",
+                                              "offset", "as_of", "branch"};
+  for (const auto &[key, value] : given.items()) {
+    if (known.count(key) == 0)
+      throw evcs::InvalidArgument("unknown find option \"" + key +
+                                  "\" (known: where, order_by, limit, offset, as_of, branch)");
+    if (value.is_null()) continue;
+    if (key == "where") {
+      options.where = value;
+    } else if (key == "order_by") {
+      if (value.is_string()) {
+        options.order_by.push_back(value.get<std::string>());
+      } else if (value.is_array()) {
+        for (const auto &field : value) {
+          if (!field.is_string())
+            throw evcs::InvalidArgument("order_by must be a field name or an array of field "
+                                        "names, not " + value.dump());
+          options.order_by.push_back(field.get<std::string>());
+        }
+      } else {
+        throw evcs::InvalidArgument("order_by must be a field name or an array of field names, "
+                                    "not " + value.dump());
+      }
+    } else if (key == "limit") {
+      options.limit = integer_option(value, "limit");
+    } else if (key == "offset") {
+      options.offset = integer_option(value, "offset");
+    } else if (key == "as_of") {
+      options.as_of = integer_option(value, "as_of");
+    } else if (key == "branch") {
+      if (!value.is_string())
+        throw evcs::InvalidArgument("the find option \"branch\" must be a string, not " +
+                                    value.dump());
+      options.branch = value.get<std::string>();
+    }
+  }
+  return options;
+}
+
+std::optional<std::string> optional_branch(const char *branch) {
+  if (branch == nullptr) return std::nullopt;
+  return text_argument(branch, "the branch name");
+}
+
+// Every write and read starts the same way: a non-NULL out-parameter, cleared, and a repository.
+template <typename Out> evcs::Repository &prepare(Out **out, evcs_repository *repository) {
+  deref(out, "out");
+  *out = nullptr;
+  return deref(repository, "repository").repository;
+}
+
+} // namespace
+
+extern "C" {
+
+int evcs_session_create_entity_type(evcs_session *session, const char *name,
+                                    const char *columns_json) {
+  return guarded([&] {
+    evcs_session &target = deref(session, "session");
+    std::string type_name = text_argument(name, "the entity type name");
+    target.session.create_entity_type(type_name, columns_argument(columns_json));
+  });
+}
+
+int evcs_session_repository(evcs_repository **out, evcs_session *session,
+                            const char *entity_type) {
+  return guarded([&] {
+    deref(out, "out");
+    *out = nullptr;
+    evcs_session &owner = deref(session, "session");
+    *out = new evcs_repository(
+        owner.session.repository(text_argument(entity_type, "the entity type name")));
+  });
+}
+
+void evcs_repository_free(evcs_repository *repository) { delete repository; }
+
+int evcs_repository_create(char **out_version, evcs_repository *repository,
+                           const char *values_json, const char *head_id) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_version, repository);
+    json values = values_argument(values_json);
+    *out_version = version_out(repo.create(values, optional_text(head_id, "the head id", "")));
+  });
+}
+
+int evcs_repository_update(char **out_version, evcs_repository *repository, const char *head_id,
+                           const char *values_json, int64_t expected_version) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_version, repository);
+    std::string id = text_argument(head_id, "the head id");
+    json values = values_argument(values_json);
+    std::optional<std::int64_t> expected;
+    if (expected_version >= 0) expected = expected_version;
+    *out_version = version_out(repo.update(id, values, expected));
+  });
+}
+
+int evcs_repository_delete(char **out_version, evcs_repository *repository, const char *head_id) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_version, repository);
+    *out_version = version_out(repo.remove(text_argument(head_id, "the head id")));
+  });
+}
+
+int evcs_repository_restore(char **out_version, evcs_repository *repository,
+                            const char *head_id) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_version, repository);
+    *out_version = version_out(repo.restore(text_argument(head_id, "the head id")));
+  });
+}
+
+int evcs_repository_revert(char **out_version, evcs_repository *repository, const char *head_id,
+                           int64_t to_version, const int64_t *as_of) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_version, repository);
+    std::string id = text_argument(head_id, "the head id");
+    std::optional<std::int64_t> target;
+    if (to_version >= 0) target = to_version;
+    *out_version = version_out(repo.revert(id, target, optional_int(as_of)));
+  });
+}
+
+int evcs_repository_get(char **out_version, evcs_repository *repository, const char *head_id,
+                        const int64_t *as_of, const char *branch) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_version, repository);
+    std::string id = text_argument(head_id, "the head id");
+    std::optional<evcs::Version> found = repo.get(id, optional_int(as_of), optional_branch(branch));
+    *out_version = found ? version_out(*found) : copy_out("null");
+  });
+}
+
+int evcs_repository_history(char **out_versions, evcs_repository *repository,
+                            const char *head_id, const char *branch) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_versions, repository);
+    std::string id = text_argument(head_id, "the head id");
+    *out_versions = versions_out(repo.history(id, optional_branch(branch)));
+  });
+}
+
+int evcs_repository_find(char **out_versions, evcs_repository *repository,
+                         const char *options_json) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_versions, repository);
+    *out_versions = versions_out(repo.find(find_options_argument(options_json)));
+  });
+}
+
+int evcs_repository_count(int64_t *out, evcs_repository *repository, const char *options_json) {
+  return guarded([&] {
+    deref(out, "out");
+    evcs::Repository &repo = deref(repository, "repository").repository;
+    *out = repo.count(find_options_argument(options_json));
+  });
+}
+
+int evcs_repository_exists(int *out, evcs_repository *repository, const char *options_json) {
+  return guarded([&] {
+    deref(out, "out");
+    evcs::Repository &repo = deref(repository, "repository").repository;
+    *out = repo.exists(find_options_argument(options_json)) ? 1 : 0;
+  });
+}
+
+} // extern "C"

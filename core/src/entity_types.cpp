@@ -171,11 +171,13 @@ std::string entity_type_ddl(const EntityType &type) {
   std::string same_content = "ROW(next_version.deleted" + std::string(type.columns.empty() ? "" : ", ") +
                              column_list(type, "next_version.") + ") IS NOT DISTINCT FROM ROW(current_version.deleted" +
                              (type.columns.empty() ? "" : ", ") + column_list(type, "current_version.") + ")";
-  std::string set_in_place = "deleted = next_version.deleted, author = next_version.author";
+  std::string set_in_place = "deleted = next_version.deleted, author = next_version.author, "
+                             "merged_from = next_version.merged_from";
   for (const auto &column : type.columns)
     set_in_place += ", " + quoted(column.name) + " = next_version." + quoted(column.name);
   ddl << "CREATE FUNCTION " << quoted(type.name + "_evcs_write")
-      << "(operation text, target uuid, branch_name text, changes jsonb, expected int, author_name text)\n"
+      << "(operation text, target uuid, branch_name text, changes jsonb, expected int, author_name text,\n"
+      << " source_branch text DEFAULT NULL)\n"
       << "RETURNS SETOF " << row_type << " LANGUAGE plpgsql AS $evcs$\n"
       << "DECLARE\n"
       << "  current_version " << row_type << ";\n"
@@ -213,6 +215,22 @@ std::string entity_type_ddl(const EntityType &type) {
       << "      CROSS JOIN LATERAL (SELECT * FROM " << versions << " x WHERE x.head_id = target"
       << " AND x.branch = l.branch AND x.valid_from <= l.at ORDER BY x.valid_from DESC LIMIT 1) v\n"
       << "      WHERE l.depth > 0 ORDER BY l.depth LIMIT 1;\n"
+      << "    IF NOT FOUND AND operation = 'merge' THEN\n"
+      << "      next_version := jsonb_populate_record(NULL::" << row_type << ", changes);\n"
+      << "      next_version.head_id := target;\n"
+      << "      next_version.branch := branch_name;\n"
+      << "      next_version.version := 1;\n"
+      << "      next_version.valid_from := 'infinity';\n"
+      << "      next_version.valid_to := NULL;\n"
+      << "      next_version.deleted := false;\n"
+      << "      next_version.parent_branch := NULL;\n"
+      << "      next_version.parent_version := NULL;\n"
+      << "      next_version.merged_from := source_branch;\n"
+      << "      next_version.author := author_name;\n"
+      << "      INSERT INTO " << versions << " SELECT next_version.* RETURNING * INTO next_version;\n"
+      << "      RETURN NEXT next_version;\n"
+      << "      RETURN;\n"
+      << "    END IF;\n"
       << "    IF NOT FOUND THEN\n"
       << "      RAISE EXCEPTION '" << type.name << " % has no version on branch % or the branches it reads through', target, branch_name\n"
       << "        USING ERRCODE = 'EVN01';\n"
@@ -224,13 +242,15 @@ std::string entity_type_ddl(const EntityType &type) {
       << "      USING ERRCODE = 'EVC01', HINT = 'reload it and apply the change again';\n"
       << "  END IF;\n"
       << "  next_version := current_version;\n"
-      << "  IF operation IN ('update', 'revert') THEN\n"
+      << "  IF operation IN ('update', 'revert', 'merge') THEN\n"
       << "    IF current_version.deleted AND operation = 'update' THEN\n"
       << "      RAISE EXCEPTION '" << type.name << " % is deleted', target USING ERRCODE = 'EVN01', HINT = 'restore it first';\n"
       << "    END IF;\n"
       << "    populated := jsonb_populate_record(current_version, changes);\n"
       << assign_user_columns
       << "    next_version.deleted := false;\n"
+      << "  ELSIF operation = 'merge_delete' THEN\n"
+      << "    next_version.deleted := true;\n"
       << "  ELSIF operation = 'delete' THEN\n"
       << "    IF current_version.deleted THEN\n"
       << "      RAISE EXCEPTION '" << type.name << " % is already deleted', target USING ERRCODE = 'EVN01';\n"
@@ -245,6 +265,7 @@ std::string entity_type_ddl(const EntityType &type) {
       << "    RAISE EXCEPTION 'unknown operation %', operation USING ERRCODE = 'EVI01';\n"
       << "  END IF;\n"
       << "  next_version.author := author_name;\n"
+      << "  next_version.merged_from := source_branch;\n"
       << "  IF " << same_content << " THEN\n"
       << "    RETURN NEXT current_version;\n"
       << "    RETURN;\n"
@@ -256,7 +277,6 @@ std::string entity_type_ddl(const EntityType &type) {
       << "    next_version.parent_version := current_version.version;\n"
       << "    next_version.valid_from := 'infinity';\n"
       << "    next_version.valid_to := NULL;\n"
-      << "    next_version.merged_from := NULL;\n"
       << "    INSERT INTO " << versions << " SELECT next_version.* RETURNING * INTO next_version;\n"
       << "  ELSIF current_version.valid_from = 'infinity' THEN\n"
       << "    UPDATE " << versions << " SET " << set_in_place
@@ -267,7 +287,6 @@ std::string entity_type_ddl(const EntityType &type) {
       << "    next_version.version := current_version.version + 1;\n"
       << "    next_version.valid_from := 'infinity';\n"
       << "    next_version.valid_to := NULL;\n"
-      << "    next_version.merged_from := NULL;\n"
       << "    INSERT INTO " << versions << " SELECT next_version.* RETURNING * INTO next_version;\n"
       << "  END IF;\n"
       << "  RETURN NEXT next_version;\n"

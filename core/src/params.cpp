@@ -138,6 +138,8 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
 } // namespace
 
 std::string format_timestamp(std::int64_t micros) {
+  if (micros == INT64_MAX) return "infinity";
+  if (micros == INT64_MIN) return "-infinity";
   std::int64_t days = floor_div(micros, micros_per_day);
   std::int64_t in_day = micros - days * micros_per_day;
   std::int64_t year;

@@ -71,12 +71,14 @@ Batch SessionState::plan_end(bool commit, const std::string &message) const {
   nlohmann::json types = nlohmann::json::array();
   for (const auto &type : written_types) types.push_back(type);
   batch.sql = "SELECT evcs_finalize(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)), $2, "
-              "$3, $4)";
-  batch.params.add_json(types.dump()).add(branch);
+              "$3, $4, $5)";
+  batch.params.add_json(types.dump()).add(merge_target.empty() ? branch : merge_target);
   if (author.empty()) batch.params.add_null();
   else batch.params.add(author);
   if (message.empty()) batch.params.add_null();
   else batch.params.add(message);
+  if (merge_source.empty()) batch.params.add_null();
+  else batch.params.add(merge_source);
   return batch;
 }
 
@@ -145,6 +147,8 @@ void SessionState::forget_transaction() noexcept {
   frames.clear();
   written_types.clear();
   catalog_stamp_pending = false;
+  merge_source.clear();
+  merge_target.clear();
 }
 
 void SessionState::absorb_failure(std::exception_ptr error) noexcept {

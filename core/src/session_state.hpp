@@ -84,6 +84,9 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   std::set<std::string> written_types;
   // Catalog rows (branches) written with the pending stamp that the commit must set.
   bool catalog_stamp_pending = false;
+  // The branches this transaction merges from and into, recorded in the commit log.
+  std::string merge_source;
+  std::string merge_target;
   std::uint64_t next_frame_id = 1;
   std::uint64_t next_savepoint = 1;
   std::atomic<bool> in_use{false};

@@ -60,7 +60,8 @@ private:
   std::vector<Kind> kinds_;
 };
 
-// Formats UTC microseconds as ISO 8601 text the server accepts for timestamptz.
+// Formats UTC microseconds as ISO 8601 text the server accepts for timestamptz; INT64_MAX and
+// INT64_MIN stand for 'infinity' and '-infinity', as parse_timestamp returns them.
 std::string format_timestamp(std::int64_t micros);
 // Parses the server's ISO timestamp text (DateStyle ISO, any UTC offset) into UTC microseconds.
 std::int64_t parse_timestamp(const std::string &text);

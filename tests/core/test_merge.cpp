@@ -1,0 +1,262 @@
+// Diff and three-way merge between a branch and its parent.
+#include "evcs/evcs.hpp"
+#include "test_database.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using json = nlohmann::json;
+
+class MergeTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() { url_ = new std::string(evcs_test::fresh_database("core_merge")); }
+  static void TearDownTestSuite() { delete url_; }
+
+  void SetUp() override {
+    evcs::EngineOptions options;
+    options.url = *url_;
+    engine_ = std::make_unique<evcs::Engine>(options);
+    auto s = engine_->session();
+    s.execute("DROP SCHEMA public CASCADE");
+    s.execute("CREATE SCHEMA public");
+    s.commit();
+    s.create_entity_type("work_package", {{"title", "text not null"}, {"budget", "numeric"},
+                                          {"owner", "text"}});
+    auto repo = s.repository("work_package");
+    bridge_ = repo.create({{"title", "bridge"}, {"budget", 100}, {"owner", "ann"}}).head_id;
+    road_ = repo.create({{"title", "road"}, {"budget", 50}}).head_id;
+    s.commit();
+    repo.update(bridge_, {{"owner", "bob"}});
+    s.commit("history before the fork");
+    s.create_branch("co");
+    s.commit();
+  }
+
+  evcs::Session on(const std::string &branch) { return engine_->session(branch, "tester"); }
+
+  json field(const std::string &branch, const std::string &head, const std::string &name) {
+    auto s = on(branch);
+    auto version = s.repository("work_package").get(head);
+    return version ? version->fields[name] : json("absent");
+  }
+
+  static std::string *url_;
+  std::unique_ptr<evcs::Engine> engine_;
+  std::string bridge_, road_;
+};
+
+std::string *MergeTest::url_ = nullptr;
+
+TEST_F(MergeTest, DiffReportsAddedDeletedAndModifiedFromTheSourceSide) {
+  auto s = on("co");
+  auto repo = s.repository("work_package");
+  repo.update(bridge_, {{"budget", 150}});
+  repo.remove(road_);
+  auto tunnel = repo.create({{"title", "tunnel"}}).head_id;
+  s.commit();
+  auto diffs = s.diff("co", "main");
+  ASSERT_EQ(diffs.size(), 3u);
+  std::map<std::string, evcs::EntityDiff> by_head;
+  for (const auto &diff : diffs) by_head[diff.head_id] = diff;
+  EXPECT_EQ(by_head[bridge_].kind, "modified");
+  ASSERT_EQ(by_head[bridge_].fields.size(), 1u);
+  EXPECT_EQ(by_head[bridge_].fields["budget"].old_value, "100");
+  EXPECT_EQ(by_head[bridge_].fields["budget"].new_value, "150");
+  EXPECT_EQ(by_head[road_].kind, "deleted");
+  EXPECT_EQ(by_head[road_].fields["title"].old_value, "road");
+  EXPECT_EQ(by_head[road_].fields["title"].new_value, nullptr);
+  EXPECT_EQ(by_head[tunnel].kind, "added");
+  EXPECT_EQ(by_head[tunnel].entity_type, "work_package");
+  EXPECT_TRUE(s.diff("main", "main").empty());
+}
+
+TEST_F(MergeTest, AMergeCarriesChangesCreationsAndDeletesAndMovesTheForkPoint) {
+  std::string tunnel;
+  {
+    auto s = on("co");
+    auto repo = s.repository("work_package");
+    repo.update(bridge_, {{"budget", 150}});
+    repo.remove(road_);
+    tunnel = repo.create({{"title", "tunnel"}, {"budget", 7}}).head_id;
+    s.commit();
+  }
+  auto s = on("main");
+  auto preview = s.merge_preview("co");
+  EXPECT_EQ(preview.changes.size(), 3u);
+  EXPECT_TRUE(preview.conflicts.empty());
+  EXPECT_FALSE(preview.stamp.has_value());
+  EXPECT_EQ(field("main", bridge_, "budget"), "100") << "a preview writes nothing";
+
+  auto merged = s.merge("co");
+  ASSERT_TRUE(merged.stamp.has_value());
+  EXPECT_EQ(merged.changes.size(), 3u);
+  EXPECT_EQ(field("main", bridge_, "budget"), "150");
+  EXPECT_EQ(field("main", bridge_, "owner"), "bob");
+  EXPECT_EQ(field("main", road_, "title"), "absent");
+  EXPECT_EQ(field("main", tunnel, "budget"), "7");
+  auto check = on("main");
+  auto versions = check.execute(
+      "SELECT count(*), count(DISTINCT valid_from), min(merged_from) FROM work_package_version "
+      "WHERE branch = 'main' AND merged_from IS NOT NULL");
+  EXPECT_EQ(versions.get_int64(0, 0), 3);
+  EXPECT_EQ(versions.get_int64(0, 1), 1) << "merged versions share one stamp";
+  EXPECT_EQ(versions.get_text(0, 2), "co");
+  auto log = check.execute("SELECT branch, merged_from, changes FROM evcs_commit WHERE stamp = $1",
+                           evcs::Params::of(evcs::Timestamp{*merged.stamp}));
+  ASSERT_EQ(log.rows(), 1);
+  EXPECT_EQ(log.get_text(0, 0), "main");
+  EXPECT_EQ(log.get_text(0, 1), "co");
+  EXPECT_EQ(log.get_int64(0, 2), 3);
+  check.rollback();
+
+  auto again = s.merge("co");
+  EXPECT_TRUE(again.changes.empty()) << "the fork point moved: nothing new to carry";
+  {
+    auto branch = on("co");
+    branch.repository("work_package").update(bridge_, {{"owner", "cy"}});
+    branch.commit();
+  }
+  auto third = s.merge("co");
+  ASSERT_EQ(third.changes.size(), 1u);
+  EXPECT_EQ(third.changes[0].fields.count("owner"), 1u);
+  EXPECT_EQ(field("main", bridge_, "owner"), "cy");
+  EXPECT_EQ(field("main", bridge_, "budget"), "150");
+}
+
+TEST_F(MergeTest, ChangesOnBothSidesToDifferentFieldsMergeCleanly) {
+  {
+    auto branch = on("co");
+    branch.repository("work_package").update(bridge_, {{"budget", 150}});
+    branch.commit();
+  }
+  {
+    auto main = on("main");
+    main.repository("work_package").update(bridge_, {{"owner", "dee"}});
+    main.commit();
+  }
+  auto s = on("main");
+  auto merged = s.merge("co");
+  EXPECT_TRUE(merged.conflicts.empty());
+  EXPECT_EQ(field("main", bridge_, "budget"), "150");
+  EXPECT_EQ(field("main", bridge_, "owner"), "dee");
+}
+
+TEST_F(MergeTest, ConflictingFieldsFailAndWriteNothingUnlessAStrategyDecides) {
+  {
+    auto branch = on("co");
+    branch.repository("work_package").update(bridge_, {{"budget", 150}});
+    branch.commit();
+  }
+  {
+    auto main = on("main");
+    main.repository("work_package").update(bridge_, {{"budget", 120}});
+    main.commit();
+  }
+  auto s = on("main");
+  try {
+    s.merge("co");
+    FAIL() << "a conflicting merge must fail";
+  } catch (const evcs::MergeConflict &error) {
+    auto detail = json::parse(error.detail_json());
+    ASSERT_EQ(detail["conflicts"].size(), 1u);
+    auto conflict = detail["conflicts"][0];
+    EXPECT_EQ(conflict["entity_type"], "work_package");
+    EXPECT_EQ(conflict["head_id"], bridge_);
+    EXPECT_EQ(conflict["field"], "budget");
+    EXPECT_EQ(conflict["base"], "100");
+    EXPECT_EQ(conflict["ours"], "120");
+    EXPECT_EQ(conflict["theirs"], "150");
+  }
+  EXPECT_EQ(field("main", bridge_, "budget"), "120");
+  auto preview = s.merge_preview("co");
+  EXPECT_EQ(preview.conflicts.size(), 1u);
+  auto ours = s.merge("co", std::nullopt, "ours");
+  EXPECT_EQ(ours.conflicts.size(), 1u);
+  EXPECT_EQ(field("main", bridge_, "budget"), "120");
+  {
+    auto branch = on("co");
+    branch.repository("work_package").update(bridge_, {{"budget", 175}});
+    branch.commit();
+  }
+  {
+    auto main = on("main");
+    main.repository("work_package").update(bridge_, {{"budget", 130}});
+    main.commit();
+  }
+  s.merge("co", std::nullopt, "theirs");
+  EXPECT_EQ(field("main", bridge_, "budget"), "175");
+}
+
+TEST_F(MergeTest, DeleteVersusModifyIsAConflict) {
+  {
+    auto branch = on("co");
+    branch.repository("work_package").remove(road_);
+    branch.commit();
+  }
+  {
+    auto main = on("main");
+    main.repository("work_package").update(road_, {{"budget", 55}});
+    main.commit();
+  }
+  auto s = on("main");
+  try {
+    s.merge("co");
+    FAIL() << "delete versus modify must conflict";
+  } catch (const evcs::MergeConflict &error) {
+    auto conflict = json::parse(error.detail_json())["conflicts"][0];
+    EXPECT_EQ(conflict["field"], "deleted");
+    EXPECT_EQ(conflict["theirs"], true);
+  }
+  EXPECT_EQ(field("main", road_, "budget"), "55");
+}
+
+TEST_F(MergeTest, AFailureMidMergeLeavesTheTargetUntouched) {
+  {
+    auto branch = on("co");
+    auto repo = branch.repository("work_package");
+    repo.update(bridge_, {{"budget", 150}});
+    repo.create({{"title", "explode"}});
+    branch.commit();
+  }
+  auto s = on("main");
+  s.execute("CREATE FUNCTION refuse_explosions() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.merged_from IS NOT NULL AND NEW.title = 'explode' THEN "
+            "RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$");
+  s.execute("CREATE TRIGGER refuse_explosions BEFORE INSERT ON work_package_version FOR EACH ROW "
+            "EXECUTE FUNCTION refuse_explosions()");
+  s.commit();
+  EXPECT_THROW(s.merge("co"), evcs::Error);
+  EXPECT_EQ(field("main", bridge_, "budget"), "100");
+  auto check = on("main");
+  EXPECT_EQ(check.scalar<std::int64_t>("SELECT count(*) FROM work_package_version WHERE "
+                                       "merged_from IS NOT NULL").value(), 0);
+  EXPECT_EQ(check.scalar<std::int64_t>("SELECT count(*) FROM evcs_branch_base WHERE branch = 'co'")
+                .value(), 1) << "the fork point did not move";
+}
+
+TEST_F(MergeTest, BadMerges) {
+  auto s = on("main");
+  EXPECT_THROW(s.merge("co", std::string("co")), evcs::InvalidArgument);
+  s.create_branch("other");
+  s.commit();
+  EXPECT_THROW(s.merge("co", std::string("other")), evcs::InvalidArgument);
+  EXPECT_THROW(s.merge("main"), evcs::InvalidArgument);
+  EXPECT_THROW(s.merge("ghost"), evcs::NotFound);
+  EXPECT_THROW(s.merge("co", std::nullopt, "sideways"), evcs::InvalidArgument);
+  {
+    auto branch = on("co");
+    branch.repository("work_package").update(bridge_, {{"budget", 1}});
+    branch.commit();
+  }
+  s.lock_branch("main");
+  s.commit();
+  EXPECT_THROW(s.merge("co"), evcs::BranchLocked);
+  s.unlock_branch("main");
+  s.commit();
+  auto busy = on("co");
+  busy.repository("work_package").update(bridge_, {{"budget", 2}});
+  EXPECT_THROW(busy.merge("co"), evcs::InvalidArgument) << "uncommitted work on the source";
+}
+
+} // namespace

@@ -33,7 +33,9 @@ from .errors import (
     SerializationFailure,
 )
 from .aio import AsyncSession, AsyncTransaction
+from .branching import Branch, MergeResult
 from .engine import EmbeddedServer, Engine, PoolStatus, embedded
+from .repository import Repository, Version, VersionList
 from .result import Result, Row
 from .session import Params, Session, Transaction
 
@@ -50,6 +52,11 @@ __all__ = [
     "Result",
     "Row",
     "Params",
+    "Repository",
+    "Version",
+    "VersionList",
+    "Branch",
+    "MergeResult",
     "EmbeddedServer",
     "embedded",
     "Error",

@@ -10,7 +10,7 @@ PEP 249 names are aliases of the class that matches their meaning; docs/python.m
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Dict, Optional, Type
+from typing import Any, ClassVar, Dict, List, Optional, Type
 
 from . import _native
 
@@ -80,6 +80,13 @@ class MergeConflict(Conflict):
 
     _status = _native.EMERGECONFLICT
     code = "merge_conflict"
+
+    @property
+    def conflicts(self) -> List[Dict[str, Any]]:
+        """One dict per conflict: entity_type, head_id, field, base, ours, theirs."""
+        if isinstance(self.detail, dict):
+            return list(self.detail.get("conflicts", []))
+        return []
 
 
 class ConcurrentModification(Conflict):

@@ -6,6 +6,8 @@ from types import TracebackType
 from typing import Any, Callable, List, Optional, Sequence, Type, TypeVar
 
 from . import _native
+from .branching import Branch, EntityDiff, MergeResult, _branches, _diff, _merge_result
+from .repository import AsOf, Columns, Repository, _columns_json, _micros
 from .result import Result, _as_result
 
 __all__ = ["Session", "Transaction", "Params"]
@@ -102,6 +104,56 @@ class Session:
 
         self._native.run_in_transaction(body, attempts)
         return outcome[0]
+
+    # ---- versioned entities (SPEC §3) ----------------------------------------------------
+
+    def create_entity_type(self, name: str, columns: Columns) -> None:
+        """Declares an entity type; ``columns`` is an ordered mapping {name: PostgreSQL type}
+        (e.g. ``{"name": "text not null", "budget": "numeric(14,2)"}``) or (name, type) pairs.
+        Transactional: it lands with the commit."""
+        self._native.create_entity_type(name, _columns_json(columns))
+
+    def repository(self, entity_type: str) -> Repository:
+        """The repository of one entity type, on this session's branch and transaction."""
+        return Repository(self._native.repository(entity_type), entity_type)
+
+    def create_branch(self, name: str, from_branch: str = "main", mode: str = "snapshot") -> None:
+        """A new branch reading through to ``from_branch`` without copies; ``mode`` "snapshot"
+        reads the parent as of the fork point, "live" as of the requested instant."""
+        self._native.create_branch(name, from_branch, mode)
+
+    def branches(self) -> List[Branch]:
+        return _branches(self._native.branches())
+
+    def lock_branch(self, name: str) -> None:
+        """A locked branch rejects writes with BranchLocked; reads still work."""
+        self._native.lock_branch(name)
+
+    def unlock_branch(self, name: str) -> None:
+        self._native.unlock_branch(name)
+
+    def archive_branch(self, name: str) -> None:
+        """An archived branch stays read-only for good."""
+        self._native.archive_branch(name)
+
+    def diff(
+        self, source: str, target: str = "main", as_of: Optional[AsOf] = None
+    ) -> List[EntityDiff]:
+        """Every entity that differs, from the source's point of view: dicts with entity_type,
+        head_id, kind ("added", "deleted", "modified") and fields {name: {"old", "new"}}."""
+        return _diff(self._native.diff(source, target, _micros(as_of)))
+
+    def merge(
+        self, source: str, into: Optional[str] = None, strategy: str = "fail"
+    ) -> MergeResult:
+        """Three-way merge of ``source`` into ``into`` (default: its parent), committed as one
+        transaction. strategy "fail" raises MergeConflict (``.conflicts``) and writes nothing;
+        "theirs" / "ours" resolve conflicts toward the source / the target."""
+        return _merge_result(self._native.merge(source, into, strategy))
+
+    def merge_preview(self, source: str, into: Optional[str] = None) -> MergeResult:
+        """What ``merge`` would write and the conflicts, writing nothing."""
+        return _merge_result(self._native.merge_preview(source, into))
 
     @property
     def in_transaction(self) -> bool:

@@ -7,5 +7,6 @@ PYBIND11_MODULE(_native, module) {
   evcs::python::register_errors(module);
   evcs::python::register_engine(module);
   evcs::python::register_session(module);
+  evcs::python::register_versioning(module);
   evcs::python::register_async(module);
 }

@@ -79,6 +79,9 @@ private:
 void register_engine(py::module_ &module);
 void register_session(py::module_ &module);
 void register_async(py::module_ &module);
+// Adds the versioning, branch and merge methods to Session (registered first) and the
+// Repository class (versioning.cpp).
+void register_versioning(py::module_ &module);
 
 // Frees a C handle with the GIL released: freeing may roll back over the network or wait for
 // an engine thread that is itself waiting for the GIL.

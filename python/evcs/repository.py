@@ -1,0 +1,413 @@
+"""Versioned entities (SPEC §3.1-3.3): ``Repository``, ``Version`` and ``VersionList``.
+
+Records cross the C ABI as JSON text; this module converts Python values to that text and back
+and adds no behaviour of its own. Field values come back as JSON gives them: a version does not
+know its columns' types, so ``numeric``, ``uuid``, ``date`` and ``timestamptz`` fields are
+strings (exact: ``Decimal(version["budget"])`` when you need a number), ``jsonb`` is parsed
+JSON and ``text[]`` a list.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import html
+import json
+import uuid
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+from . import _native
+from .errors import InvalidArgument
+
+if TYPE_CHECKING:
+    import pandas  # type: ignore[import]  # Debian's pandas ships no type information
+
+__all__ = ["Repository", "Version", "VersionList", "Columns", "AsOf", "OrderBy"]
+
+#: Columns of an entity type: an ordered mapping name -> PostgreSQL type, or (name, type) pairs.
+Columns = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
+#: An instant: an aware datetime, or UTC microseconds since 1970-01-01.
+AsOf = Union[datetime.datetime, int]
+#: A field name or a list of them; "-field" sorts descending.
+OrderBy = Union[str, Sequence[str]]
+
+#: Rows shown by VersionList._repr_html_ before the "N more rows" footer.
+HTML_ROW_LIMIT = 20
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+#: valid_from of a version still pending in an uncommitted transaction.
+_PENDING = 2**63 - 1
+
+
+def _micros(value: Optional[AsOf], what: str = "as_of") -> Optional[int]:
+    """An instant as UTC microseconds; naive datetimes are refused, as in statement parameters."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an aware datetime or int microseconds, not bool")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, datetime.datetime):
+        if value.utcoffset() is None:
+            raise InvalidArgument(
+                f"{what}: a naive datetime has no time zone; attach one, e.g. "
+                "value.replace(tzinfo=datetime.timezone.utc)"
+            )
+        return (value - _EPOCH) // _MICROSECOND
+    raise TypeError(
+        f"{what} must be an aware datetime or int microseconds, not {type(value).__name__}"
+    )
+
+
+def _datetime(micros: Optional[int]) -> Optional[datetime.datetime]:
+    """UTC microseconds as an aware datetime; None for none and for a pending version."""
+    if micros is None or micros == _PENDING:
+        return None
+    return _EPOCH + datetime.timedelta(microseconds=micros)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return str(value)  # exact: the server parses the text
+    if isinstance(value, datetime.datetime):
+        if value.utcoffset() is None:
+            raise InvalidArgument(
+                "a naive datetime has no time zone; attach one, e.g. "
+                "value.replace(tzinfo=datetime.timezone.utc)"
+            )
+        return value.isoformat()
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(
+        f"cannot send a {type(value).__name__} as an entity field: use str, int, float, bool, "
+        "None, Decimal, datetime (aware), date, UUID, dict or list"
+    )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False, allow_nan=False)
+
+
+def _columns_json(columns: Columns) -> str:
+    pairs: Iterable[Any] = columns.items() if isinstance(columns, Mapping) else columns
+    listed: List[Dict[str, str]] = []
+    for pair in pairs:
+        if isinstance(pair, (str, bytes)) or len(pair) != 2:
+            raise InvalidArgument(
+                "columns must be an ordered mapping {name: type} or a list of (name, type) "
+                f"pairs, not {columns!r}"
+            )
+        name, type_ = pair
+        if not isinstance(name, str) or not isinstance(type_, str):
+            raise InvalidArgument(f"a column name and type must be str, not {pair!r}")
+        listed.append({"name": name, "type": type_})
+    return _dumps(listed)
+
+
+def _values_json(values: Mapping[str, Any]) -> str:
+    if not isinstance(values, Mapping):
+        raise InvalidArgument(
+            f"values must be a mapping of field names to values, not {type(values).__name__}"
+        )
+    return _dumps(dict(values))
+
+
+def _options_json(
+    where: Optional[Mapping[str, Any]] = None,
+    order_by: Optional[OrderBy] = None,
+    limit: Optional[int] = None,
+    offset: Optional[int] = None,
+    as_of: Optional[AsOf] = None,
+    branch: Optional[str] = None,
+) -> str:
+    options: Dict[str, Any] = {}
+    if where is not None:
+        options["where"] = where
+    if order_by is not None:
+        options["order_by"] = order_by if isinstance(order_by, str) else list(order_by)
+    if limit is not None:
+        options["limit"] = limit
+    if offset is not None:
+        options["offset"] = offset
+    if as_of is not None:
+        options["as_of"] = _micros(as_of)
+    if branch is not None:
+        options["branch"] = branch
+    return _dumps(options)
+
+
+class Version(Mapping[str, Any]):
+    """One immutable version of an entity: a read-only mapping of its fields, plus attributes.
+
+    ``valid_from`` is None while the version is pending in an uncommitted transaction;
+    ``valid_to`` is None for the current version. ``changed`` (histories) names the fields that
+    differ from the previous version.
+    """
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Dict[str, Any]) -> None:
+        self._record = record
+
+    @property
+    def fields(self) -> Dict[str, Any]:
+        """A copy of the entity's fields."""
+        return dict(self._record["fields"])
+
+    @property
+    def head_id(self) -> str:
+        return str(self._record["head_id"])
+
+    @property
+    def version(self) -> int:
+        return int(self._record["version"])
+
+    @property
+    def branch(self) -> str:
+        return str(self._record["branch"])
+
+    @property
+    def valid_from(self) -> Optional[datetime.datetime]:
+        return _datetime(self._record["valid_from"])
+
+    @property
+    def valid_to(self) -> Optional[datetime.datetime]:
+        return _datetime(self._record["valid_to"])
+
+    @property
+    def deleted(self) -> bool:
+        return bool(self._record["deleted"])
+
+    @property
+    def author(self) -> str:
+        return str(self._record["author"])
+
+    @property
+    def parent_branch(self) -> Optional[str]:
+        value = self._record["parent_branch"]
+        return None if value is None else str(value)
+
+    @property
+    def parent_version(self) -> Optional[int]:
+        value = self._record["parent_version"]
+        return None if value is None else int(value)
+
+    @property
+    def merged_from(self) -> Optional[str]:
+        value = self._record["merged_from"]
+        return None if value is None else str(value)
+
+    @property
+    def changed(self) -> List[str]:
+        return list(self._record["changed"])
+
+    def __getitem__(self, field: str) -> Any:
+        try:
+            return self._record["fields"][field]
+        except KeyError:
+            raise KeyError(
+                f"no field named {field!r}; fields: {list(self._record['fields'])}"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._record["fields"])
+
+    def __len__(self) -> int:
+        return len(self._record["fields"])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Version):
+            return self._record == other._record
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable fields inside: not hashable
+
+    def _row(self, fields: Sequence[str]) -> Tuple[Any, ...]:
+        record = self._record
+        return (
+            self.head_id,
+            self.version,
+            self.valid_from,
+            self.valid_to,
+            self.deleted,
+            self.author,
+            self.branch,
+        ) + tuple(record["fields"].get(field) for field in fields)
+
+    def __repr__(self) -> str:
+        state = " deleted" if self.deleted else ""
+        return (
+            f"<evcs.Version {self.head_id} v{self.version} on {self.branch!r}{state} "
+            f"{self._record['fields']!r}>"
+        )
+
+
+#: Columns of VersionList.to_pandas before the entity's fields.
+_META_COLUMNS = ["head_id", "version", "valid_from", "valid_to", "deleted", "author", "branch"]
+
+
+class VersionList(List[Version]):
+    """The versions a find or history returned, with ``to_pandas()`` and notebook display."""
+
+    def _fields(self) -> List[str]:
+        names: Dict[str, None] = {}
+        for version in self:
+            for field in version:
+                names.setdefault(field, None)
+        return list(names)
+
+    def to_pandas(self) -> "pandas.DataFrame":
+        """One row per version: head_id, version, valid_from, valid_to, deleted, author, branch,
+        then the fields."""
+        import pandas
+
+        fields = self._fields()
+        return pandas.DataFrame.from_records(
+            [version._row(fields) for version in self], columns=_META_COLUMNS + fields
+        )
+
+    def _repr_html_(self) -> str:
+        fields = self._fields()
+        header = "".join(f"<th>{html.escape(name)}</th>" for name in _META_COLUMNS + fields)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in version._row(fields))
+            + "</tr>"
+            for version in self[:HTML_ROW_LIMIT]
+        )
+        hidden = len(self) - HTML_ROW_LIMIT
+        footer = f"<p>{hidden} more rows</p>" if hidden > 0 else ""
+        return f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>{footer}"
+
+
+def _version(text: str) -> Optional[Version]:
+    record = json.loads(text)
+    return None if record is None else Version(record)
+
+
+def _written(text: str) -> Version:
+    return Version(json.loads(text))
+
+
+def _versions(text: str) -> VersionList:
+    return VersionList(Version(record) for record in json.loads(text))
+
+
+def _head_id(head_id: Union[str, uuid.UUID]) -> str:
+    return str(head_id) if isinstance(head_id, uuid.UUID) else head_id
+
+
+class Repository:
+    """The versions of one entity type, read and written through the session that opened it
+    (its branch, its transaction, its author). See SPEC §3.3 for filters."""
+
+    def __init__(self, native: _native.Repository, entity_type: str) -> None:
+        self._native = native
+        self._entity_type = entity_type
+
+    @property
+    def entity_type(self) -> str:
+        return self._entity_type
+
+    def create(
+        self, values: Mapping[str, Any], head_id: Optional[Union[str, uuid.UUID]] = None
+    ) -> Version:
+        """A new entity: version 1 on the session's branch (head_id: a new uuid by default)."""
+        return _written(
+            self._native.create(
+                _values_json(values), None if head_id is None else _head_id(head_id)
+            )
+        )
+
+    def update(
+        self,
+        head_id: Union[str, uuid.UUID],
+        values: Mapping[str, Any],
+        expected_version: Optional[int] = None,
+    ) -> Version:
+        """A new version with ``values`` merged over the current ones; ConcurrentModification
+        when ``expected_version`` is given and is not the current version."""
+        return _written(
+            self._native.update(_head_id(head_id), _values_json(values), expected_version)
+        )
+
+    def delete(self, head_id: Union[str, uuid.UUID]) -> Version:
+        """A tombstone version: get() then returns None; the history keeps everything."""
+        return _written(self._native.delete(_head_id(head_id)))
+
+    def restore(self, head_id: Union[str, uuid.UUID]) -> Version:
+        """A new live version with the last live content."""
+        return _written(self._native.restore(_head_id(head_id)))
+
+    def revert(
+        self,
+        head_id: Union[str, uuid.UUID],
+        to_version: Optional[int] = None,
+        as_of: Optional[AsOf] = None,
+    ) -> Version:
+        """A new version whose content is that of ``to_version`` (or of the state at ``as_of``)."""
+        return _written(self._native.revert(_head_id(head_id), to_version, _micros(as_of)))
+
+    def get(
+        self,
+        head_id: Union[str, uuid.UUID],
+        as_of: Optional[AsOf] = None,
+        branch: Optional[str] = None,
+    ) -> Optional[Version]:
+        """The version visible at ``as_of`` (default: now) on ``branch`` (default: the
+        session's), or None."""
+        return _version(self._native.get(_head_id(head_id), _micros(as_of), branch))
+
+    def history(self, head_id: Union[str, uuid.UUID], branch: Optional[str] = None) -> VersionList:
+        """Every version on the branch, oldest first, each with the fields it ``changed``."""
+        return _versions(self._native.history(_head_id(head_id), branch))
+
+    def find(
+        self,
+        where: Optional[Mapping[str, Any]] = None,
+        order_by: Optional[OrderBy] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        as_of: Optional[AsOf] = None,
+        branch: Optional[str] = None,
+    ) -> VersionList:
+        """The state at ``as_of`` of every entity matching ``where`` (always parameterised)."""
+        return _versions(
+            self._native.find(_options_json(where, order_by, limit, offset, as_of, branch))
+        )
+
+    def count(
+        self,
+        where: Optional[Mapping[str, Any]] = None,
+        as_of: Optional[AsOf] = None,
+        branch: Optional[str] = None,
+    ) -> int:
+        return self._native.count(_options_json(where, as_of=as_of, branch=branch))
+
+    def exists(
+        self,
+        where: Optional[Mapping[str, Any]] = None,
+        as_of: Optional[AsOf] = None,
+        branch: Optional[str] = None,
+    ) -> bool:
+        return self._native.exists(_options_json(where, as_of=as_of, branch=branch))
+
+    def __repr__(self) -> str:
+        return f"<evcs.Repository {self._entity_type!r}>"

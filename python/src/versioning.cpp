@@ -1,0 +1,267 @@
+// Versioned entities, branches, diff and merge (synchronous calls). Records cross the C ABI as
+// JSON text and are handed to the pure-Python package as text (evcs/repository.py and
+// evcs/branching.py convert them); this file only moves the text and releases the GIL.
+#include "native.hpp"
+
+#include <pybind11/stl.h>
+
+#include <optional>
+
+namespace evcs::python {
+
+namespace {
+
+// Runs a C call with the GIL released and throws its failure (read on this same thread).
+template <typename Call> void call_without_gil(Call call) {
+  int status;
+  {
+    py::gil_scoped_release released;
+    status = call();
+  }
+  abi::check(status);
+}
+
+// Runs a C call producing allocated JSON text through `char **out` and returns the text.
+template <typename Call> py::str json_without_gil(Call call) {
+  char *raw = nullptr;
+  int status;
+  {
+    py::gil_scoped_release released;
+    status = call(&raw);
+  }
+  abi::Allocated owned(raw);
+  abi::check(status);
+  if (raw == nullptr) throw abi::Error(EVCS_ERROR, "internal error: no JSON text was returned");
+  return py::str(raw);
+}
+
+std::optional<std::string> optional_utf8(const std::optional<py::str> &text, const char *what) {
+  if (!text) return std::nullopt;
+  return utf8(*text, what);
+}
+
+const char *c_str(const std::optional<std::string> &text) {
+  return text ? text->c_str() : nullptr;
+}
+
+const std::int64_t *pointer(const std::optional<std::int64_t> &value) {
+  return value ? &*value : nullptr;
+}
+
+// The repository of one entity type; keeps its Python session object (and so the C session)
+// alive.
+class NativeRepository {
+public:
+  NativeRepository(py::object session, abi::Repository handle)
+      : session_(std::move(session)), handle_(std::move(handle)) {}
+  ~NativeRepository() { release_without_gil(handle_); }
+  evcs_repository *get() const noexcept { return handle_.get(); }
+
+private:
+  py::object session_;
+  abi::Repository handle_;
+};
+
+std::unique_ptr<NativeRepository> repository(py::object self, const py::str &entity_type) {
+  NativeSession &session = self.cast<NativeSession &>();
+  std::string name = utf8(entity_type, "the entity type name");
+  evcs_repository *raw = nullptr;
+  call_without_gil([&] { return evcs_session_repository(&raw, session.get(), name.c_str()); });
+  return std::make_unique<NativeRepository>(std::move(self), abi::Repository(raw));
+}
+
+} // namespace
+
+void register_versioning(py::module_ &module) {
+  auto session = py::reinterpret_borrow<py::class_<NativeSession>>(module.attr("Session"));
+  session
+      .def(
+          "create_entity_type",
+          [](NativeSession &s, const py::str &name, const py::str &columns_json) {
+            std::string type_name = utf8(name, "the entity type name");
+            std::string columns = utf8(columns_json, "the columns JSON");
+            call_without_gil([&] {
+              return evcs_session_create_entity_type(s.get(), type_name.c_str(), columns.c_str());
+            });
+          },
+          py::arg("name"), py::arg("columns_json"))
+      .def("repository", &repository, py::arg("entity_type"))
+      .def(
+          "create_branch",
+          [](NativeSession &s, const py::str &name, const py::str &from_branch,
+             const py::str &mode) {
+            std::string branch = utf8(name, "the branch name");
+            std::string parent = utf8(from_branch, "the parent branch name");
+            std::string branch_mode = utf8(mode, "the branch mode");
+            call_without_gil([&] {
+              return evcs_session_create_branch(s.get(), branch.c_str(), parent.c_str(),
+                                                branch_mode.c_str());
+            });
+          },
+          py::arg("name"), py::arg("from_branch"), py::arg("mode"))
+      .def("branches",
+           [](NativeSession &s) {
+             return json_without_gil([&](char **out) { return evcs_session_branches(out, s.get()); });
+           })
+      .def(
+          "lock_branch",
+          [](NativeSession &s, const py::str &name) {
+            std::string branch = utf8(name, "the branch name");
+            call_without_gil([&] { return evcs_session_lock_branch(s.get(), branch.c_str()); });
+          },
+          py::arg("name"))
+      .def(
+          "unlock_branch",
+          [](NativeSession &s, const py::str &name) {
+            std::string branch = utf8(name, "the branch name");
+            call_without_gil([&] { return evcs_session_unlock_branch(s.get(), branch.c_str()); });
+          },
+          py::arg("name"))
+      .def(
+          "archive_branch",
+          [](NativeSession &s, const py::str &name) {
+            std::string branch = utf8(name, "the branch name");
+            call_without_gil([&] { return evcs_session_archive_branch(s.get(), branch.c_str()); });
+          },
+          py::arg("name"))
+      .def(
+          "diff",
+          [](NativeSession &s, const py::str &source, const py::str &target,
+             std::optional<std::int64_t> as_of) {
+            std::string from = utf8(source, "the source branch name");
+            std::string to = utf8(target, "the target branch name");
+            return json_without_gil([&](char **out) {
+              return evcs_session_diff(out, s.get(), from.c_str(), to.c_str(), pointer(as_of));
+            });
+          },
+          py::arg("source"), py::arg("target"), py::arg("as_of"))
+      .def(
+          "merge",
+          [](NativeSession &s, const py::str &source, const std::optional<py::str> &into,
+             const py::str &strategy) {
+            std::string from = utf8(source, "the source branch name");
+            std::optional<std::string> to = optional_utf8(into, "the target branch name");
+            std::string how = utf8(strategy, "the merge strategy");
+            return json_without_gil([&](char **out) {
+              return evcs_session_merge(out, s.get(), from.c_str(), c_str(to), how.c_str());
+            });
+          },
+          py::arg("source"), py::arg("into"), py::arg("strategy"))
+      .def(
+          "merge_preview",
+          [](NativeSession &s, const py::str &source, const std::optional<py::str> &into) {
+            std::string from = utf8(source, "the source branch name");
+            std::optional<std::string> to = optional_utf8(into, "the target branch name");
+            return json_without_gil([&](char **out) {
+              return evcs_session_merge_preview(out, s.get(), from.c_str(), c_str(to));
+            });
+          },
+          py::arg("source"), py::arg("into"));
+
+  py::class_<NativeRepository>(module, "Repository")
+      .def(
+          "create",
+          [](NativeRepository &r, const py::str &values_json, const std::optional<py::str> &head_id) {
+            std::string values = utf8(values_json, "the values JSON");
+            std::optional<std::string> id = optional_utf8(head_id, "the head id");
+            return json_without_gil([&](char **out) {
+              return evcs_repository_create(out, r.get(), values.c_str(), c_str(id));
+            });
+          },
+          py::arg("values_json"), py::arg("head_id"))
+      .def(
+          "update",
+          [](NativeRepository &r, const py::str &head_id, const py::str &values_json,
+             std::optional<std::int64_t> expected_version) {
+            std::string id = utf8(head_id, "the head id");
+            std::string values = utf8(values_json, "the values JSON");
+            if (expected_version && *expected_version < 0)
+              throw abi::Error(EVCS_EINVALID, "expected_version must not be negative");
+            return json_without_gil([&](char **out) {
+              return evcs_repository_update(out, r.get(), id.c_str(), values.c_str(),
+                                            expected_version.value_or(-1));
+            });
+          },
+          py::arg("head_id"), py::arg("values_json"), py::arg("expected_version"))
+      .def(
+          "delete",
+          [](NativeRepository &r, const py::str &head_id) {
+            std::string id = utf8(head_id, "the head id");
+            return json_without_gil(
+                [&](char **out) { return evcs_repository_delete(out, r.get(), id.c_str()); });
+          },
+          py::arg("head_id"))
+      .def(
+          "restore",
+          [](NativeRepository &r, const py::str &head_id) {
+            std::string id = utf8(head_id, "the head id");
+            return json_without_gil(
+                [&](char **out) { return evcs_repository_restore(out, r.get(), id.c_str()); });
+          },
+          py::arg("head_id"))
+      .def(
+          "revert",
+          [](NativeRepository &r, const py::str &head_id, std::optional<std::int64_t> to_version,
+             std::optional<std::int64_t> as_of) {
+            std::string id = utf8(head_id, "the head id");
+            if (to_version && *to_version < 0)
+              throw abi::Error(EVCS_EINVALID, "to_version must not be negative");
+            return json_without_gil([&](char **out) {
+              return evcs_repository_revert(out, r.get(), id.c_str(), to_version.value_or(-1),
+                                            pointer(as_of));
+            });
+          },
+          py::arg("head_id"), py::arg("to_version"), py::arg("as_of"))
+      .def(
+          "get",
+          [](NativeRepository &r, const py::str &head_id, std::optional<std::int64_t> as_of,
+             const std::optional<py::str> &branch) {
+            std::string id = utf8(head_id, "the head id");
+            std::optional<std::string> on = optional_utf8(branch, "the branch name");
+            return json_without_gil([&](char **out) {
+              return evcs_repository_get(out, r.get(), id.c_str(), pointer(as_of), c_str(on));
+            });
+          },
+          py::arg("head_id"), py::arg("as_of"), py::arg("branch"))
+      .def(
+          "history",
+          [](NativeRepository &r, const py::str &head_id, const std::optional<py::str> &branch) {
+            std::string id = utf8(head_id, "the head id");
+            std::optional<std::string> on = optional_utf8(branch, "the branch name");
+            return json_without_gil([&](char **out) {
+              return evcs_repository_history(out, r.get(), id.c_str(), c_str(on));
+            });
+          },
+          py::arg("head_id"), py::arg("branch"))
+      .def(
+          "find",
+          [](NativeRepository &r, const py::str &options_json) {
+            std::string options = utf8(options_json, "the find options JSON");
+            return json_without_gil([&](char **out) {
+              return evcs_repository_find(out, r.get(), options.c_str());
+            });
+          },
+          py::arg("options_json"))
+      .def(
+          "count",
+          [](NativeRepository &r, const py::str &options_json) {
+            std::string options = utf8(options_json, "the find options JSON");
+            std::int64_t count = 0;
+            call_without_gil(
+                [&] { return evcs_repository_count(&count, r.get(), options.c_str()); });
+            return count;
+          },
+          py::arg("options_json"))
+      .def(
+          "exists",
+          [](NativeRepository &r, const py::str &options_json) {
+            std::string options = utf8(options_json, "the find options JSON");
+            int found = 0;
+            call_without_gil(
+                [&] { return evcs_repository_exists(&found, r.get(), options.c_str()); });
+            return found != 0;
+          },
+          py::arg("options_json"));
+}
+
+} // namespace evcs::python

@@ -5,6 +5,8 @@
 -- Conventions (LuaSQL): expected database failures return `nil, err`; misuse and invalid
 -- arguments raise `error(err)`. docs/lua.md has the long form.
 local native = require "evcs_native"
+-- lua-dkjson (Debian package lua-dkjson): JSON text <-> tables for whole records.
+local json = require "dkjson"
 
 local OK = native.EVCS_OK
 
@@ -19,6 +21,7 @@ evcs.null = setmetatable({}, {
   __name = "evcs.null",
   __tostring = function() return "evcs.null" end,
   __newindex = function() error("evcs.null is immutable", 2) end,
+  __tojson = function() return "null" end, -- JSON null inside records (dkjson's hook)
 })
 
 local Bytes = { __name = "evcs.bytes" }
@@ -56,9 +59,10 @@ local function empty_to_nil(text)
 end
 
 -- The calling thread's last failure as an error object; `status` is what the call returned.
+-- A merge conflict also carries its conflict list decoded, as err.conflicts.
 local function last_error(status)
   local detail = native.evcs_error_last_detail()
-  return setmetatable({
+  local err = setmetatable({
     status = status,
     code = native.evcs_error_code_name(status),
     message = native.evcs_error_last_message(),
@@ -66,6 +70,11 @@ local function last_error(status)
     retryable = native.evcs_error_last_retryable() ~= 0,
     detail = detail ~= "null" and detail or nil,
   }, Error)
+  if status == native.EVCS_EMERGECONFLICT and err.detail then
+    local decoded = json.decode(err.detail, 1, nil)
+    err.conflicts = type(decoded) == "table" and decoded.conflicts or nil
+  end
+  return err
 end
 
 local raised_statuses = { [native.EVCS_EMISUSE] = true, [native.EVCS_EINVALID] = true }
@@ -501,6 +510,259 @@ function evcs.gather(futures)
   return results
 end
 
+-- ---- versioned entities, branches, diff and merge ------------------------------------------------
+-- Records cross the C ABI as JSON text; lua-dkjson converts between it and tables. JSON null
+-- becomes nil (a field that is NULL is absent from `fields`); evcs.null in a table is sent as
+-- null. An empty Lua table is sent as an empty JSON array unless it has the metatable
+-- { __jsontype = "object" } (dkjson's convention); `values` and `where` themselves are always
+-- objects.
+
+local Repository = { __name = "evcs.repository" }
+Repository.__index = Repository
+
+local function encode(value)
+  local ok, text = pcall(json.encode, value)
+  if not ok then invalid_argument("cannot convert to JSON: " .. tostring(text)) end
+  return text
+end
+
+-- A table sent as a JSON object even when empty.
+local function encode_object(value, what)
+  if type(value) ~= "table" then invalid_argument(what .. " must be a table, not a " .. type(value)) end
+  if next(value) == nil then return "{}" end
+  return encode(value)
+end
+
+local function decode(text)
+  local value, _, err = json.decode(text, 1, nil)
+  if err then error("evcs: cannot decode the engine's JSON: " .. err, 0) end
+  return value
+end
+
+-- A version record as a table; valid_from is nil while the version is pending. Passes a
+-- failure's nil, err through.
+local function version_table(record, err)
+  if record == nil then return nil, err end
+  if record.valid_from == math.maxinteger then record.valid_from = nil end
+  return record
+end
+
+local function versions_table(records)
+  for _, record in ipairs(records) do version_table(record) end
+  return records
+end
+
+-- Calls `call(...)` (a native call returning a status and JSON text) and decodes the text.
+local function json_call(call, ...)
+  local status, text = call(...)
+  if status ~= OK then return failure(status) end
+  return decode(text)
+end
+
+local function status_call(call, ...)
+  local status = call(...)
+  if status ~= OK then return failure(status) end
+  return true
+end
+
+-- An instant: integer UTC microseconds or evcs.timestamp(micros); nil for none.
+local function instant(value, what)
+  if value == nil then return nil end
+  if getmetatable(value) == Timestamp then value = value.value end
+  local micros = math.tointeger(value)
+  if micros == nil then invalid_argument(what .. " must be integer UTC microseconds") end
+  return micros
+end
+
+-- A non-negative integer, or -1 for none (the C ABI's convention for optional versions).
+local function optional_version(value, what)
+  if value == nil then return -1 end
+  local number = math.tointeger(value)
+  if number == nil or number < 0 then invalid_argument(what .. " must be a non-negative integer") end
+  return number
+end
+
+--- Declares an entity type: `columns` is an array of {name, type} pairs in column order, e.g.
+--- { {"title", "text not null"}, {"budget", "numeric(14,2)"} }. true, or nil, err.
+function Session:create_entity_type(name, columns)
+  if type(columns) ~= "table" then invalid_argument("columns must be an array of {name, type} pairs") end
+  local listed = {}
+  for index, pair in ipairs(columns) do
+    if type(pair) ~= "table" or type(pair[1]) ~= "string" or type(pair[2]) ~= "string" or #pair ~= 2 then
+      invalid_argument("column " .. index .. " must be a {name, type} pair of strings")
+    end
+    listed[index] = { name = pair[1], type = pair[2] }
+  end
+  return status_call(native.evcs_session_create_entity_type, self.handle, name,
+                     #listed == 0 and "[]" or encode(listed))
+end
+
+--- The repository of one entity type on this session's branch and transaction, or nil, err
+--- (not_found for an unknown type).
+function Session:repository(entity_type)
+  local status, repository_handle = native.evcs_session_repository(self.handle, entity_type)
+  if status ~= OK then return failure(status) end
+  return setmetatable({ handle = repository_handle, entity_type = entity_type, session = self },
+                      Repository)
+end
+
+--- Releases the repository (the session stays open). Safe to call twice.
+function Repository:close()
+  native.evcs_repository_free(self.handle)
+  self.handle = nil
+end
+Repository.__close = Repository.close
+Repository.__gc = Repository.close
+
+--- A new entity (version 1 on the session's branch); `head_id` nil: a new uuid. The version
+--- table, or nil, err.
+function Repository:create(values, head_id)
+  return version_table(json_call(native.evcs_repository_create, self.handle,
+                                 encode_object(values, "values"), head_id))
+end
+
+--- A new version with `values` merged over the current ones; `expected_version` (optional)
+--- gives optimistic concurrency (nil, err with err.code "concurrent_modification").
+function Repository:update(head_id, values, expected_version)
+  return version_table(json_call(native.evcs_repository_update, self.handle, head_id,
+                                 encode_object(values, "values"),
+                                 optional_version(expected_version, "expected_version")))
+end
+
+--- A tombstone version.
+function Repository:delete(head_id)
+  return version_table(json_call(native.evcs_repository_delete, self.handle, head_id))
+end
+
+--- A new live version with the last live content.
+function Repository:restore(head_id)
+  return version_table(json_call(native.evcs_repository_restore, self.handle, head_id))
+end
+
+local revert_keys = { to_version = true, as_of = true }
+
+--- A new version with the content of an earlier one: `options` { to_version = n } or
+--- { as_of = micros }.
+function Repository:revert(head_id, options)
+  check_keys("revert", options, revert_keys)
+  options = options or {}
+  return version_table(json_call(native.evcs_repository_revert, self.handle, head_id,
+                                 optional_version(options.to_version, "to_version"),
+                                 instant(options.as_of, "as_of")))
+end
+
+local get_keys = { as_of = true, branch = true }
+
+--- The version visible at `options.as_of` (default now) on `options.branch` (default the
+--- session's); nil (without an error) when there is none; nil, err on failure.
+function Repository:get(head_id, options)
+  check_keys("get", options, get_keys)
+  options = options or {}
+  return version_table(json_call(native.evcs_repository_get, self.handle, head_id,
+                                 instant(options.as_of, "as_of"), options.branch))
+end
+
+local history_keys = { branch = true }
+
+--- Every version on the branch, oldest first, each with `changed` (the fields it changed).
+function Repository:history(head_id, options)
+  check_keys("history", options, history_keys)
+  options = options or {}
+  local records, err = json_call(native.evcs_repository_history, self.handle, head_id, options.branch)
+  if records == nil then return nil, err end
+  return versions_table(records)
+end
+
+-- The find options as JSON text; the engine checks the keys and their values.
+local function find_options(options)
+  if options == nil then return nil end
+  if type(options) ~= "table" then invalid_argument("find options must be a table") end
+  local given = {}
+  for key, value in pairs(options) do given[key] = value end
+  if given.where ~= nil then
+    if type(given.where) ~= "table" then invalid_argument("where must be a table") end
+    if next(given.where) == nil then given.where = nil end
+  end
+  if given.as_of ~= nil then given.as_of = instant(given.as_of, "as_of") end
+  if next(given) == nil then return nil end
+  return encode(given)
+end
+
+--- The state of every entity matching `options.where` at `options.as_of`: an array of version
+--- tables. Options: where, order_by ("field", "-field" or an array), limit, offset, as_of, branch.
+function Repository:find(options)
+  local records, err = json_call(native.evcs_repository_find, self.handle, find_options(options))
+  if records == nil then return nil, err end
+  return versions_table(records)
+end
+
+--- How many entities match (options as find's: where, as_of, branch).
+function Repository:count(options)
+  local status, count = native.evcs_repository_count(self.handle, find_options(options))
+  if status ~= OK then return failure(status) end
+  return count
+end
+
+--- Whether any entity matches (options as find's: where, as_of, branch).
+function Repository:exists(options)
+  local status, found = native.evcs_repository_exists(self.handle, find_options(options))
+  if status ~= OK then return failure(status) end
+  return found ~= 0
+end
+
+local branch_keys = { from = true, mode = true }
+
+--- A new branch reading through to `options.from` (default "main") without copies;
+--- `options.mode` "snapshot" (default) or "live". true, or nil, err.
+function Session:create_branch(name, options)
+  check_keys("create_branch", options, branch_keys)
+  options = options or {}
+  return status_call(native.evcs_session_create_branch, self.handle, name, options.from, options.mode)
+end
+
+--- An array of { name, parent, mode, fork_stamp, status, created_at, created_by } (timestamps
+--- in UTC microseconds; parent and fork_stamp nil for main).
+function Session:branches() return json_call(native.evcs_session_branches, self.handle) end
+
+--- A locked branch rejects writes (branch_locked); reads still work. true, or nil, err.
+function Session:lock_branch(name)
+  return status_call(native.evcs_session_lock_branch, self.handle, name)
+end
+function Session:unlock_branch(name)
+  return status_call(native.evcs_session_unlock_branch, self.handle, name)
+end
+--- An archived branch stays read-only for good.
+function Session:archive_branch(name)
+  return status_call(native.evcs_session_archive_branch, self.handle, name)
+end
+
+--- Every entity that differs between `source` and `target` (default "main") at `as_of`
+--- (default now): an array of { entity_type, head_id, kind, fields = { name = { old, new } } }.
+function Session:diff(source, target, as_of)
+  return json_call(native.evcs_session_diff, self.handle, source, target, instant(as_of, "as_of"))
+end
+
+local merge_keys = { into = true, strategy = true }
+
+--- A three-way merge of `source` into `options.into` (default its parent), committed as one
+--- transaction; `options.strategy` "fail" (default), "theirs" or "ours". Returns
+--- { changes = {...}, conflicts = {...}, stamp = micros }, or nil, err; a merge_conflict error
+--- carries the conflicts in err.conflicts (and as JSON text in err.detail).
+function Session:merge(source, options)
+  check_keys("merge", options, merge_keys)
+  options = options or {}
+  return json_call(native.evcs_session_merge, self.handle, source, options.into, options.strategy)
+end
+
+local preview_keys = { into = true }
+
+--- What merge would write and the conflicts, writing nothing (stamp nil).
+function Session:merge_preview(source, options)
+  check_keys("merge_preview", options, preview_keys)
+  options = options or {}
+  return json_call(native.evcs_session_merge_preview, self.handle, source, options.into)
+end
+
 -- ---- engine ----------------------------------------------------------------------------------
 
 local Engine = { __name = "evcs.engine" }
@@ -597,6 +859,6 @@ Embedded.__gc = Embedded.close
 
 -- The classes behind the objects, for introspection (the parity test checks their methods).
 evcs.classes = { Engine = Engine, Session = Session, Transaction = Transaction, Future = Future,
-                 Embedded = Embedded }
+                 Embedded = Embedded, Repository = Repository }
 
 return evcs

@@ -59,6 +59,7 @@ EVCS_HANDLE_OUT(evcs_params)
 EVCS_HANDLE_OUT(evcs_result)
 EVCS_HANDLE_OUT(evcs_future)
 EVCS_HANDLE_OUT(evcs_embedded)
+EVCS_HANDLE_OUT(evcs_repository)
 
 /* ---- strings out ------------------------------------------------------------------------- */
 
@@ -86,6 +87,31 @@ EVCS_HANDLE_OUT(evcs_embedded)
   SWIG_arg++;
 }
 %typemap(freearg) (void **out, size_t *length) "evcs_free(bytes$argnum);"
+
+/* JSON text the library allocated (records, lists of records): copied into a Lua string (nil if
+ * the call failed) and freed. lua/evcs.lua decodes it. */
+%typemap(in, numinputs=0) char **out_version (char *text = NULL) "$1 = &text;"
+%typemap(argout) char **out_version {
+  if (text$argnum == NULL) lua_pushnil(L); else lua_pushstring(L, text$argnum);
+  SWIG_arg++;
+}
+%typemap(freearg) char **out_version "evcs_free(text$argnum);"
+%apply char **out_version { char **out_versions, char **out_json };
+
+/* Optional instants (`const int64_t *as_of`): nil is NULL, otherwise an integer. */
+%typemap(in, checkfn="SWIG_lua_isnilinteger") const int64_t *as_of (int64_t instant = 0) {
+  if (lua_isnil(L, $input)) {
+    $1 = NULL;
+  } else {
+    instant = (int64_t)lua_tointeger(L, $input);
+    $1 = &instant;
+  }
+}
+%{
+static int SWIG_lua_isnilinteger(lua_State *L, int index) {
+  return lua_isnil(L, index) || lua_isinteger(L, index);
+}
+%}
 
 /* ---- byte strings in (embedded NULs and invalid UTF-8 reach the C ABI untouched) ----------- */
 

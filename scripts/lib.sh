@@ -15,7 +15,7 @@ EVCS_BUILD_JOBS="${EVCS_BUILD_JOBS:-2}"
 # pulls it, and naming it makes apt upgrade the installed PostgreSQL server and libpq mid-run.
 EVCS_PACKAGES=(
   build-essential cmake ninja-build pkg-config python3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libpqxx-dev pybind11-dev python3-pybind11 swig liblua5.4-dev lua5.4 lua-busted nlohmann-json3-dev libboost-dev
+  libpqxx-dev pybind11-dev python3-pybind11 swig liblua5.4-dev lua5.4 lua-busted lua-dkjson nlohmann-json3-dev libboost-dev
   python3-pytest python3-nbclient python3-ipykernel python3-nbformat python3-pandas python3-matplotlib
   python3-tqdm python3-mypy python3-asyncpg python3-sqlalchemy python3-psycopg postgresql-15 postgresql-contrib
 )

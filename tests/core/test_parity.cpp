@@ -16,6 +16,7 @@ template <typename T> void exists(T) {}
 const std::map<std::string, std::function<void()>> &cpp_spellings() {
   using evcs::EmbeddedServer;
   using evcs::Engine;
+  using evcs::Repository;
   using evcs::Result;
   using evcs::Session;
   using evcs::Transaction;
@@ -52,6 +53,27 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"EmbeddedServer::data_dir", [] { exists(&EmbeddedServer::data_dir); }},
       {"EmbeddedServer::persist", [] { exists(&EmbeddedServer::persist); }},
       {"EmbeddedServer::~EmbeddedServer", [] { static_assert(std::is_destructible_v<EmbeddedServer>); }},
+      {"Session::create_entity_type", [] { exists(&Session::create_entity_type); }},
+      {"Session::repository", [] { exists(&Session::repository); }},
+      {"Repository::~Repository", [] { static_assert(std::is_destructible_v<Repository>); }},
+      {"Repository::create", [] { exists(&Repository::create); }},
+      {"Repository::update", [] { exists(&Repository::update); }},
+      {"Repository::remove", [] { exists(&Repository::remove); }},
+      {"Repository::restore", [] { exists(&Repository::restore); }},
+      {"Repository::revert", [] { exists(&Repository::revert); }},
+      {"Repository::get", [] { exists(&Repository::get); }},
+      {"Repository::history", [] { exists(&Repository::history); }},
+      {"Repository::find", [] { exists(&Repository::find); }},
+      {"Repository::count", [] { exists(&Repository::count); }},
+      {"Repository::exists", [] { exists(&Repository::exists); }},
+      {"Session::create_branch", [] { exists(&Session::create_branch); }},
+      {"Session::branches", [] { exists(&Session::branches); }},
+      {"Session::lock_branch", [] { exists(&Session::lock_branch); }},
+      {"Session::unlock_branch", [] { exists(&Session::unlock_branch); }},
+      {"Session::archive_branch", [] { exists(&Session::archive_branch); }},
+      {"Session::diff", [] { exists(&Session::diff); }},
+      {"Session::merge", [] { exists(&Session::merge); }},
+      {"Session::merge_preview", [] { exists(&Session::merge_preview); }},
       {"EVCS_VERSION_STRING", [] {}},
   };
   return table;

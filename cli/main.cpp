@@ -18,6 +18,12 @@ const std::map<std::string, Command> &commands() {
   static const std::map<std::string, Command> table = {
       {"demo", {"show commit, rollback, a savepoint and concurrent async queries",
                 evcs::cli::run_demo}},
+      {"migrate", {"versioned schema migrations: upgrade, downgrade, current, history, ...",
+                   evcs::cli::run_migrate}},
+      {"backup", {"write a pg_dump archive and its verification manifest",
+                  evcs::cli::run_backup}},
+      {"restore", {"restore an archive into an empty database and verify it",
+                   evcs::cli::run_restore}},
   };
   return table;
 }

@@ -1,8 +1,8 @@
 """Async sessions (SPEC §2): the same operations as awaitables.
 
-Each call queues work on the engine's I/O thread and awaits an asyncio future that the
-completion settles through ``loop.call_soon_threadsafe``; the event loop never waits for the
-database. A pending call keeps the session in use: a second concurrent call on the same
+Each call queues work on the engine's I/O thread and awaits an asyncio future. Completions are
+queued for the loop and wake it through an eventfd it watches (``loop.add_reader``); the loop
+settles them in batches. The event loop never waits for the database. A pending call keeps the session in use: a second concurrent call on the same
 session raises MisuseError (use one session per task). Cancelling the awaiting task does not
 stop the statement already sent; the session stays in use until it finishes.
 """
@@ -23,7 +23,7 @@ __all__ = ["AsyncSession", "AsyncTransaction"]
 def _resolve(
     future: "asyncio.Future[Any]", exception: Optional[BaseException], value: Any, owner: object
 ) -> None:
-    """Settles a future on its loop's thread (scheduled by evcs._native's completions).
+    """Settles a future on its loop's thread (called by evcs._native's completion queue).
 
     ``owner`` is the native session or transaction of the call; it is passed only so that its
     last reference, if this is it, is dropped on this thread rather than the engine's.

@@ -1,11 +1,18 @@
-// Async calls: the C layer completes them on the engine's I/O thread; the completion enters
-// Python, converts the outcome there and hands it to the asyncio loop with
-// loop.call_soon_threadsafe, so the event loop itself never waits for the database.
+// Async calls: the C layer completes them on the engine's I/O thread. The completion does not
+// take the GIL there: it queues the outcome on its event loop's completion queue and wakes the
+// loop through an eventfd the loop watches (add_reader). The loop thread then converts the
+// outcomes and settles the futures in batches, so the event loop never waits for the database
+// and the I/O thread never waits for the GIL.
 #include "native.hpp"
 
 #include <pybind11/stl.h>
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <mutex>
 #include <optional>
+#include <vector>
 
 namespace evcs::python {
 
@@ -15,54 +22,116 @@ namespace {
 // unless it was cancelled. Never destroyed, like the error factory.
 py::object *future_resolver = nullptr;
 
+class CompletionQueue;
+
 // The payload of one pending C call; owns the Python objects until the completion ran.
 struct PendingCall {
   py::object owner; // the NativeSession or NativeTransaction, alive while the call is pending
-  py::object loop;
   py::object future;
+  std::shared_ptr<CompletionQueue> queue;
 };
 
-void settle(PendingCall *pending, int status, evcs_result *raw, bool wants_result) {
-  abi::Result result(raw);
+struct Completion {
+  PendingCall *pending;
+  int status;
+  evcs_result *result;
+  bool wants_result;
+  std::optional<abi::Error> failure;
+};
+
+// Outcomes waiting for one event loop's thread.
+class CompletionQueue {
+public:
+  CompletionQueue() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd_ < 0) throw std::runtime_error("evcs: cannot create an eventfd for async completions");
+  }
+  ~CompletionQueue() { ::close(fd_); }
+  CompletionQueue(const CompletionQueue &) = delete;
+  CompletionQueue &operator=(const CompletionQueue &) = delete;
+
+  int fd() const { return fd_; }
+
+  // Any thread, without the GIL.
+  void push(Completion completion) {
+    bool was_empty;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      was_empty = ready_.empty();
+      ready_.push_back(std::move(completion));
+    }
+    if (was_empty) {
+      std::uint64_t one = 1;
+      ssize_t written = ::write(fd_, &one, sizeof one);
+      (void)written; // a full counter still wakes the loop
+    }
+  }
+
+  // The loop's thread, with the GIL: settles every queued future.
+  void drain() {
+    std::uint64_t count;
+    ssize_t consumed = ::read(fd_, &count, sizeof count);
+    (void)consumed; // nothing to read just means another drain got there first
+    std::vector<Completion> batch;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      batch.swap(ready_);
+    }
+    for (auto &completion : batch) settle(completion);
+  }
+
+private:
+  static void settle(Completion &completion) {
+    std::unique_ptr<PendingCall> owned(completion.pending);
+    abi::Result result(completion.result);
+    try {
+      py::object exception = py::none();
+      py::object value = py::none();
+      if (completion.failure) {
+        exception = make_exception(*completion.failure);
+      } else if (completion.wants_result) {
+        try {
+          value = convert_result(result.get());
+        } catch (const abi::Error &conversion_failure) {
+          exception = make_exception(conversion_failure);
+        } catch (py::error_already_set &conversion_failure) {
+          exception = conversion_failure.value();
+        }
+      }
+      (*future_resolver)(owned->future, exception, value, owned->owner);
+    } catch (py::error_already_set &delivery_failure) {
+      delivery_failure.discard_as_unraisable("evcs async completion");
+    }
+  }
+
+  int fd_;
+  std::mutex mutex_;
+  std::vector<Completion> ready_;
+};
+
+// The completion queue of `loop`, created and watched on first use.
+std::shared_ptr<CompletionQueue> queue_for(const py::object &loop) {
+  static const char *const attribute = "_evcs_completions";
+  if (py::hasattr(loop, attribute))
+    return loop.attr(attribute).cast<std::shared_ptr<CompletionQueue>>();
+  auto queue = std::make_shared<CompletionQueue>();
+  py::object handle = py::cast(queue);
+  loop.attr("add_reader")(queue->fd(), handle.attr("drain"));
+  py::setattr(loop, attribute, handle);
+  return queue;
+}
+
+void complete(void *payload, int status, evcs_result *result, bool wants_result) {
+  auto *pending = static_cast<PendingCall *>(payload);
   std::optional<abi::Error> failure;
   if (status != EVCS_OK) failure.emplace(abi::Error::last(status));
-  // During interpreter shutdown nothing can be delivered; the payload is abandoned on purpose
-  // because releasing Python objects is no longer possible.
-  if (!python_is_running()) return;
-  py::gil_scoped_acquire gil;
-  std::unique_ptr<PendingCall> owned(pending);
-  try {
-    py::object exception = py::none();
-    py::object value = py::none();
-    if (failure) {
-      exception = make_exception(*failure);
-    } else if (wants_result) {
-      try {
-        value = convert_result(result.get());
-      } catch (const abi::Error &conversion_failure) {
-        exception = make_exception(conversion_failure);
-      } catch (py::error_already_set &conversion_failure) {
-        exception = conversion_failure.value();
-      }
-    }
-    // The owner travels to the loop thread, so that if this was its last reference the session
-    // is freed there, not on the I/O thread (freeing rolls back over the network).
-    owned->loop.attr("call_soon_threadsafe")(*future_resolver, owned->future, exception, value,
-                                             std::move(owned->owner));
-  } catch (py::error_already_set &delivery_failure) {
-    // e.g. the loop was closed while the call was pending
-    delivery_failure.discard_as_unraisable("evcs async completion");
-  } catch (...) {
-  }
+  pending->queue->push(Completion{pending, status, result, wants_result, std::move(failure)});
 }
 
 void on_result(void *payload, int status, evcs_result *result) {
-  settle(static_cast<PendingCall *>(payload), status, result, true);
+  complete(payload, status, result, true);
 }
 
-void on_status(void *payload, int status) {
-  settle(static_cast<PendingCall *>(payload), status, nullptr, false);
-}
+void on_status(void *payload, int status) { complete(payload, status, nullptr, false); }
 
 // Queues one C async call with `pending` as its payload; the payload is reclaimed here when the
 // call was refused (its callback will then never run).
@@ -79,13 +148,17 @@ template <typename Start> void start(std::unique_ptr<PendingCall> pending, Start
 }
 
 std::unique_ptr<PendingCall> pending_call(py::object owner, py::object loop, py::object future) {
-  return std::make_unique<PendingCall>(PendingCall{std::move(owner), std::move(loop),
-                                                   std::move(future)});
+  return std::make_unique<PendingCall>(
+      PendingCall{std::move(owner), std::move(future), queue_for(loop)});
 }
 
 } // namespace
 
 void register_async(py::module_ &module) {
+  py::class_<CompletionQueue, std::shared_ptr<CompletionQueue>>(
+      module, "CompletionQueue", "Async outcomes waiting for one event loop (internal).")
+      .def("drain", &CompletionQueue::drain, "Settles every queued future (loop thread).");
+
   module.def(
       "set_future_resolver",
       [](py::object resolver) {

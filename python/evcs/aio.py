@@ -137,13 +137,16 @@ class AsyncSession:
         exc: Optional[BaseException],
         traceback: Optional[TracebackType],
     ) -> None:
+        # A commit or rollback that succeeds has already returned the connection (the engine
+        # ends the unit of work there), so close() is only needed when it failed.
         try:
             if exc_type is None:
                 await self.commit()
             else:
                 await self.rollback()
-        finally:
+        except BaseException:
             await self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"<evcs.AsyncSession branch={self.branch!r} author={self.author!r}>"

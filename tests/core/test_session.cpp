@@ -276,8 +276,18 @@ TEST_F(SessionTest, RunInTransactionRetriesARealSerializationConflict) {
 TEST_F(SessionTest, ConcurrentUseFromTwoThreadsIsMisuse) {
   auto session = engine_->session();
   session.execute("SELECT 1");
-  std::thread sleeper([&] { session.execute("SELECT pg_sleep(0.5)"); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::thread sleeper([&] { session.execute("SELECT pg_sleep(1), 'misuse probe'"); });
+  // Proceed once the other thread's statement is running on the server (a new transaction per
+  // look: pg_stat_activity is a per-transaction snapshot).
+  auto observer = engine_->session();
+  auto running = [&] {
+    auto count = observer.scalar<std::int64_t>(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%misuse probe%' AND pid <> "
+        "pg_backend_pid()");
+    observer.rollback();
+    return count.value() > 0;
+  };
+  while (!running()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_THROW(session.execute("SELECT 2"), evcs::MisuseError);
   sleeper.join();
   EXPECT_EQ(session.scalar<std::int64_t>("SELECT 3").value(), 3);

@@ -32,6 +32,19 @@ protected:
         .value();
   }
 
+  // Waits until no backend of `application_name` is left (terminated backends exit
+  // asynchronously); a new transaction per look, as pg_stat_activity is a snapshot.
+  void wait_for_backends_to_exit(evcs::Engine &observer, const std::string &application_name) {
+    for (;;) {
+      auto session = observer.session();
+      auto left = session.scalar<std::int64_t>(
+          "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+          evcs::Params::of(application_name));
+      if (left.value() == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
   static std::string *url_;
 };
 
@@ -97,7 +110,7 @@ TEST_F(PoolTest, PrePingReplacesTerminatedBackends) {
         "WHERE application_name = 'evcs_pool_test'");
     EXPECT_EQ(killed.value(), 3);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  wait_for_backends_to_exit(admin, "evcs_pool_test");
   for (int i = 0; i < 3; ++i) {
     auto session = engine.session();
     EXPECT_EQ(session.scalar<std::int64_t>("SELECT 42").value(), 42);
@@ -106,7 +119,9 @@ TEST_F(PoolTest, PrePingReplacesTerminatedBackends) {
 
 TEST_F(PoolTest, ABackendKilledMidTransactionIsConnectionLost) {
   evcs::Engine engine(options(2, 0, 5.0));
-  evcs::Engine admin(options(1, 0, 5.0));
+  evcs::EngineOptions admin_options = options(1, 0, 5.0);
+  admin_options.application_name = "evcs_pool_admin";
+  evcs::Engine admin(admin_options);
   auto session = engine.session();
   session.execute("SELECT 1");
   int pid = session.backend_pid();
@@ -114,6 +129,7 @@ TEST_F(PoolTest, ABackendKilledMidTransactionIsConnectionLost) {
     auto killer = admin.session();
     killer.execute("SELECT pg_terminate_backend($1)", evcs::Params::of(pid));
   }
+  wait_for_backends_to_exit(admin, "evcs_pool_test");
   try {
     session.execute("SELECT 2");
     FAIL() << "a dead connection mid-transaction must surface";

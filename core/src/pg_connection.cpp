@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -386,6 +387,39 @@ void PgConnection::execute_script(const std::string &sql) {
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY)
     raise(result, false);
   PQclear(result);
+}
+
+std::int64_t PgConnection::copy_in(const Utilities &before, const std::string &copy_sql,
+                                  const std::string &data) {
+  if (!before.empty()) execute(before, "", Params());
+  Clock::time_point started = Clock::now();
+  PGresult *start = PQexec(conn_, copy_sql.c_str());
+  if (start == nullptr) throw_connection_lost("starting " + copy_sql, false);
+  if (PQresultStatus(start) != PGRES_COPY_IN) raise(start, false);
+  PQclear(start);
+  // Chunks bound the memory libpq copies into its output buffer at once.
+  constexpr std::size_t chunk_size = 1 << 20;
+  for (std::size_t offset = 0; offset < data.size(); offset += chunk_size) {
+    std::size_t length = std::min(chunk_size, data.size() - offset);
+    if (PQputCopyData(conn_, data.data() + offset, static_cast<int>(length)) != 1)
+      throw_connection_lost("sending the data of " + copy_sql, false);
+  }
+  if (PQputCopyEnd(conn_, nullptr) != 1)
+    throw_connection_lost("ending the data of " + copy_sql, false);
+  PGresult *outcome = PQgetResult(conn_);
+  if (outcome == nullptr) throw_connection_lost("waiting for " + copy_sql, false);
+  while (PGresult *extra = PQgetResult(conn_)) PQclear(extra);
+  last_used_ = Clock::now();
+  if (logger_) {
+    double millis = std::chrono::duration<double, std::milli>(last_used_ - started).count();
+    char timing[64];
+    std::snprintf(timing, sizeof timing, " [%zu bytes, %.3f ms]", data.size(), millis);
+    logger_(copy_sql + timing);
+  }
+  if (PQresultStatus(outcome) != PGRES_COMMAND_OK) raise(outcome, false);
+  std::int64_t rows = std::atoll(PQcmdTuples(outcome));
+  PQclear(outcome);
+  return rows;
 }
 
 Result PgConnection::execute(const Utilities &before, const std::string &sql,

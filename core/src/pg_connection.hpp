@@ -78,6 +78,12 @@ public:
   // Runs a script of several statements (simple protocol, no parameters). Blocking.
   void execute_script(const std::string &sql);
 
+  // Runs `before` (one round trip if any), then `copy_sql`, a COPY ... FROM STDIN, streaming
+  // `data` in COPY text format; returns the number of rows the server copied. Blocking. COPY
+  // cannot travel in a pipeline, so it is its own round trip.
+  std::int64_t copy_in(const Utilities &before, const std::string &copy_sql,
+                       const std::string &data);
+
   // Whether the server connection is still usable; does a round trip only when the socket
   // shows activity while idle or the connection has been idle for longer than a second.
   bool ping();

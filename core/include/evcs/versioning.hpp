@@ -72,6 +72,18 @@ struct FindOptions {
   std::optional<std::string> branch;
 };
 
+// What Repository::create_many wrote: version 1 of one new entity per row, in row order.
+struct CreatedEntities {
+  std::vector<std::string> head_ids;
+  std::string branch;
+  // The commit stamp of the versions; INT64_MAX (pending, like every version of an uncommitted
+  // transaction) when create_many joined a transaction in progress.
+  std::int64_t valid_from = 0;
+  std::string author;
+
+  nlohmann::json to_json() const;
+};
+
 class Repository {
 public:
   Repository(std::shared_ptr<detail::SessionState> session,
@@ -103,6 +115,16 @@ public:
   std::vector<Version> find(const FindOptions &options = {});
   std::int64_t count(const FindOptions &options = {});
   bool exists(const FindOptions &options = {});
+
+  // Many new entities at once, written with COPY (SPEC §3.3 create, in bulk). Each row is an
+  // object of fields, optionally with "head_id" (a uuid) to choose the entity's id.
+  // Outside begin(), create_many writes the rows and commits, like create() for each row then
+  // commit(message): one stamp, one evcs_commit row. The session must then hold no
+  // uncommitted versions (MisuseError: commit them first). Inside begin() it joins that
+  // transaction, whose commit stamps the versions (`message` must then be empty: give it to
+  // commit). Field names and value shapes are checked before anything is sent; a value the
+  // server rejects fails the whole call, which writes nothing.
+  CreatedEntities create_many(const nlohmann::json &rows, const std::string &message = "");
 
 private:
   Version write(const char *operation, const std::string &head_id, const nlohmann::json &values,

@@ -1,0 +1,297 @@
+// Repository::create_many: many new entities through COPY instead of one write function call
+// per entity.
+//
+// The versions need the commit stamp (SPEC §3.2). Inside begin() they carry the pending
+// sentinel 'infinity' and the transaction's commit stamps them, like every other write.
+// Otherwise create_many commits by itself and stamps the rows as it copies them, which saves
+// rewriting every row at commit (that UPDATE costs as much as the COPY): it takes the stamp
+// under the evcs_clock row lock and keeps that lock until its COMMIT, as evcs_finalize does,
+// so stamps still follow commit order.
+#include "entity_type.hpp"
+#include "evcs/error.hpp"
+#include "evcs/versioning.hpp"
+#include "session_state.hpp"
+
+#include <cctype>
+#include <limits>
+#include <random>
+
+namespace evcs {
+
+using detail::EntityType;
+using detail::quoted;
+using detail::SessionState;
+
+namespace {
+
+// How a column's values are written in COPY text format.
+enum class ColumnShape { scalar, array, json };
+
+ColumnShape shape_of(const ColumnDefinition &column) {
+  std::string type = column.type;
+  const std::string not_null = " not null";
+  if (type.size() > not_null.size() &&
+      type.compare(type.size() - not_null.size(), not_null.size(), not_null) == 0)
+    type.erase(type.size() - not_null.size());
+  if (type.compare(0, 4, "json") == 0) return ColumnShape::json;
+  if (type.size() > 2 && type.compare(type.size() - 2, 2, "[]") == 0) return ColumnShape::array;
+  return ColumnShape::scalar;
+}
+
+// Appends `text` as one COPY text field: backslash and the delimiters are escaped.
+void append_field(std::string &out, const std::string &text) {
+  for (char c : text) {
+    switch (c) {
+    case '\\': out += "\\\\"; break;
+    case '\t': out += "\\t"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    default: out += c;
+    }
+  }
+}
+
+std::string scalar_text(const nlohmann::json &value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  return value.dump();
+}
+
+// A PostgreSQL array literal, every element quoted, nested lists as nested arrays.
+std::string array_literal(const nlohmann::json &values) {
+  std::string literal = "{";
+  for (const auto &value : values) {
+    if (literal.size() > 1) literal += ',';
+    if (value.is_null()) {
+      literal += "NULL";
+    } else if (value.is_array()) {
+      literal += array_literal(value);
+    } else {
+      literal += '"';
+      for (char c : scalar_text(value)) {
+        if (c == '"' || c == '\\') literal += '\\';
+        literal += c;
+      }
+      literal += '"';
+    }
+  }
+  return literal + "}";
+}
+
+std::string describe_row(std::size_t index) { return "row " + std::to_string(index); }
+
+void append_value(std::string &out, const nlohmann::json &value, const ColumnDefinition &column,
+                  ColumnShape shape, std::size_t row) {
+  if (value.is_null()) {
+    out += "\\N";
+    return;
+  }
+  switch (shape) {
+  case ColumnShape::json:
+    append_field(out, value.dump());
+    return;
+  case ColumnShape::array:
+    if (value.is_array()) {
+      append_field(out, array_literal(value));
+      return;
+    }
+    if (!value.is_string())
+      throw InvalidArgument(describe_row(row) + ": field '" + column.name + "' (" + column.type +
+                            ") takes a list, not " + std::string(value.type_name()));
+    break;
+  case ColumnShape::scalar:
+    if (value.is_array() || value.is_object())
+      throw InvalidArgument(describe_row(row) + ": field '" + column.name + "' (" + column.type +
+                            ") takes a single value, not " + std::string(value.type_name()));
+    break;
+  }
+  append_field(out, scalar_text(value));
+}
+
+// The canonical (lowercase, hyphenated) form of a uuid given by the caller.
+std::string canonical_uuid(const nlohmann::json &value, std::size_t row) {
+  std::string text = value.is_string() ? value.get<std::string>() : "";
+  bool valid = text.size() == 36;
+  for (std::size_t i = 0; valid && i < text.size(); ++i) {
+    bool hyphen_position = i == 8 || i == 13 || i == 18 || i == 23;
+    valid = hyphen_position ? text[i] == '-' : std::isxdigit(static_cast<unsigned char>(text[i]));
+    text[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+  }
+  if (!valid)
+    throw InvalidArgument(describe_row(row) + ": head_id must be a uuid such as "
+                          "123e4567-e89b-12d3-a456-426614174000, not " + value.dump());
+  return text;
+}
+
+// A random (version 4) uuid, so the version rows can name their head before the server has it.
+std::string random_uuid() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  std::uint64_t high = generator(), low = generator();
+  high = (high & ~0xF000ULL) | 0x4000ULL;
+  low = (low & ~(0xC000ULL << 48)) | (0x8000ULL << 48);
+  static const char digits[] = "0123456789abcdef";
+  std::string text;
+  text.reserve(36);
+  for (int nibble = 15; nibble >= 0; --nibble) {
+    text += digits[(high >> (nibble * 4)) & 0xF];
+    if (nibble == 8 || nibble == 4) text += '-';
+  }
+  text += '-';
+  for (int nibble = 15; nibble >= 0; --nibble) {
+    text += digits[(low >> (nibble * 4)) & 0xF];
+    if (nibble == 12) text += '-';
+  }
+  return text;
+}
+
+// The rows as COPY text for the head and the version table, built (and so validated) before
+// anything reaches the server. The version rows end right before their stamp column
+// (head_id, branch, version, author, fields..., valid_from), so the stamp is appended per row.
+struct CopyData {
+  std::vector<std::string> head_ids;
+  std::string heads;
+  std::vector<std::string> version_prefixes;
+};
+
+CopyData copy_data(const EntityType &type, const nlohmann::json &rows, const std::string &branch,
+                   const std::string &author) {
+  if (!rows.is_array())
+    throw InvalidArgument("rows must be a list of objects mapping field names to values");
+  std::vector<ColumnShape> shapes;
+  for (const auto &column : type.columns) shapes.push_back(shape_of(column));
+  std::string author_field;
+  if (author.empty()) author_field = "\\N";
+  else append_field(author_field, author);
+  std::string branch_field;
+  append_field(branch_field, branch);
+  CopyData data;
+  for (std::size_t row = 0; row < rows.size(); ++row) {
+    const nlohmann::json &values = rows[row];
+    if (!values.is_object())
+      throw InvalidArgument(describe_row(row) + " must be an object mapping field names to "
+                            "values, not " + std::string(values.type_name()));
+    std::size_t known = 0;
+    auto head_id = values.find("head_id");
+    if (head_id != values.end()) ++known;
+    data.head_ids.push_back(head_id != values.end() ? canonical_uuid(*head_id, row)
+                                                    : random_uuid());
+    std::string line = data.head_ids.back() + '\t' + branch_field + "\t1\t" + author_field;
+    for (std::size_t index = 0; index < type.columns.size(); ++index) {
+      const ColumnDefinition &column = type.columns[index];
+      line += '\t';
+      auto value = values.find(column.name);
+      if (value == values.end()) {
+        line += "\\N";
+        continue;
+      }
+      ++known;
+      append_value(line, *value, column, shapes[index], row);
+    }
+    if (known != values.size())
+      for (const auto &item : values.items())
+        if (item.key() != "head_id" && !type.has_column(item.key())) {
+          std::string fields;
+          for (const auto &column : type.columns)
+            fields += (fields.empty() ? "" : ", ") + column.name;
+          throw InvalidArgument(describe_row(row) + ": '" + item.key() +
+                                "' is not a field of entity type '" + type.name +
+                                "' (fields: " + fields + ")");
+        }
+    line += '\t';
+    data.version_prefixes.push_back(std::move(line));
+    data.heads += data.head_ids.back() + '\t' + author_field + '\n';
+  }
+  return data;
+}
+
+std::string version_copy_sql(const EntityType &type) {
+  std::string sql = "COPY " + quoted(type.version_table()) +
+                    " (head_id, branch, version, author";
+  for (const auto &column : type.columns) sql += ", " + quoted(column.name);
+  return sql + ", valid_from) FROM STDIN";
+}
+
+} // namespace
+
+nlohmann::json CreatedEntities::to_json() const {
+  return {{"head_ids", head_ids}, {"branch", branch}, {"version", 1},
+          {"valid_from", valid_from}, {"author", author}};
+}
+
+CreatedEntities Repository::create_many(const nlohmann::json &rows, const std::string &message) {
+  require_utf8(message, "the commit message");
+  SessionState::UseGuard guard(*session_);
+  SessionState &session = *session_;
+  const bool own_commit = session.frames.empty();
+  if (!own_commit && !message.empty())
+    throw InvalidArgument("inside begin(), create_many joins the transaction and its commit "
+                          "records the message: pass the message to commit() instead");
+  if (own_commit && (!session.written_types.empty() || session.catalog_stamp_pending ||
+                     !session.merge_source.empty()))
+    throw MisuseError("create_many commits its rows by itself, but this session holds "
+                      "uncommitted versions: commit or roll them back first, or call "
+                      "create_many inside begin() to make it part of that transaction");
+  CopyData data = copy_data(*type_, rows, session.branch, session.author);
+  CreatedEntities created;
+  created.branch = session.branch;
+  created.author = session.author;
+  created.valid_from = std::numeric_limits<std::int64_t>::max();
+  if (data.head_ids.empty()) return created;
+
+  auto copy = [&session](const std::string &sql, const std::string &text) {
+    try {
+      session.ensure_connection();
+      session.connection->copy_in(session.take_prelude(), sql, text);
+    } catch (...) {
+      session.absorb_failure(std::current_exception());
+      throw;
+    }
+  };
+  auto write = [&] {
+    session.run("SELECT evcs_require_writable($1)", Params::of(session.branch));
+    copy("COPY " + quoted(type_->name) + " (head_id, created_by) FROM STDIN", data.heads);
+    std::string stamp_text = "infinity";
+    if (own_commit) {
+      Result stamp = session.run("SELECT greatest(clock_timestamp(), last_stamp + interval "
+                                 "'1 microsecond') FROM evcs_clock WHERE id = 1 FOR UPDATE",
+                                 Params());
+      stamp_text = stamp.get_text(0, 0);
+      created.valid_from = stamp.get_timestamp(0, 0);
+    }
+    std::string versions;
+    versions.reserve(data.version_prefixes.size() * (data.version_prefixes[0].size() + 40));
+    for (const auto &prefix : data.version_prefixes) versions += prefix + stamp_text + '\n';
+    data.version_prefixes.clear();
+    copy(version_copy_sql(*type_), versions);
+    if (!own_commit) {
+      session.written_types.insert(type_->name);
+      return;
+    }
+    Params params = Params::of(stamp_text, session.branch);
+    if (session.author.empty()) params.add_null();
+    else params.add(session.author);
+    if (message.empty()) params.add_null();
+    else params.add(message);
+    params.add(static_cast<std::int64_t>(data.head_ids.size()));
+    Result committed = session.connection->execute(
+        {}, "WITH clock AS (UPDATE evcs_clock SET last_stamp = $1::timestamptz WHERE id = 1) "
+            "INSERT INTO evcs_commit (stamp, branch, author, message, changes) "
+            "VALUES ($1::timestamptz, $2, $3, $4, $5::int)",
+        params, {"COMMIT"});
+    session.finish_end(true, committed);
+  };
+  if (!own_commit) {
+    write();
+  } else {
+    try {
+      write();
+    } catch (...) {
+      session.close_quietly();
+      throw;
+    }
+  }
+  created.head_ids = std::move(data.head_ids);
+  return created;
+}
+
+} // namespace evcs

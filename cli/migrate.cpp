@@ -1,6 +1,7 @@
 // `evcs migrate ...`: the migration commands of SPEC §6 over evcs::MigrationRunner.
 #include "commands.hpp"
 
+#include "evcs/autogenerate.hpp"
 #include "evcs/evcs.hpp"
 #include "evcs/migrations.hpp"
 
@@ -13,7 +14,7 @@ namespace evcs::cli {
 namespace {
 
 const char *const migrate_usage =
-    "usage: evcs migrate COMMAND [ARGS] [--dir DIR] [--sql] [--author NAME]\n"
+    "usage: evcs migrate COMMAND [ARGS] [--dir DIR] [--sql] [--author NAME] [--schema FILE]\n"
     "\n"
     "Versioned schema migrations: numbered NNNN_slug.up.sql / NNNN_slug.down.sql steps in DIR\n"
     "(default: ./migrations), recorded in the table evcs_migration.\n"
@@ -27,11 +28,15 @@ const char *const migrate_usage =
     "  verify              check that applied steps' files are unchanged (checksums)\n"
     "  stamp TARGET        record TARGET as current without running any step\n"
     "  new MESSAGE         write the next-numbered empty up/down pair\n"
+    "  autogenerate MESSAGE --schema FILE\n"
+    "                      compare the declared schema FILE (JSON) with the database and write\n"
+    "                      the next-numbered up/down pair that applies the difference, for review\n"
     "\n"
     "options:\n"
     "  --dir DIR           the migrations directory (default: migrations)\n"
     "  --sql               upgrade/downgrade: print the SQL instead of running it (offline)\n"
     "  --author NAME       recorded next to the database user in the history\n"
+    "  --schema FILE       autogenerate: the declared schema (docs/migrations.md, Autogenerate)\n"
     "\n"
     "The database is DATABASE_URL, or the embedded default server when it is unset.\n"
     "exit codes: 0 ok, 1 failure, 2 usage error, 3 database or migration error\n";
@@ -66,6 +71,7 @@ int run_migrate(const std::vector<std::string> &arguments) {
   std::string directory = "migrations";
   MigrationOptions options;
   bool offline = false;
+  std::string schema_file;
   std::vector<std::string> positional;
   for (std::size_t i = 1; i < arguments.size(); ++i) {
     const std::string &argument = arguments[i];
@@ -75,9 +81,10 @@ int run_migrate(const std::vector<std::string> &arguments) {
     }
     if (argument == "--sql") {
       offline = true;
-    } else if (argument == "--dir" || argument == "--author") {
+    } else if (argument == "--dir" || argument == "--author" || argument == "--schema") {
       if (i + 1 >= arguments.size()) return usage_error(argument + " needs a value");
-      (argument == "--dir" ? directory : options.author) = arguments[++i];
+      (argument == "--dir" ? directory : argument == "--author" ? options.author : schema_file) =
+          arguments[++i];
     } else if (argument.size() > 2 && argument.compare(0, 2, "--") == 0) {
       return usage_error("unknown option " + argument);
     } else {
@@ -91,7 +98,7 @@ int run_migrate(const std::vector<std::string> &arguments) {
   static const std::map<std::string, Shape> shapes = {
       {"upgrade", {0, 1, true}}, {"downgrade", {1, 1, true}}, {"current", {0, 0, false}},
       {"history", {0, 0, false}}, {"pending", {0, 0, false}},  {"verify", {0, 0, false}},
-      {"stamp", {1, 1, false}},   {"new", {1, 1, false}}};
+      {"stamp", {1, 1, false}},   {"new", {1, 1, false}},     {"autogenerate", {1, 1, false}}};
   auto shape = shapes.find(command);
   if (shape == shapes.end()) return usage_error("unknown command '" + command + "'");
   if (positional.size() < shape->second.min_arguments ||
@@ -99,6 +106,11 @@ int run_migrate(const std::vector<std::string> &arguments) {
     return usage_error("wrong number of arguments for " + command);
   if (offline && !shape->second.takes_sql)
     return usage_error("--sql applies to upgrade and downgrade only");
+
+  if (command == "autogenerate" && schema_file.empty())
+    return usage_error("autogenerate needs --schema FILE: the declared schema to compare with");
+  if (command != "autogenerate" && !schema_file.empty())
+    return usage_error("--schema applies to autogenerate only");
 
   if (command == "new") {
     std::string up = MigrationRunner::new_step(directory, positional[0]);
@@ -109,6 +121,19 @@ int run_migrate(const std::vector<std::string> &arguments) {
 
   options.on_batch = report_batch;
   Engine engine;
+  if (command == "autogenerate") {
+    auto result = autogenerate(engine, positional[0], schema_file, directory);
+    if (!result.has_changes()) {
+      std::printf("no changes: the database matches %s; nothing written\n", schema_file.c_str());
+      return exit_ok;
+    }
+    for (const auto &change : result.changes) std::printf("  %s\n", change.c_str());
+    for (const auto &warning : result.warnings)
+      std::fprintf(stderr, "warning: %s\n", warning.c_str());
+    std::printf("created %s\ncreated %s\nreview them, then run `evcs migrate upgrade`\n",
+                result.up_path.c_str(), result.down_path.c_str());
+    return exit_ok;
+  }
   MigrationRunner runner(engine, directory, options);
   if (command == "upgrade" || command == "downgrade") {
     bool up = command == "upgrade";

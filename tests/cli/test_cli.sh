@@ -96,5 +96,31 @@ psql -qAt "$TARGET" -c "DELETE FROM widget_version WHERE id = 7" >/dev/null
 expect 3 'restore verification failed for table public.widget_version: .* has 50 rows .* has 49 rows' \
   "$EVCS" restore "$WORK/db.dump" --into "$TARGET" --verify-only
 
+# migrate autogenerate: schema file -> step pair -> upgrade -> nothing left; bad input writes nothing
+AUTO_DB="$(db cli_autogenerate)"
+AUTO_MIG="$WORK/autogen"
+cat >"$WORK/schema.json" <<'JSON'
+{"tables": {"gadget": {"columns": [{"name": "id", "type": "int"},
+                                   {"name": "label", "type": "text", "nullable": false}],
+                       "primary_key": ["id"]}}}
+JSON
+expect 0 'autogenerate MESSAGE --schema FILE' "$EVCS" migrate --help
+expect 2 'autogenerate needs --schema FILE' "$EVCS" migrate autogenerate "x" --dir "$AUTO_MIG"
+expect 2 '--schema applies to autogenerate only' "$EVCS" migrate current --schema "$WORK/schema.json"
+expect 0 "^created $AUTO_MIG/0001_create_gadget.down.sql$" \
+  env DATABASE_URL="$AUTO_DB" "$EVCS" migrate autogenerate "create gadget" --schema "$WORK/schema.json" --dir "$AUTO_MIG"
+expect 0 '^-- add table gadget$' cat "$AUTO_MIG/0001_create_gadget.up.sql"
+expect 0 '^CREATE TABLE "gadget" \($' cat "$AUTO_MIG/0001_create_gadget.up.sql"
+expect 0 '^DROP TABLE "gadget";$' cat "$AUTO_MIG/0001_create_gadget.down.sql"
+expect 3 'not up to date with .*1 step\(s\) not applied, from 0001_create_gadget' \
+  env DATABASE_URL="$AUTO_DB" "$EVCS" migrate autogenerate "again" --schema "$WORK/schema.json" --dir "$AUTO_MIG"
+expect 0 '^applied 0001_create_gadget$' env DATABASE_URL="$AUTO_DB" "$EVCS" migrate upgrade --dir "$AUTO_MIG"
+expect 0 "^no changes: the database matches $WORK/schema.json; nothing written$" \
+  env DATABASE_URL="$AUTO_DB" "$EVCS" migrate autogenerate "again" --schema "$WORK/schema.json" --dir "$AUTO_MIG"
+printf '{"tables": {"gadget": {"columns": [{"name": "id", "type": "int"}]}}' >"$WORK/broken.json"
+expect 3 "$WORK/broken.json:1:68: not valid JSON: .*\[invalid_argument\]" \
+  env DATABASE_URL="$AUTO_DB" "$EVCS" migrate autogenerate "broken" --schema "$WORK/broken.json" --dir "$AUTO_MIG"
+expect 0 '^2$' sh -c "ls '$AUTO_MIG' | wc -l"
+
 echo "$((CHECKS - FAILURES)) of $CHECKS checks passed"
 [ "$FAILURES" -eq 0 ]

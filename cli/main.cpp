@@ -24,6 +24,11 @@ const std::map<std::string, Command> &commands() {
                   evcs::cli::run_backup}},
       {"restore", {"restore an archive into an empty database and verify it",
                    evcs::cli::run_restore}},
+      {"branch", {"list, create, lock, unlock and archive branches", evcs::cli::run_branch}},
+      {"diff", {"the entities that differ between two branches", evcs::cli::run_diff}},
+      {"merge", {"three-way merge of a branch into its parent, or a preview",
+                 evcs::cli::run_merge}},
+      {"log", {"the commit log, or the history of one entity", evcs::cli::run_log}},
   };
   return table;
 }
@@ -37,7 +42,8 @@ void print_usage(std::FILE *to) {
     std::fprintf(to, "  %-10s %s\n", name.c_str(), command.summary);
   std::fprintf(to, "  %-10s %s\n", "version", "print the evcs version");
   std::fprintf(to, "\n`evcs COMMAND --help` describes one command.\n"
-                   "exit codes: 0 ok, 1 failure, 2 usage error, 3 database error\n");
+                   "exit codes: 0 ok, 1 failure, 2 usage error, 3 database error, 4 merge "
+                   "conflicts\n");
 }
 
 } // namespace
@@ -60,6 +66,9 @@ int main(int argc, char **argv) {
   }
   try {
     return found->second.run(std::vector<std::string>(argv + 2, argv + argc));
+  } catch (const evcs::cli::UsageError &error) {
+    std::fprintf(stderr, "evcs %s: %s\n\n%s", name.c_str(), error.what(), error.usage());
+    return evcs::cli::exit_usage;
   } catch (const evcs::Error &error) {
     std::fprintf(stderr, "evcs %s: %s [%s%s%s]\n", name.c_str(), error.what(),
                  evcs::code_name(error.code()), error.sqlstate().empty() ? "" : " ",

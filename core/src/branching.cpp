@@ -42,25 +42,38 @@ void set_status(SessionState &session, const std::string &name, const char *stat
 } // namespace
 
 void Session::create_branch(const std::string &name, const std::string &from_branch,
-                            const std::string &mode) {
+                            const std::string &mode, std::optional<std::int64_t> as_of) {
   SessionState::UseGuard guard(*state_);
   require_branch_name(name);
   require_branch_name(from_branch);
   if (mode != "snapshot" && mode != "live")
     throw InvalidArgument("branch mode must be \"snapshot\" or \"live\", not \"" + mode + "\"");
+  if (as_of && mode == "live")
+    throw InvalidArgument("a live branch reads its parent as of the same instant and has no fork "
+                          "point: create it without as_of, or in snapshot mode");
   detail::ensure_catalog(*state_);
   branch_status(*state_, from_branch);
   if (state_->run("SELECT 1 FROM evcs_branch WHERE name = $1", Params::of(name)).rows() != 0)
     throw InvalidArgument("branch '" + name + "' already exists");
+  // A fork point in the past is final only once no commit can still take a stamp at or before
+  // it; every later commit's stamp is later than the server's clock now.
+  if (as_of && !state_->run("SELECT $1::timestamptz <= clock_timestamp()",
+                            Params::of(Timestamp{*as_of})).get_bool(0, 0))
+    throw InvalidArgument("the fork point " + format_timestamp(*as_of) +
+                          " is in the future: as_of must be an instant in the past");
+  // The fork point is the stamp of the commit that creates the branch ('infinity' until then),
+  // or as_of.
   Params params = Params::of(name, from_branch, mode);
   params.add(state_->author.empty() ? std::nullopt : std::optional<std::string>(state_->author));
-  // The fork point is the stamp of the commit that creates the branch ('infinity' until then).
+  params.add(as_of ? std::optional<Timestamp>(Timestamp{*as_of}) : std::nullopt);
   state_->run("INSERT INTO evcs_branch (name, parent, mode, fork_stamp, created_by) "
-              "VALUES ($1, $2, $3, 'infinity', $4)",
+              "VALUES ($1, $2, $3, coalesce($5::timestamptz, 'infinity'), $4)",
               params);
+  params = Params::of(name);
+  params.add(as_of ? std::optional<Timestamp>(Timestamp{*as_of}) : std::nullopt);
   state_->run("INSERT INTO evcs_branch_base (branch, valid_from, base_stamp) "
-              "VALUES ($1, '-infinity', 'infinity')",
-              Params::of(name));
+              "VALUES ($1, '-infinity', coalesce($2::timestamptz, 'infinity'))",
+              params);
   state_->catalog_stamp_pending = true;
 }
 

@@ -288,13 +288,15 @@ std::vector<EntityDiff> Session::diff(const std::string &source, const std::stri
 }
 
 MergeResult Session::merge_preview(const std::string &source,
-                                   const std::optional<std::string> &into) {
+                                   const std::optional<std::string> &into,
+                                   const std::string &strategy) {
   SessionState::UseGuard guard(*state_);
-  return plan_merge(*state_, source, into, "fail", nullptr);
+  return plan_merge(*state_, source, into, strategy, nullptr);
 }
 
 MergeResult Session::merge(const std::string &source, const std::optional<std::string> &into,
-                           const std::string &strategy) {
+                           const std::string &strategy, const std::string &message) {
+  require_utf8(message, "the commit message");
   MergeResult result;
   {
     SessionState::UseGuard guard(*state_);
@@ -338,7 +340,7 @@ MergeResult Session::merge(const std::string &source, const std::optional<std::s
       throw;
     }
   }
-  commit("merge " + source);
+  commit(message.empty() ? "merge " + source : message);
   SessionState::UseGuard guard(*state_);
   Result stamp = state_->run("SELECT max(stamp) FROM evcs_commit WHERE merged_from = $1",
                              Params::of(source));

@@ -208,4 +208,44 @@ TEST_F(BranchTest, BadBranchInput) {
   EXPECT_THROW(ghost.repository("work_package").create({{"title", "x"}}), evcs::NotFound);
 }
 
+TEST_F(BranchTest, ASnapshotBranchCanForkFromAPastInstant) {
+  std::int64_t before_raise = 0;
+  {
+    auto s = on("main");
+    auto repo = s.repository("work_package");
+    before_raise = repo.get(bridge_)->valid_from;
+    repo.update(bridge_, {{"budget", 120}});
+    s.commit();
+    s.create_branch("audit", "main", "snapshot", before_raise);
+    s.commit();
+  }
+  EXPECT_EQ(budget("audit"), "100") << "the parent as of the fork point, before the raise";
+  EXPECT_EQ(budget("main"), "120");
+  auto branches = on("main").branches();
+  ASSERT_EQ(branches.size(), 2u);
+  EXPECT_EQ(branches[1].fork_stamp, before_raise);
+  {
+    auto s = on("audit");
+    s.repository("work_package").update(bridge_, {{"title", "old bridge"}});
+    s.commit();
+  }
+  auto s = on("main");
+  auto preview = s.merge_preview("audit");
+  ASSERT_EQ(preview.conflicts.size(), 0u) << "base = main at the fork point: only the title moved";
+  ASSERT_EQ(preview.changes.size(), 1u);
+  EXPECT_EQ(preview.changes[0].fields.count("budget"), 0u);
+  EXPECT_EQ(preview.changes[0].fields.at("title").new_value, "old bridge");
+}
+
+TEST_F(BranchTest, AForkPointMustBeAPastInstantOfASnapshotBranch) {
+  auto s = on("main");
+  std::int64_t now = s.repository("work_package").get(bridge_)->valid_from;
+  EXPECT_THROW(s.create_branch("later", "main", "snapshot", now + 3600LL * 1000000),
+               evcs::InvalidArgument);
+  s.rollback();
+  EXPECT_THROW(s.create_branch("live-past", "main", "live", now), evcs::InvalidArgument);
+  s.rollback();
+  EXPECT_EQ(s.branches().size(), 1u) << "nothing was created";
+}
+
 } // namespace

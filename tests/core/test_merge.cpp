@@ -259,4 +259,35 @@ TEST_F(MergeTest, BadMerges) {
   EXPECT_THROW(busy.merge("co"), evcs::InvalidArgument) << "uncommitted work on the source";
 }
 
+TEST_F(MergeTest, APreviewAppliesTheStrategyAndAMergeRecordsItsMessage) {
+  {
+    auto branch = on("co");
+    branch.repository("work_package").update(bridge_, {{"budget", 150}, {"title", "big bridge"}});
+    branch.commit();
+  }
+  {
+    auto main = on("main");
+    main.repository("work_package").update(bridge_, {{"budget", 120}});
+    main.commit();
+  }
+  auto s = on("main");
+  auto failing = s.merge_preview("co");
+  ASSERT_EQ(failing.conflicts.size(), 1u);
+  ASSERT_EQ(failing.changes.size(), 1u);
+  EXPECT_EQ(failing.changes[0].fields.count("budget"), 0u) << "a conflict is not written";
+  auto theirs = s.merge_preview("co", std::nullopt, "theirs");
+  ASSERT_EQ(theirs.conflicts.size(), 1u);
+  ASSERT_EQ(theirs.changes.size(), 1u);
+  EXPECT_EQ(theirs.changes[0].fields.at("budget").old_value, "120");
+  EXPECT_EQ(theirs.changes[0].fields.at("budget").new_value, "150");
+  EXPECT_EQ(field("main", bridge_, "budget"), "120") << "a preview writes nothing";
+  EXPECT_THROW(s.merge_preview("co", std::nullopt, "sideways"), evcs::InvalidArgument);
+
+  auto merged = s.merge("co", std::nullopt, "theirs", "take the change order");
+  auto check = on("main");
+  auto log = check.execute("SELECT message FROM evcs_commit WHERE stamp = $1",
+                           evcs::Params::of(evcs::Timestamp{*merged.stamp}));
+  EXPECT_EQ(log.get_text(0, 0), "take the change order");
+}
+
 } // namespace

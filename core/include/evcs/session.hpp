@@ -69,8 +69,11 @@ public:
   // Branches (SPEC §3.4). A new branch copies nothing: reads fall through to its parent, as of
   // the fork point (mode "snapshot", the commit that creates it) or as of the same instant
   // (mode "live"). Locked and archived branches reject writes with BranchLocked.
+  // `as_of` forks a snapshot branch from the parent's state at that past instant instead
+  // (InvalidArgument for a live branch or an instant in the future).
   void create_branch(const std::string &name, const std::string &from_branch = "main",
-                     const std::string &mode = "snapshot");
+                     const std::string &mode = "snapshot",
+                     std::optional<std::int64_t> as_of = std::nullopt);
   std::vector<BranchInfo> branches();
   void lock_branch(const std::string &name);
   void unlock_branch(const std::string &name);
@@ -83,13 +86,18 @@ public:
   // A three-way merge of everything `source` changed since its fork point (or last merge) into
   // `into` (default: its parent). strategy "fail" raises MergeConflict (detail: the conflicts)
   // and writes nothing; "theirs"/"ours" resolve conflicts toward the source/the target. The
-  // merge is one transaction, which merge() commits (all of it lands or none); afterwards the
-  // source's fork point is the merge. The session must hold no uncommitted versioned writes.
+  // merge is one transaction, which merge() commits (all of it lands or none) with `message`
+  // (default "merge <source>"); afterwards the source's fork point is the merge. The session
+  // must hold no uncommitted versioned writes.
   MergeResult merge(const std::string &source, const std::optional<std::string> &into = std::nullopt,
-                    const std::string &strategy = "fail");
-  // What merge would write and the conflicts, writing nothing.
+                    const std::string &strategy = "fail", const std::string &message = "");
+  // What merge with `strategy` would write and the conflicts, writing nothing.
   MergeResult merge_preview(const std::string &source,
-                            const std::optional<std::string> &into = std::nullopt);
+                            const std::optional<std::string> &into = std::nullopt,
+                            const std::string &strategy = "fail");
+
+  // The commit log, newest first: who changed what, when (SPEC §3.3).
+  std::vector<CommitInfo> commit_log(const CommitLogOptions &options = {});
 
   // Runs fn in a transaction and commits, retrying the whole of it on serialization failures,
   // deadlocks and connections lost before the outcome was in doubt; `attempts` in all.

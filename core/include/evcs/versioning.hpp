@@ -60,6 +60,33 @@ struct BranchInfo {
   std::string created_by;
 };
 
+// One transaction in the commit log (evcs_commit): every commit that wrote versions, created a
+// branch or merged one. Timestamps are UTC microseconds.
+struct CommitInfo {
+  std::int64_t id = 0;
+  // The commit stamp: the valid_from of every version the commit wrote.
+  std::int64_t stamp = 0;
+  std::string branch;
+  std::string author;
+  std::string message;
+  // The number of versions it wrote (0 for a commit that only created a branch).
+  std::int64_t changes = 0;
+  // For a merge: the branch merged into `branch`.
+  std::optional<std::string> merged_from;
+
+  nlohmann::json to_json() const;
+};
+
+// Which commits Session::commit_log returns, newest first.
+struct CommitLogOptions {
+  std::optional<std::string> branch;
+  // Only commits that wrote versions of this entity type ...
+  std::optional<std::string> entity_type;
+  // ... and of this entity (needs entity_type).
+  std::optional<std::string> head_id;
+  std::optional<std::int64_t> limit;
+};
+
 // A structured query over the state of the entities at an instant (SPEC §3.3 filters).
 struct FindOptions {
   // {"status": "active"}, {"budget": {"gt": 100}}, {"or": [...]}, {"not": {...}}; null = all.

@@ -614,6 +614,12 @@ end
 Repository.__close = Repository.close
 Repository.__gc = Repository.close
 
+--- The entity's fields in column order: an array of { name =, type = (the declared PostgreSQL
+--- type), value_type = (the evcs_native.EVCS_TYPE_* kind of its values) }.
+function Repository:fields()
+  return json_call(native.evcs_repository_fields, self.handle)
+end
+
 --- A new entity (version 1 on the session's branch); `head_id` nil: a new uuid. The version
 --- table, or nil, err.
 function Repository:create(values, head_id)

@@ -134,6 +134,19 @@ int evcs_session_repository(evcs_repository **out, evcs_session *session,
 
 void evcs_repository_free(evcs_repository *repository) { delete repository; }
 
+int evcs_repository_fields(char **out_json, const evcs_repository *repository) {
+  return guarded([&] {
+    deref(out_json, "out");
+    *out_json = nullptr;
+    json fields = json::array();
+    for (const auto &field : deref(repository, "repository").repository.fields())
+      fields.push_back({{"name", field.name},
+                        {"type", field.type},
+                        {"value_type", static_cast<int>(field.value_type)}});
+    *out_json = copy_out(fields.dump());
+  });
+}
+
 int evcs_repository_create(char **out_version, evcs_repository *repository,
                            const char *values_json, const char *head_id) {
   return guarded([&] {

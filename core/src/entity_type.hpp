@@ -19,6 +19,9 @@ extern const char *const system_columns[];
 struct EntityType {
   std::string name;
   std::vector<ColumnDefinition> columns;
+  // Per column, in the same order: the kind of value its cells hold, from the version table's
+  // column types (so it matches what results report for them).
+  std::vector<ColumnType> value_types;
 
   bool has_column(const std::string &column) const;
   std::string version_table() const { return name + "_version"; }

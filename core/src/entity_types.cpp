@@ -73,6 +73,20 @@ std::shared_ptr<const EntityType> EntityTypeRegistry::find(SessionState &session
   for (const auto &column : nlohmann::json::parse(row.get_text(0, 0)))
     type->columns.push_back({column.at("name").get<std::string>(),
                              column.at("type").get<std::string>()});
+  // The version table's column types, read once per definition, as results report them (the
+  // server describes a domain's cells as its base type).
+  Result types = session.run("SELECT a.attname::text, coalesce(nullif(t.typbasetype, 0), "
+                             "a.atttypid)::bigint FROM pg_attribute a JOIN pg_type t ON t.oid = "
+                             "a.atttypid WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND "
+                             "NOT a.attisdropped",
+                             Params::of(quoted(type->version_table())));
+  for (const auto &column : type->columns) {
+    ColumnType value_type = ColumnType::text;
+    for (std::int64_t row = 0; row < types.rows(); ++row)
+      if (types.get_text(row, 0) == column.name)
+        value_type = column_type_of_oid(static_cast<std::uint32_t>(types.get_int64(row, 1)));
+    type->value_types.push_back(value_type);
+  }
   std::lock_guard<std::mutex> lock(mutex_);
   return types_.emplace(name, std::move(type)).first->second;
 }

@@ -14,9 +14,70 @@ namespace evcs {
 
 namespace {
 
+const PGresult *pg(const std::shared_ptr<void> &result) {
+  return static_cast<const PGresult *>(result.get());
+}
+
+InvalidArgument unreadable_array(const char *literal) {
+  return InvalidArgument(std::string("cannot read the array '") + literal + "'");
+}
+
+// Reads one level of a PostgreSQL array literal from `p` (at its '{'): elements as strings,
+// an unquoted NULL as null, nested levels (multidimensional arrays) as nested arrays.
+nlohmann::json parse_array_level(const char *&p, const char *literal) {
+  if (*p != '{') throw unreadable_array(literal);
+  ++p;
+  nlohmann::json elements = nlohmann::json::array();
+  while (*p != '\0' && *p != '}') {
+    if (*p == '{') {
+      elements.push_back(parse_array_level(p, literal));
+    } else if (*p == '"') {
+      std::string element;
+      for (++p; *p != '\0' && *p != '"'; ++p) {
+        if (*p == '\\' && p[1] != '\0') ++p;
+        element.push_back(*p);
+      }
+      if (*p != '"') throw unreadable_array(literal);
+      ++p;
+      elements.push_back(std::move(element));
+    } else {
+      std::string element;
+      for (; *p != '\0' && *p != ',' && *p != '}'; ++p) element.push_back(*p);
+      if (element == "NULL") elements.push_back(nullptr);
+      else elements.push_back(std::move(element));
+    }
+    if (*p == ',') ++p;
+  }
+  if (*p != '}') throw unreadable_array(literal);
+  ++p;
+  return elements;
+}
+
+// A PostgreSQL array literal as a JSON array. Explicit bounds ("[0:1]={a,b}") are dropped:
+// JSON arrays start at their first element.
+nlohmann::json parse_array(const char *literal) {
+  const char *p = literal;
+  if (*p == '[') {
+    p = std::strchr(p, '=');
+    if (p == nullptr) throw unreadable_array(literal);
+    ++p;
+  }
+  return parse_array_level(p, literal);
+}
+
+// The elements of a parsed integer array as JSON integers, at every nesting level.
+void integers_in_place(nlohmann::json &elements) {
+  for (auto &element : elements) {
+    if (element.is_array()) integers_in_place(element);
+    else if (element.is_string()) element = std::stoll(element.get<std::string>());
+  }
+}
+
+} // namespace
+
 // Type OIDs from PostgreSQL's pg_type.dat; they are fixed for built-in types.
-ColumnType type_of_oid(Oid oid) {
-  switch (oid) {
+ColumnType column_type_of_oid(std::uint32_t type_oid) {
+  switch (type_oid) {
   case 20: case 21: case 23: case 26: return ColumnType::int64;
   case 700: case 701: return ColumnType::float64;
   case 16: return ColumnType::boolean;
@@ -27,41 +88,10 @@ ColumnType type_of_oid(Oid oid) {
   case 2950: return ColumnType::uuid;
   case 1082: return ColumnType::date;
   case 1009: case 1015: return ColumnType::text_array;
+  case 1005: case 1007: case 1016: return ColumnType::int_array;
   default: return ColumnType::text;
   }
 }
-
-const PGresult *pg(const std::shared_ptr<void> &result) {
-  return static_cast<const PGresult *>(result.get());
-}
-
-// Splits a one-dimensional PostgreSQL array literal of text into its elements.
-nlohmann::json parse_text_array(const char *text) {
-  nlohmann::json elements = nlohmann::json::array();
-  const char *p = text;
-  if (*p != '{') throw InvalidArgument(std::string("cannot read array '") + text + "'");
-  ++p;
-  while (*p != '\0' && *p != '}') {
-    std::string element;
-    bool quoted = *p == '"';
-    if (quoted) {
-      for (++p; *p != '\0' && *p != '"'; ++p) {
-        if (*p == '\\' && p[1] != '\0') ++p;
-        element.push_back(*p);
-      }
-      if (*p == '"') ++p;
-      elements.push_back(element);
-    } else {
-      for (; *p != '\0' && *p != ',' && *p != '}'; ++p) element.push_back(*p);
-      if (element == "NULL") elements.push_back(nullptr);
-      else elements.push_back(element);
-    }
-    if (*p == ',') ++p;
-  }
-  return elements;
-}
-
-} // namespace
 
 Result::Result(void *pg_result)
     : result_(pg_result, [](void *r) { PQclear(static_cast<PGresult *>(r)); }) {}
@@ -100,7 +130,7 @@ std::string Result::column_name(std::int64_t column) const {
 
 ColumnType Result::column_type(std::int64_t column) const {
   check_column(column);
-  return type_of_oid(PQftype(pg(result_), static_cast<int>(column)));
+  return column_type_of_oid(PQftype(pg(result_), static_cast<int>(column)));
 }
 
 std::int64_t Result::column_index(const std::string &name) const {
@@ -178,7 +208,12 @@ nlohmann::json Result::get_json(std::int64_t row, std::int64_t column) const {
   case ColumnType::float64: return get_double(row, column);
   case ColumnType::boolean: return get_bool(row, column);
   case ColumnType::json: return nlohmann::json::parse(text(row, column));
-  case ColumnType::text_array: return parse_text_array(text(row, column));
+  case ColumnType::text_array: return parse_array(text(row, column));
+  case ColumnType::int_array: {
+    nlohmann::json elements = parse_array(text(row, column));
+    integers_in_place(elements);
+    return elements;
+  }
   default: return get_text(row, column);
   }
 }

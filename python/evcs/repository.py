@@ -1,10 +1,11 @@
 """Versioned entities (SPEC §3.1-3.3): ``Repository``, ``Version`` and ``VersionList``.
 
-Records cross the C ABI as JSON text; this module converts Python values to that text and back
-and adds no behaviour of its own. Field values come back as JSON gives them: a version does not
-know its columns' types, so ``numeric``, ``uuid``, ``date`` and ``timestamptz`` fields are
-strings (exact: ``Decimal(version["budget"])`` when you need a number), ``jsonb`` is parsed
-JSON and ``text[]`` a list.
+Records cross the C ABI as JSON text; this module converts Python values to that text, and
+evcs._native parses the records it returns and gives every field the Python type of its column
+(the same types as query results, docs/python.md): ``numeric`` is ``decimal.Decimal``, ``uuid``
+``uuid.UUID``, ``date`` ``datetime.date``, ``timestamptz`` an aware UTC ``datetime``, ``bytea``
+``bytes``, ``text[]`` and ``int[]`` lists, ``jsonb`` dicts and lists. The module adds no
+behaviour of its own.
 """
 
 from __future__ import annotations
@@ -93,11 +94,13 @@ def _json_default(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "\\x" + bytes(value).hex()  # bytea's hex input format
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(
         f"cannot send a {type(value).__name__} as an entity field: use str, int, float, bool, "
-        "None, Decimal, datetime (aware), date, UUID, dict or list"
+        "None, Decimal, datetime (aware), date, UUID, bytes, dict or list"
     )
 
 
@@ -168,7 +171,7 @@ class Version(Mapping[str, Any]):
 
     @property
     def fields(self) -> Dict[str, Any]:
-        """A copy of the entity's fields."""
+        """A copy of the entity's fields, ordered by name."""
         return dict(self._record["fields"])
 
     @property
@@ -297,17 +300,12 @@ class VersionList(List[Version]):
         return f"<table><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>{footer}"
 
 
-def _version(text: str) -> Optional[Version]:
-    record = json.loads(text)
+def _version(record: Optional[Dict[str, Any]]) -> Optional[Version]:
     return None if record is None else Version(record)
 
 
-def _written(text: str) -> Version:
-    return Version(json.loads(text))
-
-
-def _versions(text: str) -> VersionList:
-    return VersionList(Version(record) for record in json.loads(text))
+def _versions(records: List[Dict[str, Any]]) -> VersionList:
+    return VersionList(Version(record) for record in records)
 
 
 def _head_id(head_id: Union[str, uuid.UUID]) -> str:
@@ -326,11 +324,16 @@ class Repository:
     def entity_type(self) -> str:
         return self._entity_type
 
+    @property
+    def fields(self) -> Dict[str, str]:
+        """The entity's fields in column order, each with its declared PostgreSQL type."""
+        return {field["name"]: field["type"] for field in self._native.fields}
+
     def create(
         self, values: Mapping[str, Any], head_id: Optional[Union[str, uuid.UUID]] = None
     ) -> Version:
         """A new entity: version 1 on the session's branch (head_id: a new uuid by default)."""
-        return _written(
+        return Version(
             self._native.create(
                 _values_json(values), None if head_id is None else _head_id(head_id)
             )
@@ -344,17 +347,17 @@ class Repository:
     ) -> Version:
         """A new version with ``values`` merged over the current ones; ConcurrentModification
         when ``expected_version`` is given and is not the current version."""
-        return _written(
+        return Version(
             self._native.update(_head_id(head_id), _values_json(values), expected_version)
         )
 
     def delete(self, head_id: Union[str, uuid.UUID]) -> Version:
         """A tombstone version: get() then returns None; the history keeps everything."""
-        return _written(self._native.delete(_head_id(head_id)))
+        return Version(self._native.delete(_head_id(head_id)))
 
     def restore(self, head_id: Union[str, uuid.UUID]) -> Version:
         """A new live version with the last live content."""
-        return _written(self._native.restore(_head_id(head_id)))
+        return Version(self._native.restore(_head_id(head_id)))
 
     def revert(
         self,
@@ -363,7 +366,7 @@ class Repository:
         as_of: Optional[AsOf] = None,
     ) -> Version:
         """A new version whose content is that of ``to_version`` (or of the state at ``as_of``)."""
-        return _written(self._native.revert(_head_id(head_id), to_version, _micros(as_of)))
+        return Version(self._native.revert(_head_id(head_id), to_version, _micros(as_of)))
 
     def get(
         self,

@@ -54,6 +54,119 @@ const TextDecoders &text_decoders() {
   return *decoders;
 }
 
+// A parse of the server's text that found something other than it expects.
+[[noreturn]] void unreadable(const char *what, const std::string &text) {
+  throw abi::Error(EVCS_EINVALID, std::string("cannot read the ") + what + " '" + text + "'");
+}
+
+// An ISO date "YYYY-MM-DD" (the C ABI's form of dates and the server's with DateStyle ISO);
+// anything else (BC dates, years past 9999, infinity) has no datetime.date.
+py::object date_from_iso(const std::string &iso) {
+  auto digits = [&](size_t from, size_t count) {
+    int number = 0;
+    for (size_t i = from; i < from + count; ++i) {
+      if (iso[i] < '0' || iso[i] > '9') out_of_python_range("date", iso);
+      number = number * 10 + (iso[i] - '0');
+    }
+    return number;
+  };
+  if (iso.size() != 10 || iso[4] != '-' || iso[7] != '-') out_of_python_range("date", iso);
+  PyObject *date = PyDate_FromDate(digits(0, 4), digits(5, 2), digits(8, 2));
+  if (date == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(date);
+}
+
+// The server's text of a timestamp with DateStyle ISO, "2024-05-01 12:00:00.5+00" (an offset
+// only for timestamptz; +00 on evcs's sessions, which run in UTC), as an aware UTC datetime.
+py::object timestamp_from_text(const std::string &text) {
+  size_t at = 0;
+  auto number = [&](size_t count) {
+    int value = 0;
+    for (size_t end = at + count; at < end; ++at) {
+      if (at >= text.size() || text[at] < '0' || text[at] > '9')
+        out_of_python_range("timestamp", text);
+      value = value * 10 + (text[at] - '0');
+    }
+    return value;
+  };
+  auto expect = [&](char separator) {
+    if (at >= text.size() || text[at] != separator) out_of_python_range("timestamp", text);
+    ++at;
+  };
+  auto next_is = [&](char c) { return at < text.size() && text[at] == c; };
+  int year = number(4);
+  expect('-');
+  int month = number(2);
+  expect('-');
+  int day = number(2);
+  expect(' ');
+  int hour = number(2);
+  expect(':');
+  int minute = number(2);
+  expect(':');
+  int second = number(2);
+  int microsecond = 0;
+  if (next_is('.')) {
+    ++at;
+    int digits = 0;
+    for (; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, ++digits)
+      if (digits < 6) microsecond = microsecond * 10 + (text[at] - '0');
+    if (digits == 0) unreadable("timestamp", text);
+    for (; digits < 6; ++digits) microsecond *= 10;
+  }
+  int offset_seconds = 0;
+  if (next_is('+') || next_is('-')) {
+    int sign = text[at++] == '-' ? -1 : 1;
+    offset_seconds = number(2) * 3600;
+    if (next_is(':')) {
+      ++at;
+      offset_seconds += number(2) * 60;
+    }
+    if (next_is(':')) {
+      ++at;
+      offset_seconds += number(2);
+    }
+    offset_seconds *= sign;
+  }
+  if (at != text.size()) out_of_python_range("timestamp", text); // " BC"
+  PyObject *zone = PyDateTime_TimeZone_UTC;
+  py::object offset_zone;
+  if (offset_seconds != 0) {
+    PyObject *delta = PyDelta_FromDSU(0, offset_seconds, 0);
+    if (delta == nullptr) throw py::error_already_set();
+    PyObject *fixed = PyTimeZone_FromOffset(delta);
+    Py_DECREF(delta);
+    if (fixed == nullptr) throw py::error_already_set();
+    offset_zone = py::reinterpret_steal<py::object>(fixed);
+    zone = offset_zone.ptr();
+  }
+  PyObject *value = PyDateTimeAPI->DateTime_FromDateAndTime(
+      year, month, day, hour, minute, second, microsecond, zone, PyDateTimeAPI->DateTimeType);
+  if (value == nullptr) throw py::error_already_set();
+  py::object moment = py::reinterpret_steal<py::object>(value);
+  if (offset_seconds == 0) return moment;
+  return moment.attr("astimezone")(py::handle(PyDateTime_TimeZone_UTC));
+}
+
+// bytea in the server's hex output format, \x0a0b.
+py::bytes bytes_from_hex_text(const std::string &text) {
+  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0)
+    throw abi::Error(EVCS_EINVALID, "cannot read the bytea value '" + text.substr(0, 40) +
+                                        "': only the hex output format is supported (do not "
+                                        "change the server's bytea_output from hex)");
+  auto nibble = [&](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    unreadable("bytea value", text.substr(0, 40));
+  };
+  std::string bytes;
+  bytes.reserve(text.size() / 2 - 1);
+  for (size_t at = 2; at < text.size(); at += 2)
+    bytes.push_back(static_cast<char>(nibble(text[at]) * 16 + nibble(text[at + 1])));
+  return py::bytes(bytes);
+}
+
 class Converter {
 public:
   explicit Converter(const evcs_result *result) : result_(result) {
@@ -106,7 +219,8 @@ public:
     case EVCS_TYPE_JSON: return text_decoders().json_loads(text(row, column));
     case EVCS_TYPE_UUID: return text_decoders().uuid(text(row, column));
     case EVCS_TYPE_DATE: return date(row, column);
-    case EVCS_TYPE_TEXT_ARRAY: return text_array(row, column);
+    case EVCS_TYPE_TEXT_ARRAY:
+    case EVCS_TYPE_INT_ARRAY: return json_array(row, column);
     default: return text(row, column);
     }
   }
@@ -140,28 +254,14 @@ private:
     return py::reinterpret_steal<py::object>(value);
   }
 
-  // The C ABI gives dates as ISO text YYYY-MM-DD; anything else (BC dates, years past 9999,
-  // infinity) has no datetime.date.
   py::object date(std::int64_t row, std::int64_t column) const {
     const char *value = nullptr;
     size_t length = 0;
     abi::check(evcs_result_get_text(&value, &length, result_, row, column));
-    std::string iso(value, length);
-    auto digits = [&](size_t from, size_t count) {
-      int number = 0;
-      for (size_t i = from; i < from + count; ++i) {
-        if (iso[i] < '0' || iso[i] > '9') out_of_python_range("date", iso);
-        number = number * 10 + (iso[i] - '0');
-      }
-      return number;
-    };
-    if (iso.size() != 10 || iso[4] != '-' || iso[7] != '-') out_of_python_range("date", iso);
-    PyObject *date = PyDate_FromDate(digits(0, 4), digits(5, 2), digits(8, 2));
-    if (date == nullptr) throw py::error_already_set();
-    return py::reinterpret_steal<py::object>(date);
+    return date_from_iso(std::string(value, length));
   }
 
-  py::object text_array(std::int64_t row, std::int64_t column) {
+  py::object json_array(std::int64_t row, std::int64_t column) {
     char *json = nullptr;
     abi::check(evcs_result_get_json(&json, result_, row, column));
     abi::Allocated owned(json);
@@ -175,6 +275,21 @@ private:
 };
 
 } // namespace
+
+py::object parse_json(const py::str &text) { return text_decoders().json_loads(text); }
+
+py::object decode_field(int value_type, py::handle value) {
+  if (!PyUnicode_Check(value.ptr())) return py::reinterpret_borrow<py::object>(value);
+  if (PyDateTimeAPI == nullptr) PyDateTime_IMPORT;
+  switch (value_type) {
+  case EVCS_TYPE_NUMERIC: return text_decoders().decimal(value);
+  case EVCS_TYPE_UUID: return text_decoders().uuid(value);
+  case EVCS_TYPE_DATE: return date_from_iso(value.cast<std::string>());
+  case EVCS_TYPE_TIMESTAMP: return timestamp_from_text(value.cast<std::string>());
+  case EVCS_TYPE_BYTES: return bytes_from_hex_text(value.cast<std::string>());
+  default: return py::reinterpret_borrow<py::object>(value);
+  }
+}
 
 py::tuple convert_result(const evcs_result *result) {
   Converter converter(result);

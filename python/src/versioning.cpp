@@ -1,6 +1,7 @@
 // Versioned entities, branches, diff and merge (synchronous calls). Records cross the C ABI as
-// JSON text and are handed to the pure-Python package as text (evcs/repository.py and
-// evcs/branching.py convert them); this file only moves the text and releases the GIL.
+// JSON text. Repository records are handed to the pure-Python package parsed, their field
+// values turned into the Python types of their columns (evcs_repository_fields says which);
+// branch, diff and merge records are handed over as text (evcs/branching.py converts them).
 #include "native.hpp"
 
 #include <pybind11/stl.h>
@@ -53,13 +54,62 @@ const std::int64_t *pointer(const std::optional<std::int64_t> &value) {
 class NativeRepository {
 public:
   NativeRepository(py::object session, abi::Repository handle)
-      : session_(std::move(session)), handle_(std::move(handle)) {}
+      : session_(std::move(session)), handle_(std::move(handle)) {
+    char *raw = nullptr;
+    int status = evcs_repository_fields(&raw, handle_.get());
+    abi::Allocated owned(raw);
+    abi::check(status);
+    fields_ = parse_json(py::str(raw));
+    for (py::handle field : fields_) {
+      int value_type = field["value_type"].cast<int>();
+      if (value_type == EVCS_TYPE_NUMERIC || value_type == EVCS_TYPE_UUID ||
+          value_type == EVCS_TYPE_DATE || value_type == EVCS_TYPE_TIMESTAMP ||
+          value_type == EVCS_TYPE_BYTES)
+        textual_fields_.push_back({field["name"], value_type});
+    }
+  }
   ~NativeRepository() { release_without_gil(handle_); }
   evcs_repository *get() const noexcept { return handle_.get(); }
+  // [{"name", "type", "value_type"}, ...] in column order.
+  const py::object &fields() const noexcept { return fields_; }
+
+  // A version record (a dict), a list of them, or None, with the fields of the types JSON
+  // carries as text converted in place.
+  py::object records(const py::str &text) const {
+    py::object parsed = parse_json(text);
+    if (PyList_Check(parsed.ptr())) {
+      for (py::handle record : parsed) decode_fields(record);
+    } else if (PyDict_Check(parsed.ptr())) {
+      decode_fields(parsed);
+    }
+    return parsed;
+  }
 
 private:
+  struct TextualField {
+    py::object name;
+    int value_type;
+  };
+
+  void decode_fields(py::handle record) const {
+    PyObject *fields = PyDict_GetItemString(record.ptr(), "fields");
+    if (fields == nullptr || !PyDict_Check(fields)) return;
+    for (const auto &field : textual_fields_) {
+      PyObject *value = PyDict_GetItemWithError(fields, field.name.ptr());
+      if (value == nullptr) {
+        if (PyErr_Occurred()) throw py::error_already_set();
+        continue;
+      }
+      py::object decoded = decode_field(field.value_type, value);
+      if (PyDict_SetItem(fields, field.name.ptr(), decoded.ptr()) != 0)
+        throw py::error_already_set();
+    }
+  }
+
   py::object session_;
   abi::Repository handle_;
+  py::object fields_;
+  std::vector<TextualField> textual_fields_;
 };
 
 std::unique_ptr<NativeRepository> repository(py::object self, const py::str &entity_type) {
@@ -159,14 +209,15 @@ void register_versioning(py::module_ &module) {
           py::arg("source"), py::arg("into"));
 
   py::class_<NativeRepository>(module, "Repository")
+      .def_property_readonly("fields", &NativeRepository::fields)
       .def(
           "create",
           [](NativeRepository &r, const py::str &values_json, const std::optional<py::str> &head_id) {
             std::string values = utf8(values_json, "the values JSON");
             std::optional<std::string> id = optional_utf8(head_id, "the head id");
-            return json_without_gil([&](char **out) {
+            return r.records(json_without_gil([&](char **out) {
               return evcs_repository_create(out, r.get(), values.c_str(), c_str(id));
-            });
+            }));
           },
           py::arg("values_json"), py::arg("head_id"))
       .def(
@@ -177,26 +228,26 @@ void register_versioning(py::module_ &module) {
             std::string values = utf8(values_json, "the values JSON");
             if (expected_version && *expected_version < 0)
               throw abi::Error(EVCS_EINVALID, "expected_version must not be negative");
-            return json_without_gil([&](char **out) {
+            return r.records(json_without_gil([&](char **out) {
               return evcs_repository_update(out, r.get(), id.c_str(), values.c_str(),
                                             expected_version.value_or(-1));
-            });
+            }));
           },
           py::arg("head_id"), py::arg("values_json"), py::arg("expected_version"))
       .def(
           "delete",
           [](NativeRepository &r, const py::str &head_id) {
             std::string id = utf8(head_id, "the head id");
-            return json_without_gil(
-                [&](char **out) { return evcs_repository_delete(out, r.get(), id.c_str()); });
+            return r.records(json_without_gil(
+                [&](char **out) { return evcs_repository_delete(out, r.get(), id.c_str()); }));
           },
           py::arg("head_id"))
       .def(
           "restore",
           [](NativeRepository &r, const py::str &head_id) {
             std::string id = utf8(head_id, "the head id");
-            return json_without_gil(
-                [&](char **out) { return evcs_repository_restore(out, r.get(), id.c_str()); });
+            return r.records(json_without_gil(
+                [&](char **out) { return evcs_repository_restore(out, r.get(), id.c_str()); }));
           },
           py::arg("head_id"))
       .def(
@@ -206,10 +257,10 @@ void register_versioning(py::module_ &module) {
             std::string id = utf8(head_id, "the head id");
             if (to_version && *to_version < 0)
               throw abi::Error(EVCS_EINVALID, "to_version must not be negative");
-            return json_without_gil([&](char **out) {
+            return r.records(json_without_gil([&](char **out) {
               return evcs_repository_revert(out, r.get(), id.c_str(), to_version.value_or(-1),
                                             pointer(as_of));
-            });
+            }));
           },
           py::arg("head_id"), py::arg("to_version"), py::arg("as_of"))
       .def(
@@ -218,9 +269,9 @@ void register_versioning(py::module_ &module) {
              const std::optional<py::str> &branch) {
             std::string id = utf8(head_id, "the head id");
             std::optional<std::string> on = optional_utf8(branch, "the branch name");
-            return json_without_gil([&](char **out) {
+            return r.records(json_without_gil([&](char **out) {
               return evcs_repository_get(out, r.get(), id.c_str(), pointer(as_of), c_str(on));
-            });
+            }));
           },
           py::arg("head_id"), py::arg("as_of"), py::arg("branch"))
       .def(
@@ -228,18 +279,18 @@ void register_versioning(py::module_ &module) {
           [](NativeRepository &r, const py::str &head_id, const std::optional<py::str> &branch) {
             std::string id = utf8(head_id, "the head id");
             std::optional<std::string> on = optional_utf8(branch, "the branch name");
-            return json_without_gil([&](char **out) {
+            return r.records(json_without_gil([&](char **out) {
               return evcs_repository_history(out, r.get(), id.c_str(), c_str(on));
-            });
+            }));
           },
           py::arg("head_id"), py::arg("branch"))
       .def(
           "find",
           [](NativeRepository &r, const py::str &options_json) {
             std::string options = utf8(options_json, "the find options JSON");
-            return json_without_gil([&](char **out) {
+            return r.records(json_without_gil([&](char **out) {
               return evcs_repository_find(out, r.get(), options.c_str());
-            });
+            }));
           },
           py::arg("options_json"))
       .def(

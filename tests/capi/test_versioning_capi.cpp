@@ -466,4 +466,65 @@ TEST_F(CapiVersioningTest, DiffAndMergeAsJson) {
   evcs_session_free(branch_session);
 }
 
+TEST_F(CapiVersioningTest, FieldsCarryTheirDeclaredTypeAndValueType) {
+  char *out = nullptr;
+  ASSERT_EQ(evcs_repository_fields(&out, repo_), EVCS_OK) << last_message();
+  EXPECT_EQ(take_json(out),
+            json::parse(R"([{"name":"name","type":"text not null","value_type":0},)"
+                        R"({"name":"budget","type":"numeric(14,2)","value_type":6},)"
+                        R"({"name":"status","type":"text","value_type":0},)"
+                        R"({"name":"tags","type":"text[]","value_type":10}])"));
+  ASSERT_EQ(evcs_session_create_entity_type(
+                session_, "typed",
+                R"json([{"name":"id","type":"uuid"},{"name":"day","type":"date"},)json"
+                R"json({"name":"at","type":"timestamptz"},{"name":"raw","type":"bytea"},)json"
+                R"json({"name":"counts","type":"int[]"},{"name":"big","type":"bigint"},)json"
+                R"json({"name":"ratio","type":"float8"},{"name":"ok","type":"bool"},)json"
+                R"json({"name":"doc","type":"jsonb"}])json"),
+            EVCS_OK)
+      << last_message();
+  evcs_repository *typed = nullptr;
+  ASSERT_EQ(evcs_session_repository(&typed, session_, "typed"), EVCS_OK) << last_message();
+  ASSERT_EQ(evcs_repository_fields(&out, typed), EVCS_OK) << last_message();
+  json value_types = json::object();
+  for (const auto &field : take_json(out)) value_types[field["name"].get<std::string>()] = field["value_type"];
+  EXPECT_EQ(value_types, json({{"id", EVCS_TYPE_UUID}, {"day", EVCS_TYPE_DATE},
+                               {"at", EVCS_TYPE_TIMESTAMP}, {"raw", EVCS_TYPE_BYTES},
+                               {"counts", EVCS_TYPE_INT_ARRAY}, {"big", EVCS_TYPE_INT64},
+                               {"ratio", EVCS_TYPE_DOUBLE}, {"ok", EVCS_TYPE_BOOL},
+                               {"doc", EVCS_TYPE_JSON}}));
+  ASSERT_EQ(evcs_repository_create(&out, typed,
+                                   R"({"counts":[3,null,-4],"raw":"\\x00ff","at":"2024-05-01T12:00:00.5Z"})",
+                                   nullptr),
+            EVCS_OK)
+      << last_message();
+  json fields = take_json(out)["fields"];
+  EXPECT_EQ(fields["counts"], json::parse("[3,null,-4]"));
+  EXPECT_EQ(fields["raw"], "\\x00ff");
+  EXPECT_EQ(fields["at"], "2024-05-01 12:00:00.5+00");
+  evcs_repository_free(typed);
+  ASSERT_EQ(evcs_session_rollback(session_), EVCS_OK);
+
+  EXPECT_EQ(evcs_repository_fields(&out, nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_repository_fields(nullptr, repo_), EVCS_EMISUSE);
+}
+
+TEST_F(CapiVersioningTest, IntegerArraysAreJsonArraysOfIntegers) {
+  evcs_result *result = nullptr;
+  ASSERT_EQ(evcs_session_execute(&result, session_,
+                                 "SELECT '{{1,2},{NULL,-9223372036854775808}}'::int8[], '{}'::int2[]",
+                                 nullptr),
+            EVCS_OK)
+      << last_message();
+  int type = -1;
+  ASSERT_EQ(evcs_result_column_type(&type, result, 0), EVCS_OK);
+  EXPECT_EQ(type, EVCS_TYPE_INT_ARRAY);
+  char *out = nullptr;
+  ASSERT_EQ(evcs_result_get_json(&out, result, 0, 0), EVCS_OK) << last_message();
+  EXPECT_EQ(take_json(out), json::parse("[[1,2],[null,-9223372036854775808]]"));
+  ASSERT_EQ(evcs_result_get_json(&out, result, 0, 1), EVCS_OK) << last_message();
+  EXPECT_EQ(take_json(out), json::array());
+  evcs_result_free(result);
+}
+
 } // namespace

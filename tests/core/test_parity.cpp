@@ -66,6 +66,7 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"Repository::find", [] { exists(&Repository::find); }},
       {"Repository::count", [] { exists(&Repository::count); }},
       {"Repository::exists", [] { exists(&Repository::exists); }},
+      {"Repository::fields", [] { exists(&Repository::fields); }},
       {"Session::create_branch", [] { exists(&Session::create_branch); }},
       {"Session::branches", [] { exists(&Session::branches); }},
       {"Session::lock_branch", [] { exists(&Session::lock_branch); }},

@@ -274,4 +274,32 @@ describe("versioned entities", function()
     assert.are.equal("150.00", current.fields.budget)
     assert.are.equal("change-order", current.merged_from)
   end)
+
+  it("lists the fields with their types and reads every column type as documented", function()
+    local native = require "evcs_native"
+    local s <close> = open()
+    assert(s:create_entity_type("typed", {
+      { "amount", "numeric(10,2)" }, { "id", "uuid" }, { "day", "date" }, { "at", "timestamptz" },
+      { "raw", "bytea" }, { "counts", "int[]" }, { "doc", "jsonb" }, { "ratio", "float8" },
+    }))
+    local repo = assert(s:repository("typed"))
+    local fields = assert(repo:fields())
+    assert.are.same({ name = "amount", type = "numeric(10,2)", value_type = native.EVCS_TYPE_NUMERIC }, fields[1])
+    local kinds = {}
+    for _, field in ipairs(fields) do kinds[field.name] = field.value_type end
+    assert.are.same({ amount = native.EVCS_TYPE_NUMERIC, id = native.EVCS_TYPE_UUID,
+                      day = native.EVCS_TYPE_DATE, at = native.EVCS_TYPE_TIMESTAMP,
+                      raw = native.EVCS_TYPE_BYTES, counts = native.EVCS_TYPE_INT_ARRAY,
+                      doc = native.EVCS_TYPE_JSON, ratio = native.EVCS_TYPE_DOUBLE }, kinds)
+    local version = assert(repo:create({
+      amount = "7.5", id = "00000000-0000-0000-0000-00000000000a", day = "2024-02-29",
+      at = "2024-05-01T12:00:00.5Z", raw = "\\x00ff", counts = { 1, -2 }, doc = { k = { true } },
+      ratio = 0.25,
+    }))
+    assert.are.same({ amount = "7.50", id = "00000000-0000-0000-0000-00000000000a",
+                      day = "2024-02-29", at = "2024-05-01 12:00:00.5+00", raw = "\\x00ff",
+                      counts = { 1, -2 }, doc = { k = { true } }, ratio = 0.25 }, version.fields)
+    assert.are.equal("integer", math.type(version.fields.counts[2]))
+    assert(s:rollback())
+  end)
 end)

@@ -4,6 +4,7 @@ live, locks, listing; diff and merge with their Python shapes."""
 from __future__ import annotations
 
 import datetime
+import decimal
 from typing import Iterator, Optional
 
 import pytest
@@ -33,7 +34,7 @@ def budget(engine: evcs.Engine, branch: str, head: str,
            as_of: Optional[datetime.datetime] = None) -> object:
     with engine.session(branch=branch) as s:
         version = s.repository("work_package").get(head, as_of=as_of)
-        return "absent" if version is None else version["budget"]
+        return "absent" if version is None else str(version["budget"])
 
 
 def test_a_branch_reads_through_and_never_modifies_its_parent(
@@ -54,7 +55,7 @@ def test_a_branch_reads_through_and_never_modifies_its_parent(
         repo = s.repository("work_package")
         assert len(repo.history(bridge)) == 1
         on_branch = repo.get(bridge, branch="change-order")
-        assert on_branch is not None and on_branch["budget"] == "150"
+        assert on_branch is not None and on_branch["budget"] == decimal.Decimal("150")
         assert len(repo.history(bridge, branch="change-order")) == 1
         assert repo.count(branch="change-order", where={"budget": {"gt": 120}}) == 1
         assert repo.count(where={"budget": {"gt": 120}}) == 0
@@ -122,11 +123,11 @@ def test_a_locked_branch_rejects_writes_and_serves_reads(
         assert locked.value.code == "branch_locked"
         s.rollback()
         current = repo.get(bridge)
-        assert current is not None and current["budget"] == "100"
+        assert current is not None and current["budget"] == decimal.Decimal("100")
         with engine.session() as admin:
             assert [b.status for b in admin.branches() if b.name == "frozen"] == ["locked"]
             admin.unlock_branch("frozen")
-        assert repo.update(bridge, {"budget": 5})["budget"] == "5"
+        assert repo.update(bridge, {"budget": 5})["budget"] == decimal.Decimal("5")
         s.commit()
         with engine.session() as admin:
             admin.archive_branch("frozen")
@@ -190,7 +191,7 @@ def test_diff_and_merge(engine: evcs.Engine, bridge: str) -> None:
         assert [change["head_id"] for change in merged.changes] == [bridge]
         current = s.repository("work_package").get(bridge)
         assert current is not None
-        assert current["budget"] == "150"
+        assert current["budget"] == decimal.Decimal("150")
         assert current.merged_from == "change-order"
         with pytest.raises(evcs.InvalidArgument):
             s.merge("change-order", strategy="sideways")

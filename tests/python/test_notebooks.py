@@ -1,5 +1,5 @@
-"""notebooks/01-quickstart.ipynb runs headless in a real Jupyter kernel (against this module's
-database) and prints what its cells promise."""
+"""The notebooks run headless in a real Jupyter kernel (against this module's database) and
+print what their cells promise."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import List
 import nbclient
 import nbformat
 
-NOTEBOOK = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "01-quickstart.ipynb"
+NOTEBOOKS = pathlib.Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def cell_text(cell: nbformat.NotebookNode) -> str:
@@ -21,25 +21,29 @@ def cell_text(cell: nbformat.NotebookNode) -> str:
     return "".join(parts)
 
 
-def test_quickstart_notebook_runs_and_prints_the_expected_outputs(database_url: str) -> None:
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+def executed(name: str, database_url: str) -> List[nbformat.NotebookNode]:
+    """Runs notebooks/`name` in a python3 kernel on `database_url`; its code cells, with outputs."""
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     environment = {
         "DATABASE_URL": database_url,
         "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
-    previous = {name: os.environ.get(name) for name in environment}
+    previous = {variable: os.environ.get(variable) for variable in environment}
     os.environ.update(environment)  # the kernel process inherits this environment
     try:
         nbclient.NotebookClient(notebook, kernel_name="python3", timeout=120).execute()
     finally:
-        for name, value in previous.items():
+        for variable, value in previous.items():
             if value is None:
-                os.environ.pop(name, None)
+                os.environ.pop(variable, None)
             else:
-                os.environ[name] = value
+                os.environ[variable] = value
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
-    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+def test_quickstart_notebook_runs_and_prints_the_expected_outputs(database_url: str) -> None:
+    code_cells = executed("01-quickstart.ipynb", database_url)
     assert cell_text(code_cells[0]) == "evcs 0.1.0\n"
     assert cell_text(code_cells[1]) == "after commit: 2\n"
     assert cell_text(code_cells[2]) == "inside the transaction: 3\nafter rollback: 2\n"
@@ -52,3 +56,50 @@ def test_quickstart_notebook_runs_and_prints_the_expected_outputs(database_url: 
     assert html.startswith("<table><thead><tr><th>id</th><th>name</th><th>budget</th></tr></thead>")
     assert "<tr><td>1</td><td>apollo</td><td>1000.50</td></tr>" in html
     assert "more rows" not in html
+
+
+def test_time_travel_and_branches_notebook_tells_the_change_order_story(database_url: str) -> None:
+    code_cells = executed("02-time-travel-and-branches.ipynb", database_url)
+    plan, branch, diff, conflict, merge, travel, plot, close = code_cells
+    assert cell_text(plan) == (
+        "work packages: 3\nbaseline total: 750000.00\n"
+        "types: project_id=UUID, budget=Decimal, due=date, tags=list\n"
+    )
+    baseline_table = plan.outputs[-1]["data"]["text/html"]
+    assert "<td>structure</td>" in baseline_table and "<td>450000.00</td>" in baseline_table
+    assert cell_text(branch) == "branch total: 895000.00\nmain total: 745000.00\n"
+    assert cell_text(diff) == "entities that differ: 4\n"
+    assert diff.outputs[-1]["data"]["text/plain"].splitlines()[1:] == [
+        "0       facade  modified  budget   180000.00                   210000.00",
+        "1       facade  modified    tags  [baseline]  [baseline, change-order-7]",
+        "2   foundation  modified  budget   125000.00                   120000.00",
+        "3   solar roof     added  budget        None                    95000.00",
+        "4   solar roof     added    tags        None            [change-order-7]",
+        "5    structure  modified  budget   440000.00                   470000.00",
+    ]
+    assert cell_text(conflict) == (
+        "conflicts: 1\n"
+        "structure budget: base 450000.00, main 440000.00, change order 470000.00\n"
+        "merge refused: merge_conflict - 1 conflict, nothing written\n"
+    )
+    assert cell_text(merge) == (
+        "merged entities: 3\n"
+        "merged budget: 455000.00 from change-order-7\n"
+        "foundation, changed on main only: 125000.00\n"
+        "facade, changed on the branch only: 210000.00\n"
+        "total after merge: 885000.00\n"
+    )
+    assert cell_text(travel) == (
+        "baseline: structure budget 450000.00 (version 1)\n"
+        "before merge: structure budget 440000.00 (version 2)\n"
+        "now: structure budget 455000.00 (version 3)\n"
+        "solar roof at baseline: None\n"
+        "solar roof now: 95000.00\n"
+        "total at baseline: 750000.00\n"
+    )
+    history_table = travel.outputs[-1]["data"]["text/html"]
+    assert history_table.count("<td>site</td>") == 1 and history_table.count("<td>pm</td>") == 2
+    assert cell_text(plot) == "versions plotted: 3 on main, 2 on change-order-7\n"
+    assert [output["output_type"] for output in plot.outputs] == ["display_data", "stream"]
+    assert "image/png" in plot.outputs[0]["data"]
+    assert close.outputs == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -228,3 +228,206 @@ def test_non_contiguous_memoryview_is_refused(engine: evcs.Engine) -> None:
     with engine.session() as s:
         with pytest.raises(BufferError):
             s.scalar("SELECT $1::bytea", (memoryview(b"abcdef")[::2],))
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT ARRAY[1, NULL, -3]::int4[]", [1, None, -3]),
+        ("SELECT ARRAY[-32768, 32767]::int2[]", [-32768, 32767]),
+        ("SELECT ARRAY[-9223372036854775808, 9223372036854775807]::int8[]", [-(2**63), 2**63 - 1]),
+        ("SELECT '{{1,2},{3,4}}'::int[]", [[1, 2], [3, 4]]),
+        ("SELECT '{}'::int[]", []),
+        ("SELECT '{{a,\"b c\"},{NULL,\"NULL\"}}'::text[]", [["a", "b c"], [None, "NULL"]]),
+        ("SELECT '[0:1]={x,y}'::text[]", ["x", "y"]),
+        ("SELECT ARRAY['{', '}', ',', '\\', '']::varchar[]", ["{", "}", ",", "\\", ""]),
+    ],
+)
+def test_array_columns_are_lists(engine: evcs.Engine, sql: str, expected: Any) -> None:
+    with engine.session() as s:
+        got = s.scalar(sql)
+    assert got == expected
+    assert type(got) is list
+
+
+# ---- entity fields (repository records) ------------------------------------------------------
+#
+# Every column type of SPEC §3.1 (and the other common ones) as an entity field: the value a
+# version returns is of the same Python type and equal to what was written, on the write itself,
+# on get, history and find, and as a filter value.
+
+FIELD_TYPES = {
+    "t_text": "text",
+    "t_int": "integer",
+    "t_bigint": "bigint",
+    "t_float": "double precision",
+    "t_bool": "boolean",
+    "t_numeric": "numeric(24,4)",
+    "t_uuid": "uuid",
+    "t_date": "date",
+    "t_timestamptz": "timestamptz",
+    "t_text_array": "text[]",
+    "t_int_array": "int[]",
+    "t_bigint_array": "bigint[]",
+    "t_jsonb": "jsonb",
+    "t_bytea": "bytea",
+}
+
+FIELD_VALUES = [
+    ("t_text", "héllo wörld ✓ 'quoted' \"double\"", "héllo wörld ✓ 'quoted' \"double\""),
+    ("t_int", -(2**31), -(2**31)),
+    ("t_bigint", 2**63 - 1, 2**63 - 1),
+    ("t_float", 0.1, 0.1),
+    ("t_float", -1.5e300, -1.5e300),
+    ("t_bool", False, False),
+    ("t_numeric", decimal.Decimal("12345678901234567890.0123"), decimal.Decimal("12345678901234567890.0123")),
+    ("t_numeric", decimal.Decimal("-0.5"), decimal.Decimal("-0.5000")),
+    ("t_numeric", 7, decimal.Decimal("7.0000")),
+    ("t_uuid", uuid.UUID("12345678-1234-5678-1234-567812345678"), uuid.UUID("12345678-1234-5678-1234-567812345678")),
+    ("t_date", datetime.date(2024, 2, 29), datetime.date(2024, 2, 29)),
+    ("t_date", datetime.date(1, 1, 1), datetime.date(1, 1, 1)),
+    (
+        "t_timestamptz",
+        datetime.datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime.datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC),
+    ),
+    (
+        "t_timestamptz",
+        datetime.datetime(2024, 7, 1, 12, 0, 0, 500000, tzinfo=BERLIN_SUMMER),
+        datetime.datetime(2024, 7, 1, 10, 0, 0, 500000, tzinfo=UTC),
+    ),
+    (
+        "t_timestamptz",
+        datetime.datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime.datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ),
+    ("t_text_array", ["a", "b c", None, '"q"', "NULL", "{x}", ""], ["a", "b c", None, '"q"', "NULL", "{x}", ""]),
+    ("t_text_array", [], []),
+    ("t_int_array", [1, None, -(2**31)], [1, None, -(2**31)]),
+    ("t_int_array", [[1, 2], [3, 4]], [[1, 2], [3, 4]]),
+    ("t_bigint_array", [2**63 - 1], [2**63 - 1]),
+    ("t_jsonb", {"a": [1, 2.5, None, "x"], "b": {"c": True}}, {"a": [1, 2.5, None, "x"], "b": {"c": True}}),
+    ("t_jsonb", [1, "two", {"three": 3}], [1, "two", {"three": 3}]),
+    ("t_jsonb", "just a string", "just a string"),
+    ("t_bytea", b"\x00\x01\xff\\x", b"\x00\x01\xff\\x"),
+    ("t_bytea", bytearray(b"ab"), b"ab"),
+    ("t_bytea", b"", b""),
+]
+
+
+@pytest.fixture(scope="module")
+def typed(engine: evcs.Engine) -> Iterator[None]:
+    with engine.session() as s:
+        s.create_entity_type("typed", FIELD_TYPES)
+    yield
+
+
+@pytest.mark.parametrize(("field", "value", "expected"), FIELD_VALUES)
+def test_entity_field_round_trips_with_its_python_type(
+    engine: evcs.Engine, typed: None, field: str, value: Any, expected: Any
+) -> None:
+    with engine.session() as s:
+        repo = s.repository("typed")
+        written = repo.create({field: value})
+        s.commit()
+        current = repo.get(written.head_id)
+        assert current is not None
+        found = repo.find(where={"head_id": written.head_id})
+        (history,) = repo.history(written.head_id)
+        for version in (written, current, history):
+            assert version[field] == expected
+            assert type(version[field]) is type(expected)
+            assert all(version[other] is None for other in FIELD_TYPES if other != field)
+        assert [version.head_id for version in found] == [written.head_id]
+        assert found[0][field] == expected
+        assert type(found[0][field]) is type(expected)
+        repo.delete(written.head_id)
+        s.commit()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("t_numeric", decimal.Decimal("1.50")),
+        ("t_uuid", uuid.UUID(int=5)),
+        ("t_date", datetime.date(2030, 1, 2)),
+        ("t_timestamptz", datetime.datetime(2030, 1, 2, 3, 4, 5, 6, tzinfo=UTC)),
+        ("t_bytea", b"\x00\xfe"),
+    ],
+)
+def test_python_values_work_as_filter_values(engine: evcs.Engine, typed: None, field: str, value: Any) -> None:
+    with engine.session() as s:
+        repo = s.repository("typed")
+        head = repo.create({field: value, "t_text": "filter"}).head_id
+        repo.create({"t_text": "filter"})
+        assert [v.head_id for v in repo.find(where={field: value})] == [head]
+        assert [v.head_id for v in repo.find(where={field: {"in": [value]}})] == [head]
+        assert repo.count(where={"t_text": "filter", field: {"ne": value}}) == 1
+        s.rollback()
+
+
+def test_version_fields_are_ordered_by_name_and_null_fields_are_none(engine: evcs.Engine, typed: None) -> None:
+    with engine.session() as s:
+        version = s.repository("typed").create({"t_text": "x"})
+        s.rollback()
+    assert list(version) == sorted(FIELD_TYPES)
+    assert list(version.fields) == sorted(FIELD_TYPES)
+    assert version.fields == {name: ("x" if name == "t_text" else None) for name in sorted(FIELD_TYPES)}
+
+
+def test_repository_fields_list_the_declared_types_in_column_order(engine: evcs.Engine, typed: None) -> None:
+    with engine.session() as s:
+        fields = s.repository("typed").fields
+    assert list(fields) == list(FIELD_TYPES)
+    assert fields == {
+        "t_text": "text", "t_int": "integer", "t_bigint": "bigint", "t_float": "double precision",
+        "t_bool": "boolean", "t_numeric": "numeric(24,4)", "t_uuid": "uuid", "t_date": "date",
+        "t_timestamptz": "timestamptz", "t_text_array": "text[]", "t_int_array": "int[]",
+        "t_bigint_array": "bigint[]", "t_jsonb": "jsonb", "t_bytea": "bytea",
+    }
+
+
+def test_a_domain_field_gets_its_base_types_python_type(engine: evcs.Engine) -> None:
+    with engine.session() as s:
+        s.execute("CREATE DOMAIN positive_amount AS numeric(10,2) CHECK (VALUE > 0)")
+        s.create_entity_type("invoice", {"amount": "positive_amount"})
+        version = s.repository("invoice").create({"amount": decimal.Decimal("12.5")})
+        s.rollback()
+    assert version["amount"] == decimal.Decimal("12.50")
+    assert type(version["amount"]) is decimal.Decimal
+
+
+def test_a_timestamp_field_read_in_another_time_zone_is_still_utc(engine: evcs.Engine, typed: None) -> None:
+    with engine.session() as s:
+        s.execute("SET TIME ZONE 'Asia/Kolkata'")
+        stamp = datetime.datetime(2024, 1, 1, 0, 0, tzinfo=UTC)
+        version = s.repository("typed").create({"t_timestamptz": stamp})
+        s.rollback()
+    assert version["t_timestamptz"] == stamp
+    assert version["t_timestamptz"].utcoffset() == datetime.timedelta(0)
+
+
+@pytest.mark.parametrize(
+    ("field", "sql_value", "what"),
+    [
+        ("t_timestamptz", "infinity", "timestamp"),
+        ("t_timestamptz", "0044-03-15 12:00:00+00 BC", "timestamp"),
+        ("t_timestamptz", "12000-01-01 00:00:00+00", "timestamp"),
+        ("t_date", "0044-03-15 BC", "date"),
+        ("t_date", "infinity", "date"),
+    ],
+)
+def test_field_values_without_a_python_form_are_invalid_argument(
+    engine: evcs.Engine, typed: None, field: str, sql_value: str, what: str
+) -> None:
+    with engine.session() as s:
+        repo = s.repository("typed")
+        with pytest.raises(evcs.InvalidArgument, match=rf"the {what} '.*' is outside the range of Python's datetime"):
+            repo.create({field: sql_value})
+        s.rollback()
+
+
+def test_unsupported_field_value_is_type_error(engine: evcs.Engine, typed: None) -> None:
+    with engine.session() as s:
+        with pytest.raises(TypeError, match="cannot send a complex as an entity field: use str, int, float, bool, None, Decimal, datetime .aware., date, UUID, bytes, dict or list"):
+            s.repository("typed").create({"t_text": 1 + 2j})

@@ -62,10 +62,12 @@ def test_create_get_update_and_history(s: evcs.Session) -> None:
     current = repo.get(created.head_id)
     assert current is not None
     assert dict(current) == {
-        "name": "Bridge", "budget": "1000.50", "status": None, "tags": ["a", "b"],
+        "name": "Bridge", "budget": decimal.Decimal("1000.50"), "status": None, "tags": ["a", "b"],
         "meta": {"k": [1, 2]},
     }
-    assert current["budget"] == "1000.50"
+    assert list(current) == ["budget", "meta", "name", "status", "tags"], "ordered by name"
+    assert list(current.fields) == ["budget", "meta", "name", "status", "tags"]
+    assert type(current["budget"]) is decimal.Decimal
     assert current.valid_to is None
     assert isinstance(current.valid_from, datetime.datetime)
     assert current.valid_from.tzinfo is not None
@@ -82,7 +84,7 @@ def test_create_get_update_and_history(s: evcs.Session) -> None:
     assert [v.version for v in history] == [1, 2]
     assert history[0].valid_to == history[1].valid_from
     assert history[1].changed == ["budget", "status"]
-    assert history[1]["budget"] == "1200.00"
+    assert history[1]["budget"] == decimal.Decimal("1200.00")
     assert history[1].parent_branch is None
     assert history[1].merged_from is None
 
@@ -94,7 +96,7 @@ def test_explicit_head_id_and_python_values(s: evcs.Session) -> None:
         {"name": "dated", "meta": {"when": "x"}, "budget": decimal.Decimal("0.10")}, head_id=head
     )
     assert created.head_id == str(head)
-    assert created["budget"] == "0.10"
+    assert created["budget"] == decimal.Decimal("0.10")
     with pytest.raises(evcs.InvalidArgument, match="naive datetime"):
         repo.update(head, {"status": datetime.datetime(2024, 1, 1)})
     with pytest.raises(TypeError, match="object"):
@@ -143,7 +145,7 @@ def test_writing_twice_in_one_transaction_makes_one_version(s: evcs.Session) -> 
     s.commit()
     history = repo.history(head)
     assert len(history) == 2
-    assert history[0]["budget"] == "5.00"
+    assert history[0]["budget"] == decimal.Decimal("5.00")
     assert history[1]["status"] == "b"
 
 
@@ -289,7 +291,8 @@ def test_columns_as_pairs_keep_their_order(s: evcs.Session) -> None:
     task = s.repository("task").create(
         {"title": "t", "due": datetime.date(2024, 2, 29), "done": False}
     )
-    assert dict(task) == {"title": "t", "due": "2024-02-29", "done": False}
+    assert dict(task) == {"title": "t", "due": datetime.date(2024, 2, 29), "done": False}
+    assert s.repository("task").fields == {"title": "text not null", "due": "date", "done": "bool"}
 
 
 def test_version_list_to_pandas_and_html(s: evcs.Session) -> None:
@@ -305,7 +308,7 @@ def test_version_list_to_pandas_and_html(s: evcs.Session) -> None:
     ], "fields in the order the JSON records carry them (by name)"
     assert frame.shape == (25, 12)
     assert list(frame["name"][:2]) == ["p00", "p01"]
-    assert frame["budget"][3] == "3.00"
+    assert frame["budget"][3] == decimal.Decimal("3.00")
     markup = found._repr_html_()
     assert markup.count("<tr>") == 21, "header plus 20 rows"
     assert "<p>5 more rows</p>" in markup

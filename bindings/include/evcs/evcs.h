@@ -64,6 +64,7 @@ extern "C" {
 #define EVCS_TYPE_UUID 8      /* uuid: canonical text */
 #define EVCS_TYPE_DATE 9      /* date: ISO text YYYY-MM-DD */
 #define EVCS_TYPE_TEXT_ARRAY 10 /* text[] / varchar[]: a JSON array via evcs_result_get_json */
+#define EVCS_TYPE_INT_ARRAY 11 /* int2[] / int4[] / int8[]: a JSON array via evcs_result_get_json */
 
 typedef struct evcs_options evcs_options;
 typedef struct evcs_engine evcs_engine;
@@ -281,8 +282,11 @@ EVCS_API void evcs_result_free(evcs_result *result);
  *    "valid_to": <micros>|null, "deleted": false, "author": "...", "parent_branch": ...|null,
  *    "parent_version": ...|null, "merged_from": ...|null, "fields": {...}, "changed": [...]}
  * Timestamps are UTC microseconds; a version still pending in an uncommitted transaction has
- * valid_from = INT64_MAX. Field values are typed as JSON (numeric, uuid, timestamps and dates
- * as strings). "changed" lists the fields that differ from the previous version (histories).
+ * valid_from = INT64_MAX. "fields" is ordered by name; its values are typed as JSON: numbers,
+ * booleans, null, json/jsonb as is, text[] and int[] as arrays, and numeric, uuid, date,
+ * timestamptz (the server's text, UTC: "2024-05-01 12:00:00.5+00") and bytea ("\\x0a0b") as
+ * strings; evcs_repository_fields tells which field has which type. "changed" lists the fields
+ * that differ from the previous version (histories).
  * Malformed JSON or a JSON value of the wrong shape fails with EVCS_EINVALID naming the
  * argument. */
 
@@ -298,6 +302,12 @@ EVCS_API int evcs_session_create_entity_type(evcs_session *session, const char *
 EVCS_API int evcs_session_repository(evcs_repository **out, evcs_session *session,
                                      const char *entity_type);
 EVCS_API void evcs_repository_free(evcs_repository *repository);
+/* The entity type's fields in column order, as a JSON array of
+ *   {"name": "budget", "type": "numeric(14,2)", "value_type": 6}   (6 = EVCS_TYPE_NUMERIC)
+ * where "type" is the declared PostgreSQL type and "value_type" the EVCS_TYPE_* kind of its
+ * values (as evcs_result_column_type reports for the column), so a wrapper can turn each
+ * field's JSON value into a native value. */
+EVCS_API int evcs_repository_fields(char **out_json, const evcs_repository *repository);
 
 /* Writes; each returns the new version. `values_json` is an object of field name → value.
  * `head_id` NULL in create: a new random uuid. `expected_version` < 0: no check (otherwise

@@ -11,7 +11,12 @@
 namespace evcs {
 
 enum class ColumnType { text = 0, int64 = 1, float64 = 2, boolean = 3, bytes = 4, timestamp = 5,
-                        numeric = 6, json = 7, uuid = 8, date = 9, text_array = 10 };
+                        numeric = 6, json = 7, uuid = 8, date = 9, text_array = 10,
+                        int_array = 11 };
+
+// The kind of value a column of the PostgreSQL type `type_oid` holds (text for any type
+// without a closer match). Domains are reported by the server as their base type.
+ColumnType column_type_of_oid(std::uint32_t type_oid);
 
 class Result {
 public:
@@ -38,7 +43,8 @@ public:
   std::string get_text(std::int64_t row, std::int64_t column) const;
   std::string get_bytes(std::int64_t row, std::int64_t column) const;
   std::int64_t get_timestamp(std::int64_t row, std::int64_t column) const;
-  // A cell as JSON, typed by its column (numbers, booleans, null, parsed json, strings).
+  // A cell as JSON, typed by its column (numbers, booleans, null, parsed json, arrays of text
+  // or integers, strings).
   nlohmann::json get_json(std::int64_t row, std::int64_t column) const;
   // The whole result as a JSON array of objects.
   nlohmann::json to_json() const;

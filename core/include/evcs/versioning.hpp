@@ -5,6 +5,8 @@
 // read "as of" a past instant is repeatable.
 #pragma once
 
+#include "evcs/result.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -28,6 +30,15 @@ struct ColumnDefinition {
   std::string type;
 };
 
+// A field of an entity type as versions carry it: the declared PostgreSQL type (as
+// normalised when the type was created) and the kind of value its cells hold, which tells a
+// wrapper how to read the field's JSON value (e.g. a numeric arrives as an exact string).
+struct FieldDefinition {
+  std::string name;
+  std::string type;
+  ColumnType value_type = ColumnType::text;
+};
+
 // Timestamps are UTC microseconds since 1970-01-01.
 struct Version {
   std::string head_id;
@@ -40,7 +51,8 @@ struct Version {
   std::optional<std::string> parent_branch;
   std::optional<std::int64_t> parent_version;
   std::optional<std::string> merged_from;
-  // The entity's own columns, typed as JSON (numeric, uuid, timestamps and dates as strings).
+  // The entity's own columns, typed as JSON (numeric, uuid, timestamps, dates and bytea as
+  // strings; see FieldDefinition), ordered by name.
   nlohmann::json fields = nlohmann::json::object();
   // In a history: the fields that differ from the previous version (all of them for the first).
   std::vector<std::string> changed;
@@ -117,6 +129,8 @@ public:
              std::shared_ptr<const detail::EntityType> type);
 
   const std::string &entity_type() const noexcept;
+  // The entity's fields in column order.
+  std::vector<FieldDefinition> fields() const;
 
   // A new entity: version 1 on the session's branch. `head_id` empty = a new random uuid.
   Version create(const nlohmann::json &values, const std::string &head_id = "");

@@ -7,8 +7,10 @@ the build's python directory.
 Reports rows/s per client and the ratios the foundation issue sets as targets:
 evcs >= 1.3x asyncpg, evcs >= 0.8x pgbench -M prepared (1 client), and 32 concurrent async
 tasks through the pool >= 1.5x one task. On a 2-core machine PostgreSQL itself slows down with
-32 busy backends (pgbench -c 32 is printed for reference), so the async figure is measured both
-ways: 32 tasks sharing a pool of 4 connections (a session per query) and 32 long sessions.
+32 busy backends (pgbench -c 32 is printed for reference), so the async figure is measured three
+ways: 32 tasks sharing a pool of 4 connections through `engine.async_scalar` (one autocommit
+round trip per query, compared with asyncpg's pool.fetchval), 32 tasks sharing it with a session
+per query (BEGIN + query, then COMMIT), and 32 long sessions.
 """
 from __future__ import annotations
 
@@ -123,6 +125,44 @@ async def evcs_async_pooled(url: str, seconds: float, accounts: int, tasks: int,
     return rate
 
 
+async def evcs_engine_async(url: str, seconds: float, accounts: int, tasks: int, pool_size: int) -> float:
+    """Each operation is `await engine.async_scalar(...)`: an autocommit statement on a pooled
+    connection (asyncpg's pool.fetchval), so N tasks share the pool's connections."""
+    engine = evcs.Engine(url, pool_size=pool_size, max_overflow=0)
+
+    async def worker(count: int) -> int:
+        for _ in range(count):
+            await engine.async_scalar(QUERY, (random.randint(1, accounts),))
+        return count
+
+    async def batch(count: int) -> int:
+        done = await asyncio.gather(*(worker(max(count // tasks, 1)) for _ in range(tasks)))
+        return sum(done)
+
+    rate = await measure_async(f"evcs engine.async_scalar, {tasks} task(s), pool {pool_size}",
+                               seconds, batch)
+    engine.close()
+    return rate
+
+
+async def asyncpg_pool(url: str, seconds: float, accounts: int, tasks: int, pool_size: int) -> float:
+    pool = await asyncpg.create_pool(url, min_size=pool_size, max_size=pool_size)
+
+    async def worker(count: int) -> int:
+        for _ in range(count):
+            await pool.fetchval(QUERY, random.randint(1, accounts))
+        return count
+
+    async def batch(count: int) -> int:
+        done = await asyncio.gather(*(worker(max(count // tasks, 1)) for _ in range(tasks)))
+        return sum(done)
+
+    rate = await measure_async(f"asyncpg pool.fetchval, {tasks} task(s), pool {pool_size}",
+                               seconds, batch)
+    await pool.close()
+    return rate
+
+
 def pgbench(url: str, seconds: float, clients: int = 1) -> float:
     environment = dict(os.environ)
     match = re.search(r"host=([^&]+)", url)
@@ -162,6 +202,14 @@ def main() -> None:
                 evcs_async_pooled(url, arguments.seconds, arguments.accounts, 1, 4)),
             "evcs_pooled_32": asyncio.run(
                 evcs_async_pooled(url, arguments.seconds, arguments.accounts, 32, 4)),
+            "evcs_engine_1": asyncio.run(
+                evcs_engine_async(url, arguments.seconds, arguments.accounts, 1, 4)),
+            "evcs_engine_32": asyncio.run(
+                evcs_engine_async(url, arguments.seconds, arguments.accounts, 32, 4)),
+            "asyncpg_pool_1": asyncio.run(
+                asyncpg_pool(url, arguments.seconds, arguments.accounts, 1, 4)),
+            "asyncpg_pool_32": asyncio.run(
+                asyncpg_pool(url, arguments.seconds, arguments.accounts, 32, 4)),
         }
         for name, rate in results.items():
             best[name] = max(best.get(name, 0.0), rate)
@@ -174,6 +222,11 @@ def main() -> None:
     print(f"  evcs / psycopg              {best['evcs'] / best['psycopg']:.2f}")
     print(f"  evcs async 32 / 1 task, pool of 4, session per query "
           f"{best['evcs_pooled_32'] / best['evcs_pooled_1']:.2f}  (>= 1.5)")
+    print(f"  evcs async 32 / 1 task, pool of 4, engine.async_scalar "
+          f"{best['evcs_engine_32'] / best['evcs_engine_1']:.2f}  (>= 1.5; asyncpg pool: "
+          f"{best['asyncpg_pool_32'] / best['asyncpg_pool_1']:.2f})")
+    print(f"  evcs engine.async_scalar / asyncpg pool.fetchval, 32 tasks "
+          f"{best['evcs_engine_32'] / best['asyncpg_pool_32']:.2f}")
     print(f"  evcs async 32 / 1 task, 32 long sessions         "
           f"{best['evcs_async_32'] / best['evcs_async_1']:.2f}  "
           f"(server ceiling: pgbench 32 / 1 clients {best['pgbench_32'] / best['pgbench']:.2f})")

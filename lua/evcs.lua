@@ -264,21 +264,30 @@ local function execute_native(session, sql, params)
   end)
 end
 
+-- The result table of a native execute call's status and result, or nil, err.
+local function rows_or_failure(status, result_handle)
+  if status ~= OK then return failure(status) end
+  return result_table(result_handle)
+end
+
+-- The first column of the first row of a result table (evcs.null for SQL NULL, nil when
+-- there is no row), or the nil, err it was given.
+local function first_cell(rows, err)
+  if rows == nil then return nil, err end
+  if rows[1] == nil or rows.columns[1] == nil then return nil end
+  return rows[1][rows.columns[1]]
+end
+
 --- Executes `sql` with server-side parameters ($1, $2, ...). Returns the result table, or
 --- nil, err.
 function Session:execute(sql, params)
-  local status, result_handle = execute_native(self, sql, params)
-  if status ~= OK then return failure(status) end
-  return result_table(result_handle)
+  return rows_or_failure(execute_native(self, sql, params))
 end
 
 --- The first column of the first row (evcs.null for SQL NULL, nil when there is no row), or
 --- nil, err.
 function Session:scalar(sql, params)
-  local rows, err = self:execute(sql, params)
-  if rows == nil then return nil, err end
-  if rows[1] == nil or rows.columns[1] == nil then return nil end
-  return rows[1][rows.columns[1]]
+  return first_cell(self:execute(sql, params))
 end
 
 -- Owns a native result while a generic `for` walks it; closed when the loop ends or breaks.
@@ -597,6 +606,30 @@ function Session:create_entity_type(name, columns)
                      #listed == 0 and "[]" or encode(listed))
 end
 
+--- Adds a column to an entity type, keeping every version (usable in a migration). `type` is a
+--- PostgreSQL type, optionally followed by "not null"; versions written before the column read
+--- nil in it. `default` (optional, a literal of the type) is what entities created afterwards get
+--- when they leave the column out; a "not null" column of a type with versions needs one.
+--- true, or nil, err.
+function Session:add_column(entity_type, column, column_type, default)
+  if default ~= nil and type(default) ~= "string" then
+    invalid_argument("the default value must be a string (a literal of the column's type) or nil")
+  end
+  return status_call(native.evcs_session_add_column, self.handle, entity_type, column, column_type,
+                     default)
+end
+
+--- Removes a column (and its values) from every version of an entity type. true, or nil, err.
+function Session:drop_column(entity_type, column)
+  return status_call(native.evcs_session_drop_column, self.handle, entity_type, column)
+end
+
+--- Renames a column of an entity type in every version, keeping values and history.
+--- true, or nil, err.
+function Session:rename_column(entity_type, column, new_name)
+  return status_call(native.evcs_session_rename_column, self.handle, entity_type, column, new_name)
+end
+
 --- The repository of one entity type on this session's branch and transaction, or nil, err
 --- (not_found for an unknown type).
 function Session:repository(entity_type)
@@ -625,6 +658,18 @@ end
 function Repository:create(values, head_id)
   return version_table(json_call(native.evcs_repository_create, self.handle,
                                  encode_object(values, "values"), head_id))
+end
+
+--- Many new entities at once (COPY): `rows` is an array of values tables, each optionally with
+--- head_id. Outside a begin() block this commits them with `message` (optional) as one commit;
+--- inside one it joins it. { head_ids = {...} (in row order), branch =, version = 1,
+--- valid_from = (nil while pending), author = }, or nil, err.
+function Repository:create_many(rows, message)
+  if type(rows) ~= "table" then invalid_argument("rows must be an array of values tables") end
+  local encoded = {}
+  for index, row in ipairs(rows) do encoded[index] = encode_object(row, "row " .. (index - 1)) end
+  return version_table(json_call(native.evcs_repository_create_many, self.handle,
+                                 "[" .. table.concat(encoded, ",") .. "]", message))
 end
 
 --- A new version with `values` merged over the current ones; `expected_version` (optional)
@@ -811,6 +856,30 @@ function Engine:pool_status()
   return { size = size, checked_out = checked_out, overflow = overflow }
 end
 
+--- Runs one statement in autocommit mode, outside any session: a pooled connection runs it in
+--- its own transaction (one round trip, no BEGIN/COMMIT) and goes straight back to the pool.
+--- Returns the result table, or nil, err.
+function Engine:execute(sql, params)
+  return rows_or_failure(with_params(params, function(params_handle)
+    return native.evcs_engine_execute(self.handle, sql, params_handle)
+  end))
+end
+
+--- Engine:execute returning the first column of the first row, or nil, err.
+function Engine:scalar(sql, params)
+  return first_cell(self:execute(sql, params))
+end
+
+--- Starts an autocommit statement on the engine's I/O thread and returns a future; any number
+--- may be in flight at once, sharing the pool. nil, err if it could not be queued.
+function Engine:execute_async(sql, params)
+  local status, future_handle = with_params(params, function(params_handle)
+    return native.evcs_engine_execute_future(self.handle, sql, params_handle)
+  end)
+  if status ~= OK then return failure(status) end
+  return setmetatable({ handle = future_handle }, Future)
+end
+
 local session_option_keys = { branch = true, author = true }
 
 --- A session for explicit control (s:commit, s:rollback, s:close; `<close>` closes it).
@@ -863,8 +932,136 @@ end
 Embedded.__close = Embedded.close
 Embedded.__gc = Embedded.close
 
+-- ---- migrations (SPEC §6) --------------------------------------------------------------------
+-- Steps are tables { version, slug, name, up_path, down_path, checksum }; applied records
+-- { version, slug, checksum, applied_at (UTC micros), duration_ms, applied_by }.
+
+local MigrationRunner = { __name = "evcs.migration_runner" }
+MigrationRunner.__index = MigrationRunner
+
+local migration_runner_keys = { author = true, on_batch = true }
+
+--- A runner for the steps of `directory` on `engine`'s database, or nil, err (migration_error
+--- naming the file when the directory is malformed). `options`: { author = nil, on_batch = nil };
+--- on_batch(file, batch, rows, total_rows) is called after every batch of a batched step, and
+--- an error it raises stops the run (the committed batches stay, the step stays pending).
+--- The runner keeps the engine alive until it is closed.
+function evcs.migration_runner(engine, directory, options)
+  check_keys("migration_runner", options, migration_runner_keys)
+  options = options or {}
+  local status, runner_handle = native.evcs_migration_runner_open(engine and engine.handle,
+                                                                  directory, options.author)
+  if status ~= OK then return failure(status) end
+  local runner = setmetatable({ handle = runner_handle }, MigrationRunner)
+  runner:set_on_batch(options.on_batch)
+  return runner
+end
+
+--- Sets (or, with nil, removes) the batch progress function of later upgrades and downgrades.
+function MigrationRunner:set_on_batch(on_batch)
+  if on_batch ~= nil and type(on_batch) ~= "function" then
+    invalid_argument("set_on_batch: on_batch must be a function or nil")
+  end
+  self.on_batch = on_batch
+end
+
+--- Releases the runner (and its hold on the engine). Safe to call twice.
+function MigrationRunner:close()
+  native.evcs_migration_runner_free(self.handle)
+  self.handle = nil
+end
+MigrationRunner.__close = MigrationRunner.close
+MigrationRunner.__gc = MigrationRunner.close
+
+function MigrationRunner:directory() return checked(native.evcs_migration_runner_directory(self.handle)) end
+
+--- Every step of the directory, in order.
+function MigrationRunner:steps() return json_call(native.evcs_migration_runner_steps, self.handle) end
+
+-- A target as text: versions may be given as integers.
+local function target_text(target)
+  if target == nil or type(target) == "string" then return target end
+  local version = math.tointeger(target)
+  if version == nil then invalid_argument("a migration target is \"head\", \"base\", a version or \"+N\"/\"-N\"") end
+  return tostring(version)
+end
+
+--- Applies the steps up to `target` ("head" when nil, a version, "+N"); the steps applied, or
+--- nil, err.
+function MigrationRunner:upgrade(target)
+  return json_call(native.migration_run, self.handle, "upgrade", target_text(target), self.on_batch)
+end
+
+--- Reverts applied steps, newest first, down to `target` ("base", a version, "-N"); the steps
+--- reverted, or nil, err.
+function MigrationRunner:downgrade(target)
+  return json_call(native.migration_run, self.handle, "downgrade", target_text(target), self.on_batch)
+end
+
+-- Calls `call(...)` (a native call returning a status and allocated text) and returns the text.
+local function text_call(call, ...)
+  local status, text = call(...)
+  if status ~= OK then return failure(status) end
+  return text
+end
+
+--- Offline mode: exactly the SQL upgrade(target) would run now (nothing changes), or nil, err.
+function MigrationRunner:upgrade_sql(target)
+  return text_call(native.evcs_migration_runner_upgrade_sql, self.handle, target_text(target))
+end
+
+--- Offline mode for downgrade(target).
+function MigrationRunner:downgrade_sql(target)
+  return text_call(native.evcs_migration_runner_downgrade_sql, self.handle, target_text(target))
+end
+
+--- The newest applied version; 0 at base (nothing applied). nil, err on failure.
+function MigrationRunner:current()
+  local status, version = native.evcs_migration_runner_current(self.handle)
+  if status ~= OK then return failure(status) end
+  return version
+end
+
+--- Applied records, oldest first.
+function MigrationRunner:history() return json_call(native.evcs_migration_runner_history, self.handle) end
+
+--- Steps not applied yet, in order.
+function MigrationRunner:pending() return json_call(native.evcs_migration_runner_pending, self.handle) end
+
+--- true, or nil, err (migration_error naming the applied file that was edited or removed).
+function MigrationRunner:verify() return status_call(native.evcs_migration_runner_verify, self.handle) end
+
+--- Records `target` ("head", "base", a version) as current without running a step.
+function MigrationRunner:stamp(target)
+  return status_call(native.evcs_migration_runner_stamp, self.handle, target_text(target))
+end
+
+--- Writes the next-numbered empty pair for `message` into `directory` (created if missing);
+--- the path of the up file, or nil, err.
+function evcs.new_migration_step(directory, message)
+  return text_call(native.evcs_migration_new_step, directory, message)
+end
+
+-- ---- backup and verified restore (SPEC §9) -------------------------------------------------
+-- A manifest is { archive, server_version_num, tables = { { table, rows, md5 }, ... } }.
+
+--- Dumps the database at `url` into `archive` and writes its manifest; the manifest or nil, err.
+function evcs.backup(url, archive) return json_call(native.evcs_database_backup, url, archive) end
+
+--- Restores `archive` into the empty database at `target_url` and verifies it.
+function evcs.restore(archive, target_url)
+  return json_call(native.evcs_database_restore, archive, target_url)
+end
+
+--- Checks the database at `target_url` against the manifest of `archive`.
+function evcs.verify_restore(archive, target_url)
+  return json_call(native.evcs_database_verify_restore, archive, target_url)
+end
+
 -- The classes behind the objects, for introspection (the parity test checks their methods).
 evcs.classes = { Engine = Engine, Session = Session, Transaction = Transaction, Future = Future,
                  Embedded = Embedded, Repository = Repository }
+
+evcs.classes.MigrationRunner = MigrationRunner
 
 return evcs

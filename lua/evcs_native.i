@@ -128,6 +128,7 @@ static int SWIG_lua_isnilinteger(lua_State *L, int index) {
 
 %ignore evcs_engine_set_log_callback;
 %ignore evcs_session_execute_async;
+%ignore evcs_engine_execute_async;
 %ignore evcs_session_commit_async;
 %ignore evcs_session_rollback_async;
 %ignore evcs_session_close_async;
@@ -137,6 +138,14 @@ static int SWIG_lua_isnilinteger(lua_State *L, int index) {
 %ignore evcs_free;
 /* Lua builds its result tables cell by cell; the whole-result JSON text is for other callers. */
 %ignore evcs_result_to_json;
+
+/* ---- migrations and backup ----------------------------------------------------------------
+ * Runners are handles like the others; SQL text, step paths and manifests are allocated text.
+ * The batch callback is a C function pointer: migration_run below installs one that calls a Lua
+ * function for the length of one upgrade or downgrade. */
+EVCS_HANDLE_OUT(evcs_migration_runner)
+%apply char **out_version { char **out_sql, char **out_path, char **out_manifest_json };
+%ignore evcs_migration_runner_set_batch_callback;
 
 #define EVCS_API
 %include "evcs/evcs.h"
@@ -186,3 +195,82 @@ static int run_in_transaction(lua_State *L) {
 }
 %}
 %native(run_in_transaction) int run_in_transaction(lua_State *L);
+
+/* ---- migration_run(runner, "upgrade" | "downgrade", target, on_batch) -> status, json --------
+ * Runs evcs_migration_runner_upgrade/downgrade (`target` nil: the C default) with `on_batch`
+ * (a function or nil) called as on_batch(file, batch, rows, total_rows) after every batch of a
+ * batched step. It runs synchronously on the calling thread inside the C call, so calling back
+ * into the same lua_State is safe. A Lua error escaping it stops the run with EVCS_ERROR and
+ * the error's text. The callback is removed again before returning, so no pointer into this
+ * call's frame outlives it; the run's error is restored after that removal (a successful call
+ * starts a fresh last error). */
+%{
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  lua_State *L;
+  int function_index;
+} lua_batch_callback;
+
+static int call_lua_batch_callback(void *payload, const char *file, int64_t batch, int64_t rows,
+                                   int64_t total_rows) {
+  lua_batch_callback *callback = (lua_batch_callback *)payload;
+  lua_State *L = callback->L;
+  lua_pushvalue(L, callback->function_index);
+  lua_pushstring(L, file);
+  lua_pushinteger(L, (lua_Integer)batch);
+  lua_pushinteger(L, (lua_Integer)rows);
+  lua_pushinteger(L, (lua_Integer)total_rows);
+  if (lua_pcall(L, 4, 0, 0) != LUA_OK) {
+    const char *message = lua_tostring(L, -1);
+    int status = evcs_error_set(EVCS_ERROR, NULL,
+                                message != NULL ? message : "the Lua batch callback raised an error");
+    lua_pop(L, 1);
+    return status;
+  }
+  return EVCS_OK;
+}
+
+static char *copy_text(const char *text) {
+  char *copy = (char *)malloc(strlen(text) + 1);
+  if (copy != NULL) strcpy(copy, text);
+  return copy;
+}
+
+static int migration_run(lua_State *L) {
+  evcs_migration_runner *runner = NULL;
+  if (!lua_isnil(L, 1) &&
+      !SWIG_IsOK(SWIG_ConvertPtr(L, 1, (void **)&runner, SWIGTYPE_p_evcs_migration_runner, 0)))
+    return luaL_argerror(L, 1, "expected an evcs_migration_runner handle");
+  const char *direction = luaL_checkstring(L, 2);
+  int upward = strcmp(direction, "upgrade") == 0;
+  if (!upward && strcmp(direction, "downgrade") != 0)
+    return luaL_argerror(L, 2, "expected \"upgrade\" or \"downgrade\"");
+  const char *target = luaL_optstring(L, 3, NULL);
+  int has_callback = !lua_isnoneornil(L, 4);
+  if (has_callback) luaL_checktype(L, 4, LUA_TFUNCTION);
+  lua_batch_callback callback = {L, 4};
+  int status = evcs_migration_runner_set_batch_callback(
+      runner, has_callback ? call_lua_batch_callback : NULL, &callback);
+  char *json = NULL;
+  if (status == EVCS_OK) {
+    status = upward ? evcs_migration_runner_upgrade(&json, runner, target)
+                    : evcs_migration_runner_downgrade(&json, runner, target);
+    if (has_callback) {
+      int code = evcs_error_last_code();
+      char *sqlstate = copy_text(evcs_error_last_sqlstate());
+      char *message = copy_text(evcs_error_last_message());
+      evcs_migration_runner_set_batch_callback(runner, NULL, NULL);
+      if (status != EVCS_OK) evcs_error_set(code, sqlstate, message);
+      free(sqlstate);
+      free(message);
+    }
+  }
+  lua_pushinteger(L, status);
+  if (json == NULL) lua_pushnil(L); else lua_pushstring(L, json);
+  evcs_free(json);
+  return 2;
+}
+%}
+%native(migration_run) int migration_run(lua_State *L);

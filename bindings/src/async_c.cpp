@@ -77,6 +77,16 @@ int evcs_session_execute_async(evcs_session *session, const char *sql, const evc
   });
 }
 
+int evcs_engine_execute_async(evcs_engine *engine, const char *sql, const evcs_params *params,
+                              evcs_result_callback callback, void *payload) {
+  return guarded([&] {
+    evcs_engine &target = deref(engine, "engine");
+    require_callback(callback);
+    target.engine.async_execute(text_argument(sql, "the SQL text"), params_or_empty(params),
+                                result_handler(callback, payload));
+  });
+}
+
 int evcs_session_commit_async(evcs_session *session, const char *message,
                               evcs_status_callback callback, void *payload) {
   return guarded([&] {
@@ -122,6 +132,18 @@ int evcs_transaction_rollback_async(evcs_transaction *transaction, evcs_status_c
   });
 }
 
+namespace {
+evcs::ResultHandler fulfil_result(std::shared_ptr<evcs_future::State> state) {
+  return [state](std::exception_ptr error, evcs::Result result) {
+    std::unique_ptr<evcs_result> owned;
+    int status = error ? record_exception(error) : guarded([&] {
+      owned = std::make_unique<evcs_result>(std::move(result));
+    });
+    state->fulfil(status, std::move(owned));
+  };
+}
+} // namespace
+
 int evcs_session_execute_future(evcs_future **out, evcs_session *session, const char *sql,
                                 const evcs_params *params) {
   return guarded([&] {
@@ -129,15 +151,21 @@ int evcs_session_execute_future(evcs_future **out, evcs_session *session, const 
     *out = nullptr;
     evcs_session &target = deref(session, "session");
     auto future = std::make_unique<evcs_future>();
-    auto state = future->state;
     target.session.async_execute(text_argument(sql, "the SQL text"), params_or_empty(params),
-                                 [state](std::exception_ptr error, evcs::Result result) {
-                                   std::unique_ptr<evcs_result> owned;
-                                   int status = error ? record_exception(error) : guarded([&] {
-                                     owned = std::make_unique<evcs_result>(std::move(result));
-                                   });
-                                   state->fulfil(status, std::move(owned));
-                                 });
+                                 fulfil_result(future->state));
+    *out = future.release();
+  });
+}
+
+int evcs_engine_execute_future(evcs_future **out, evcs_engine *engine, const char *sql,
+                               const evcs_params *params) {
+  return guarded([&] {
+    deref(out, "out");
+    *out = nullptr;
+    evcs_engine &target = deref(engine, "engine");
+    auto future = std::make_unique<evcs_future>();
+    target.engine.async_execute(text_argument(sql, "the SQL text"), params_or_empty(params),
+                                fulfil_result(future->state));
     *out = future.release();
   });
 }

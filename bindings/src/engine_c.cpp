@@ -14,7 +14,7 @@ int evcs_engine_open(evcs_engine **out, const evcs_options *options) {
   });
 }
 
-void evcs_engine_free(evcs_engine *engine) { delete engine; }
+void evcs_engine_free(evcs_engine *engine) { release_engine(engine); }
 
 int evcs_engine_url(const char **out, const evcs_engine *engine) {
   return guarded([&] {
@@ -35,6 +35,18 @@ int evcs_engine_pool_status(int64_t *size, int64_t *checked_out, int64_t *overfl
 
 int evcs_engine_dispose(evcs_engine *engine) {
   return guarded([&] { deref(engine, "engine").engine.dispose(); });
+}
+
+int evcs_engine_execute(evcs_result **out, evcs_engine *engine, const char *sql,
+                        const evcs_params *params) {
+  return guarded([&] {
+    deref(out, "out");
+    *out = nullptr;
+    evcs_engine &target = deref(engine, "engine");
+    evcs::Result result = target.engine.execute(text_argument(sql, "the SQL text"),
+                                                params_or_empty(params));
+    *out = new evcs_result(std::move(result));
+  });
 }
 
 int evcs_engine_set_log_callback(evcs_engine *engine, evcs_log_callback callback, void *payload) {

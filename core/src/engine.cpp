@@ -1,8 +1,13 @@
 #include "evcs/engine.hpp"
 
+#include "completion.hpp"
 #include "engine_state.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
+#include "io_service.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <cstdio>
 #include <cstdlib>
@@ -116,6 +121,72 @@ Engine &Engine::operator=(Engine &&) noexcept = default;
 
 Session Engine::session(const std::string &branch, const std::string &author) {
   return Session(state_, branch, author);
+}
+
+namespace {
+
+// Hands back a connection after an autocommit statement: one the server dropped is discarded.
+void return_after(detail::Pool &pool, detail::Pool::ConnectionPtr connection,
+                  const std::exception_ptr &error) {
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const ConnectionLost &) {
+      pool.discard(std::move(connection));
+      return;
+    } catch (...) {
+    }
+  }
+  pool.release(std::move(connection));
+}
+
+} // namespace
+
+Result Engine::execute(const std::string &sql, const Params &params) {
+  require_utf8(sql, "the SQL text");
+  detail::Pool &pool = *state_->pool;
+  detail::Pool::ConnectionPtr connection = pool.acquire();
+  try {
+    Result result = connection->execute({}, sql, params);
+    pool.release(std::move(connection));
+    return result;
+  } catch (...) {
+    return_after(pool, std::move(connection), std::current_exception());
+    throw;
+  }
+}
+
+void Engine::async_execute(const std::string &sql, const Params &params, ResultHandler handler) {
+  require_utf8(sql, "the SQL text");
+  auto state = state_;
+  boost::asio::post(detail::io_context(), [state, sql, params, handler]() mutable {
+    state->pool->async_acquire(
+        detail::io_context(),
+        [state, sql = std::move(sql), params = std::move(params),
+         handler = std::move(handler)](std::exception_ptr error,
+                                       detail::Pool::ConnectionPtr acquired) mutable {
+          if (error) {
+            detail::invoke_handler(handler, error, Result());
+            return;
+          }
+          // Owned by the completion, which gives it back before reporting: the caller may
+          // issue its next statement from the handler and find the connection free.
+          auto connection = std::make_shared<detail::Pool::ConnectionPtr>(std::move(acquired));
+          (*connection)->execute_async(
+              detail::io_context(), {}, std::move(sql), std::move(params), {},
+              [state, connection, handler](std::exception_ptr failure, Result result) mutable {
+                return_after(*state->pool, std::move(*connection), failure);
+                detail::invoke_handler(handler, failure, std::move(result));
+              });
+        });
+  });
+}
+
+std::future<Result> Engine::execute_async(const std::string &sql, const Params &params) {
+  auto promise = std::make_shared<std::promise<Result>>();
+  auto future = promise->get_future();
+  async_execute(sql, params, detail::fulfil<Result>(promise));
+  return future;
 }
 
 std::string Engine::url() const { return detail::mask_password(state_->url); }

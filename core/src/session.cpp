@@ -1,5 +1,6 @@
 #include "evcs/session.hpp"
 
+#include "completion.hpp"
 #include "io_service.hpp"
 #include "session_state.hpp"
 
@@ -7,26 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <boost/asio/post.hpp>
 
-#include <cstdio>
-
 namespace evcs {
 
 namespace detail {
-
-namespace {
-
-// A completion handler that throws would end the I/O thread; report and carry on instead.
-template <typename Handler, typename... Args> void invoke_handler(Handler &handler, Args &&...args) {
-  try {
-    handler(std::forward<Args>(args)...);
-  } catch (const std::exception &error) {
-    std::fprintf(stderr, "evcs: an async completion handler threw (ignored): %s\n", error.what());
-  } catch (...) {
-    std::fprintf(stderr, "evcs: an async completion handler threw (ignored)\n");
-  }
-}
-
-} // namespace
 
 SessionState::SessionState(std::shared_ptr<EngineState> engine_state, std::string branch_name,
                            std::string author_name)
@@ -381,39 +365,24 @@ void Session::async_rollback(StatusHandler handler) {
 
 void Session::async_close(StatusHandler handler) { async_rollback(std::move(handler)); }
 
-namespace {
-template <typename T> std::function<void(std::exception_ptr, T)> fulfil(std::shared_ptr<std::promise<T>> promise) {
-  return [promise](std::exception_ptr error, T value) {
-    if (error) promise->set_exception(error);
-    else promise->set_value(std::move(value));
-  };
-}
-StatusHandler fulfil_void(std::shared_ptr<std::promise<void>> promise) {
-  return [promise](std::exception_ptr error) {
-    if (error) promise->set_exception(error);
-    else promise->set_value();
-  };
-}
-} // namespace
-
 std::future<Result> Session::execute_async(const std::string &sql, const Params &params) {
   auto promise = std::make_shared<std::promise<Result>>();
   auto future = promise->get_future();
-  async_execute(sql, params, fulfil<Result>(promise));
+  async_execute(sql, params, detail::fulfil<Result>(promise));
   return future;
 }
 
 std::future<void> Session::commit_async(const std::string &message) {
   auto promise = std::make_shared<std::promise<void>>();
   auto future = promise->get_future();
-  async_commit(message, fulfil_void(promise));
+  async_commit(message, detail::fulfil_void(promise));
   return future;
 }
 
 std::future<void> Session::rollback_async() {
   auto promise = std::make_shared<std::promise<void>>();
   auto future = promise->get_future();
-  async_rollback(fulfil_void(promise));
+  async_rollback(detail::fulfil_void(promise));
   return future;
 }
 

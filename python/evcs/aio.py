@@ -87,13 +87,15 @@ class AsyncSession:
         self._native = native
 
     async def execute(self, sql: str, params: Params = None) -> Result:
-        native = self._native
-        return _as_result(
-            await _completion(lambda loop, future: native.execute_async(sql, params, loop, future))
-        )
+        future = asyncio.get_running_loop().create_future()
+        self._native.execute_async(sql, params, future.get_loop(), future)
+        return _as_result(await future)
 
     async def scalar(self, sql: str, params: Params = None) -> Any:
-        return (await self.execute(sql, params)).scalar()
+        """The first column of the first row, or None when there are no rows."""
+        future = asyncio.get_running_loop().create_future()
+        self._native.scalar_async(sql, params, future.get_loop(), future)
+        return await future
 
     async def commit(self, message: Optional[str] = None) -> None:
         native = self._native

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import List, NamedTuple, Optional, Tuple, Type, Union
+import asyncio
+from typing import Any, List, NamedTuple, Optional, Tuple, Type, Union
 
 from . import _native
 from .aio import AsyncSession
-from .session import Session
+from .result import Result, _as_result
+from .session import Params, Session
 
 __all__ = ["Engine", "PoolStatus", "EmbeddedServer", "embedded"]
 
@@ -88,6 +90,31 @@ class Engine:
 
     def async_session(self, branch: str = "main", author: Optional[str] = None) -> AsyncSession:
         return AsyncSession(self._native.session(branch, author))
+
+    def execute(self, sql: str, params: Params = None) -> Result:
+        """Runs one statement in autocommit mode, outside any session: a pooled connection runs
+        it in its own transaction (one round trip, no BEGIN/COMMIT) and goes straight back to
+        the pool. For one-off reads and self-contained writes; a unit of work of several
+        statements belongs in a session."""
+        return _as_result(self._native.execute(sql, params))
+
+    def scalar(self, sql: str, params: Params = None) -> Any:
+        """``execute`` returning the first column of the first row (None without rows)."""
+        return self._native.scalar(sql, params)
+
+    async def async_execute(self, sql: str, params: Params = None) -> Result:
+        """``execute`` as an awaitable: the checkout and the statement never block the event
+        loop, and any number may be in flight at once, sharing the pool (asyncpg's
+        ``pool.fetch``)."""
+        future = asyncio.get_running_loop().create_future()
+        self._native.execute_async(sql, params, future.get_loop(), future)
+        return _as_result(await future)
+
+    async def async_scalar(self, sql: str, params: Params = None) -> Any:
+        """``scalar`` as an awaitable (asyncpg's ``pool.fetchval``)."""
+        future = asyncio.get_running_loop().create_future()
+        self._native.scalar_async(sql, params, future.get_loop(), future)
+        return await future
 
     def pool_status(self) -> PoolStatus:
         size, checked_out, overflow = self._native.pool_status()

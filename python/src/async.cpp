@@ -24,18 +24,24 @@ py::object *future_resolver = nullptr;
 
 class CompletionQueue;
 
+enum class Delivery;
+
 // The payload of one pending C call; owns the Python objects until the completion ran.
 struct PendingCall {
-  py::object owner; // the NativeSession or NativeTransaction, alive while the call is pending
+  py::object owner; // the NativeSession, NativeTransaction or NativeEngine of the call
   py::object future;
   std::shared_ptr<CompletionQueue> queue;
+  Delivery delivery;
 };
+
+// What the awaiting coroutine receives from a successful statement.
+enum class Delivery { nothing, rows, first_cell };
 
 struct Completion {
   PendingCall *pending;
   int status;
   evcs_result *result;
-  bool wants_result;
+  Delivery delivery;
   std::optional<abi::Error> failure;
 };
 
@@ -88,9 +94,10 @@ private:
       py::object value = py::none();
       if (completion.failure) {
         exception = make_exception(*completion.failure);
-      } else if (completion.wants_result) {
+      } else if (completion.delivery != Delivery::nothing) {
         try {
-          value = convert_result(result.get());
+          value = completion.delivery == Delivery::rows ? py::object(convert_result(result.get()))
+                                                        : convert_scalar(result.get());
         } catch (const abi::Error &conversion_failure) {
           exception = make_exception(conversion_failure);
         } catch (py::error_already_set &conversion_failure) {
@@ -120,18 +127,16 @@ std::shared_ptr<CompletionQueue> queue_for(const py::object &loop) {
   return queue;
 }
 
-void complete(void *payload, int status, evcs_result *result, bool wants_result) {
+void complete(void *payload, int status, evcs_result *result) {
   auto *pending = static_cast<PendingCall *>(payload);
   std::optional<abi::Error> failure;
   if (status != EVCS_OK) failure.emplace(abi::Error::last(status));
-  pending->queue->push(Completion{pending, status, result, wants_result, std::move(failure)});
+  pending->queue->push(Completion{pending, status, result, pending->delivery, std::move(failure)});
 }
 
-void on_result(void *payload, int status, evcs_result *result) {
-  complete(payload, status, result, true);
-}
+void on_result(void *payload, int status, evcs_result *result) { complete(payload, status, result); }
 
-void on_status(void *payload, int status) { complete(payload, status, nullptr, false); }
+void on_status(void *payload, int status) { complete(payload, status, nullptr); }
 
 // Queues one C async call with `pending` as its payload; the payload is reclaimed here when the
 // call was refused (its callback will then never run).
@@ -147,9 +152,36 @@ template <typename Start> void start(std::unique_ptr<PendingCall> pending, Start
   pending.release(); // owned by the completion from now on
 }
 
-std::unique_ptr<PendingCall> pending_call(py::object owner, py::object loop, py::object future) {
+std::unique_ptr<PendingCall> pending_call(py::object owner, py::object loop, py::object future,
+                                          Delivery delivery = Delivery::nothing) {
   return std::make_unique<PendingCall>(
-      PendingCall{std::move(owner), std::move(future), queue_for(loop)});
+      PendingCall{std::move(owner), std::move(future), queue_for(loop), delivery});
+}
+
+// Registers `name` on `owner_class`: name(sql, params, loop, future) starts `c_call` with the
+// statement and settles the future with what `delivery` asks for.
+template <typename Handle>
+void define_statement_async(py::object owner_class, const char *name, Delivery delivery,
+                            Handle *(*handle_of)(py::handle),
+                            int (*c_call)(Handle *, const char *, const evcs_params *,
+                                          evcs_result_callback, void *)) {
+  py::setattr(owner_class, name,
+              py::cpp_function(
+                  [delivery, handle_of, c_call](py::object self, const py::str &sql,
+                                                py::handle values, py::object loop,
+                                                py::object future) {
+                    Handle *handle = handle_of(self);
+                    std::string statement = utf8(sql, "the SQL text");
+                    abi::Params params = to_params(values);
+                    start(pending_call(std::move(self), std::move(loop), std::move(future),
+                                       delivery),
+                          [&](PendingCall *payload) {
+                            return c_call(handle, statement.c_str(), params.get(), &on_result,
+                                          payload);
+                          });
+                  },
+                  py::is_method(owner_class), py::arg("sql"), py::arg("params"), py::arg("loop"),
+                  py::arg("future")));
 }
 
 } // namespace
@@ -170,23 +202,17 @@ void register_async(py::module_ &module) {
 
   auto session_class = py::reinterpret_borrow<py::object>(module.attr("Session"));
   auto transaction_class = py::reinterpret_borrow<py::object>(module.attr("Transaction"));
+  auto engine_class = py::reinterpret_borrow<py::object>(module.attr("Engine"));
 
-  py::setattr(
-      session_class, "execute_async",
-      py::cpp_function(
-          [](py::object self, const py::str &sql, py::handle values, py::object loop,
-             py::object future) {
-            evcs_session *session = self.cast<NativeSession &>().get();
-            std::string statement = utf8(sql, "the SQL text");
-            abi::Params params = to_params(values);
-            start(pending_call(std::move(self), std::move(loop), std::move(future)),
-                  [&](PendingCall *payload) {
-                    return evcs_session_execute_async(session, statement.c_str(), params.get(),
-                                                      &on_result, payload);
-                  });
-          },
-          py::is_method(session_class), py::arg("sql"), py::arg("params"), py::arg("loop"),
-          py::arg("future")));
+  auto session_of = +[](py::handle self) { return self.cast<NativeSession &>().get(); };
+  define_statement_async(session_class, "execute_async", Delivery::rows, session_of,
+                         &evcs_session_execute_async);
+  define_statement_async(session_class, "scalar_async", Delivery::first_cell, session_of,
+                         &evcs_session_execute_async);
+  define_statement_async(engine_class, "execute_async", Delivery::rows, &engine_handle,
+                         &evcs_engine_execute_async);
+  define_statement_async(engine_class, "scalar_async", Delivery::first_cell, &engine_handle,
+                         &evcs_engine_execute_async);
 
   py::setattr(session_class, "commit_async",
               py::cpp_function(

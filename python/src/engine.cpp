@@ -96,6 +96,23 @@ public:
     core.log_sink = std::move(replacement);
   }
 
+  evcs_engine *handle() const { return open_core().handle.get(); }
+
+  // An autocommit statement (evcs_engine_execute) with the GIL released.
+  abi::Result execute(const py::str &sql, py::handle values) const {
+    std::string statement = utf8(sql, "the SQL text");
+    abi::Params params = to_params(values);
+    evcs_engine *engine = handle();
+    evcs_result *raw = nullptr;
+    int status;
+    {
+      py::gil_scoped_release released;
+      status = evcs_engine_execute(&raw, engine, statement.c_str(), params.get());
+    }
+    abi::check(status);
+    return abi::Result(raw);
+  }
+
   std::unique_ptr<NativeSession> open_session(const std::string &branch,
                                               const std::optional<std::string> &author) {
     EngineCore &core = open_core();
@@ -160,6 +177,10 @@ private:
 
 } // namespace
 
+evcs_engine *engine_handle(py::handle native_engine) {
+  return native_engine.cast<NativeEngine &>().handle();
+}
+
 EngineCore::~EngineCore() {
   release_without_gil(handle);
   log_sink.reset();
@@ -174,6 +195,18 @@ void register_engine(py::module_ &module) {
       .def_property_readonly("closed", &NativeEngine::closed)
       .def("pool_status", &NativeEngine::pool_status)
       .def("dispose", &NativeEngine::dispose)
+      .def(
+          "execute",
+          [](const NativeEngine &engine, const py::str &sql, py::handle params) {
+            return convert_result(engine.execute(sql, params).get());
+          },
+          py::arg("sql"), py::arg("params"))
+      .def(
+          "scalar",
+          [](const NativeEngine &engine, const py::str &sql, py::handle params) {
+            return convert_scalar(engine.execute(sql, params).get());
+          },
+          py::arg("sql"), py::arg("params"))
       .def("close", &NativeEngine::close)
       .def("set_log_sink", &NativeEngine::set_log_sink, py::arg("sink"))
       .def("session", &NativeEngine::open_session, py::arg("branch"), py::arg("author"));

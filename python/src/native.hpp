@@ -82,12 +82,17 @@ private:
   abi::Transaction handle_;
 };
 
+// The C handle of an evcs._native.Engine; MisuseError once the engine is closed.
+evcs_engine *engine_handle(py::handle native_engine);
+
 void register_engine(py::module_ &module);
 void register_session(py::module_ &module);
 void register_async(py::module_ &module);
 // Adds the versioning, branch and merge methods to Session (registered first) and the
 // Repository class (versioning.cpp).
 void register_versioning(py::module_ &module);
+// The MigrationRunner class and the backup/restore functions (migrations.cpp).
+void register_migrations(py::module_ &module);
 
 // Frees a C handle with the GIL released: freeing may roll back over the network or wait for
 // an engine thread that is itself waiting for the GIL.

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <string>
 
 namespace {
@@ -96,6 +97,10 @@ TEST(CapiLibrary, NullHandlesAreMisuseNeverACrash) {
   EXPECT_EQ(evcs_options_set(nullptr, "url", "x"), EVCS_EMISUSE);
   EXPECT_EQ(evcs_future_ready(&flag, nullptr), EVCS_EMISUSE);
   EXPECT_EQ(evcs_session_execute_async(nullptr, "SELECT 1", nullptr, nullptr, nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_engine_execute(&result, nullptr, "SELECT 1", nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_engine_execute(nullptr, nullptr, "SELECT 1", nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_engine_execute_async(nullptr, "SELECT 1", nullptr, nullptr, nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_engine_execute_future(nullptr, nullptr, "SELECT 1", nullptr), EVCS_EMISUSE);
   EXPECT_EQ(evcs_embedded_url(&text, nullptr), EVCS_EMISUSE);
   evcs_session_free(nullptr);
   evcs_engine_free(nullptr);
@@ -358,6 +363,49 @@ TEST_F(CapiTest, AsyncCallbacksCarryResultsAndErrors) {
   EXPECT_EQ(completion.statuses.at(1), EVCS_EINVALID);
   EXPECT_EQ(completion.sqlstates.at(1), "22012");
   EXPECT_EQ(evcs_session_execute_async(session_, "SELECT 1", nullptr, nullptr, nullptr), EVCS_EMISUSE);
+}
+
+TEST_F(CapiTest, EngineExecuteAutocommitsInEachForm) {
+  evcs_result *result = nullptr;
+  ASSERT_EQ(evcs_engine_execute(&result, engine_, "CREATE TABLE engine_t (v int)", nullptr), EVCS_OK)
+      << last_message();
+  evcs_result_free(result);
+  evcs_params *params = nullptr;
+  ASSERT_EQ(evcs_params_new(&params), EVCS_OK);
+  ASSERT_EQ(evcs_params_add_int64(params, 11), EVCS_OK);
+  ASSERT_EQ(evcs_engine_execute(&result, engine_, "INSERT INTO engine_t VALUES ($1)", params), EVCS_OK);
+  evcs_result_free(result);
+  evcs_params_free(params);
+  EXPECT_EQ(scalar_int("SELECT sum(v) FROM engine_t"), 11) << "committed without a COMMIT";
+  ASSERT_EQ(evcs_session_rollback(session_), EVCS_OK);
+
+  EXPECT_EQ(evcs_engine_execute(&result, engine_, "SELECT 1/0", nullptr), EVCS_EINVALID);
+  EXPECT_EQ(result, nullptr);
+  EXPECT_STREQ(evcs_error_last_sqlstate(), "22012");
+
+  Completion completion;
+  completion.pending = 2;
+  ASSERT_EQ(evcs_engine_execute_async(engine_, "SELECT sum(v) * 2 FROM engine_t", nullptr, on_result,
+                                      &completion), EVCS_OK);
+  ASSERT_EQ(evcs_engine_execute_async(engine_, "SELEC", nullptr, on_result, &completion), EVCS_OK);
+  wait_for(completion);
+  std::multiset<int> statuses(completion.statuses.begin(), completion.statuses.end());
+  EXPECT_EQ(statuses, (std::multiset<int>{EVCS_OK, EVCS_EINVALID}));
+  std::multiset<int64_t> values(completion.values.begin(), completion.values.end());
+  EXPECT_EQ(values, (std::multiset<int64_t>{-1, 22}));
+  EXPECT_EQ(evcs_engine_execute_async(engine_, "SELECT 1", nullptr, nullptr, nullptr), EVCS_EMISUSE);
+
+  evcs_future *future = nullptr;
+  ASSERT_EQ(evcs_engine_execute_future(&future, engine_, "SELECT 5", nullptr), EVCS_OK);
+  ASSERT_EQ(evcs_future_wait(&result, future, -1), EVCS_OK) << last_message();
+  int64_t value = 0;
+  EXPECT_EQ(evcs_result_get_int64(&value, result, 0, 0), EVCS_OK);
+  EXPECT_EQ(value, 5);
+  evcs_result_free(result);
+  evcs_future_free(future);
+  int64_t size = 0, checked_out = -1, overflow = 0;
+  ASSERT_EQ(evcs_engine_pool_status(&size, &checked_out, &overflow, engine_), EVCS_OK);
+  EXPECT_EQ(checked_out, 0);
 }
 
 TEST_F(CapiTest, FuturesWaitAndTimeOut) {

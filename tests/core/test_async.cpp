@@ -129,4 +129,64 @@ TEST_F(AsyncTest, DestroyingASessionWithAPendingOperationIsSafe) {
   EXPECT_EQ(next.execute_async("SELECT 1").get().get_int64(0, 0), 1);
 }
 
+TEST_F(AsyncTest, EngineExecuteRunsEachStatementInItsOwnTransaction) {
+  evcs::Engine engine(options(2, 0));
+  engine.execute("CREATE TABLE autocommitted (v int)");
+  engine.execute("INSERT INTO autocommitted VALUES ($1)", evcs::Params::of(7));
+  EXPECT_EQ(engine.pool_status().checked_out, 0u);
+  // Visible at once to everyone: nothing waits for a COMMIT.
+  auto reader = engine.session();
+  EXPECT_EQ(reader.scalar<std::int64_t>("SELECT sum(v) FROM autocommitted"), 7);
+  reader.rollback();
+  EXPECT_EQ(engine.scalar<std::string>("SELECT current_setting('transaction_isolation')"),
+            "read committed");
+  // No transaction block is left open: a txid taken in one call is finished in the next.
+  auto first = engine.scalar<std::int64_t>("SELECT txid_current()");
+  EXPECT_EQ(engine.scalar<std::string>("SELECT txid_status($1)", evcs::Params::of(*first)),
+            "committed");
+}
+
+TEST_F(AsyncTest, EngineExecuteFailureLeavesTheConnectionReusable) {
+  evcs::Engine engine(options(1, 0));
+  EXPECT_THROW(engine.execute("SELECT 1/0"), evcs::InvalidArgument);
+  EXPECT_THROW(engine.execute_async("SELECT 1/0").get(), evcs::InvalidArgument);
+  EXPECT_EQ(engine.scalar<std::int64_t>("SELECT 3"), 3);
+  EXPECT_EQ(engine.execute_async("SELECT 4").get().get_int64(0, 0), 4);
+  EXPECT_EQ(engine.pool_status().checked_out, 0u);
+  EXPECT_EQ(engine.pool_status().size, 1u);
+  EXPECT_THROW(engine.execute(std::string("SELECT '\xff'")), evcs::InvalidArgument);
+}
+
+TEST_F(AsyncTest, ConcurrentEngineExecutesShareThePool) {
+  evcs::Engine engine(options(3, 1));
+  std::vector<std::future<evcs::Result>> futures;
+  for (int i = 0; i < 32; ++i)
+    futures.push_back(engine.execute_async("SELECT pg_backend_pid(), $1::int * 2, pg_sleep(0.02)",
+                                           evcs::Params::of(i)));
+  std::set<std::int64_t> backends;
+  for (int i = 0; i < 32; ++i) {
+    evcs::Result result = futures[i].get();
+    backends.insert(result.get_int64(0, 0));
+    EXPECT_EQ(result.get_int64(0, 1), 2 * i);
+  }
+  EXPECT_EQ(backends.size(), 4u) << "pool_size + max_overflow connections serve the queue";
+  EXPECT_EQ(engine.pool_status().checked_out, 0u);
+}
+
+TEST_F(AsyncTest, EngineExecuteAsyncWaitsForTheCheckoutWithoutBlocking) {
+  evcs::EngineOptions quick = options(1, 0);
+  quick.pool_timeout = 0.2;
+  evcs::Engine engine(quick);
+  auto holder = engine.session();
+  holder.execute("SELECT 1");
+  EXPECT_THROW(engine.execute_async("SELECT 1").get(), evcs::PoolTimeout);
+  std::promise<std::int64_t> answered;
+  engine.async_execute("SELECT 8", {}, [&](std::exception_ptr error, evcs::Result result) {
+    if (error) answered.set_exception(error);
+    else answered.set_value(result.get_int64(0, 0));
+  });
+  holder.commit();
+  EXPECT_EQ(answered.get_future().get(), 8);
+}
+
 } // namespace

@@ -1,7 +1,9 @@
 // Parity, C++ side: every capability's C++ spelling names a real member, checked at compile
 // time by taking its address, and every row of the manifest has an entry here.
 #include "capabilities.hpp"
+#include "evcs/backup.hpp"
 #include "evcs/evcs.hpp"
+#include "evcs/migrations.hpp"
 
 #include <gtest/gtest.h>
 
@@ -15,6 +17,7 @@ template <typename T> void exists(T) {}
 
 const std::map<std::string, std::function<void()>> &cpp_spellings() {
   using evcs::EmbeddedServer;
+  using evcs::MigrationRunner;
   using evcs::Engine;
   using evcs::Repository;
   using evcs::Result;
@@ -26,6 +29,8 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"Engine::url", [] { exists(&Engine::url); }},
       {"Engine::pool_status", [] { exists(&Engine::pool_status); }},
       {"Engine::dispose", [] { exists(&Engine::dispose); }},
+      {"Engine::execute", [] { exists(&Engine::execute); }},
+      {"Engine::async_execute", [] { exists(&Engine::async_execute); }},
       {"Engine::session", [] { exists(&Engine::session); }},
       {"Session::execute", [] { exists(&Session::execute); }},
       {"Session::commit", [] { exists(&Session::commit); }},
@@ -54,6 +59,9 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"EmbeddedServer::persist", [] { exists(&EmbeddedServer::persist); }},
       {"EmbeddedServer::~EmbeddedServer", [] { static_assert(std::is_destructible_v<EmbeddedServer>); }},
       {"Session::create_entity_type", [] { exists(&Session::create_entity_type); }},
+      {"Session::add_column", [] { exists(&Session::add_column); }},
+      {"Session::drop_column", [] { exists(&Session::drop_column); }},
+      {"Session::rename_column", [] { exists(&Session::rename_column); }},
       {"Session::repository", [] { exists(&Session::repository); }},
       {"Repository::~Repository", [] { static_assert(std::is_destructible_v<Repository>); }},
       {"Repository::create", [] { exists(&Repository::create); }},
@@ -75,6 +83,25 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"Session::diff", [] { exists(&Session::diff); }},
       {"Session::merge", [] { exists(&Session::merge); }},
       {"Session::merge_preview", [] { exists(&Session::merge_preview); }},
+      {"MigrationRunner::MigrationRunner",
+       [] { static_assert(std::is_constructible_v<MigrationRunner, Engine &, std::string>); }},
+      {"MigrationRunner::~MigrationRunner",
+       [] { static_assert(std::is_destructible_v<MigrationRunner>); }},
+      {"MigrationRunner::steps", [] { exists(&MigrationRunner::steps); }},
+      {"MigrationRunner::upgrade", [] { exists(&MigrationRunner::upgrade); }},
+      {"MigrationRunner::downgrade", [] { exists(&MigrationRunner::downgrade); }},
+      {"MigrationRunner::upgrade_sql", [] { exists(&MigrationRunner::upgrade_sql); }},
+      {"MigrationRunner::downgrade_sql", [] { exists(&MigrationRunner::downgrade_sql); }},
+      {"MigrationRunner::current", [] { exists(&MigrationRunner::current); }},
+      {"MigrationRunner::history", [] { exists(&MigrationRunner::history); }},
+      {"MigrationRunner::pending", [] { exists(&MigrationRunner::pending); }},
+      {"MigrationRunner::verify", [] { exists(&MigrationRunner::verify); }},
+      {"MigrationRunner::stamp", [] { exists(&MigrationRunner::stamp); }},
+      {"MigrationRunner::new_step", [] { exists(&MigrationRunner::new_step); }},
+      {"MigrationOptions::on_batch", [] { exists(&evcs::MigrationOptions::on_batch); }},
+      {"backup_database", [] { exists(&evcs::backup_database); }},
+      {"restore_database", [] { exists(&evcs::restore_database); }},
+      {"verify_restore", [] { exists(&evcs::verify_restore); }},
       {"EVCS_VERSION_STRING", [] {}},
   };
   return table;

@@ -102,4 +102,27 @@ describe("async futures", function()
     for row in s:rows("SELECT body FROM note") do bodies[#bodies + 1] = row.body end
     assert.are.same({ "committed" }, bodies)
   end)
+
+  it("runs autocommit statements on the engine, synchronously and through futures", function()
+    assert(engine:execute("CREATE TABLE engine_note (id int PRIMARY KEY, body text)"))
+    assert(engine:execute("INSERT INTO engine_note VALUES ($1, $2)", { 1, "autocommitted" }))
+    local s <close> = engine:open_session()
+    assert.are.equal("autocommitted", s:scalar("SELECT body FROM engine_note WHERE id = 1"))
+    assert(s:rollback())
+    local rows, err = engine:execute("INSERT INTO engine_note VALUES (1, 'again')")
+    assert.is_nil(rows)
+    assert.are.equal("integrity_error", err.code)
+    assert.are.equal("23505", err.sqlstate)
+    local futures = {}
+    for index = 1, 8 do
+      futures[index] = assert(engine:execute_async("SELECT $1::int * 2 AS doubled", { index }))
+    end
+    local results = assert(evcs.gather(futures))
+    for index = 1, 8 do
+      assert.are.equal(index * 2, results[index][1].doubled)
+      futures[index]:close()
+    end
+    assert.are.equal(1, engine:scalar("SELECT count(*) FROM engine_note"))
+    assert.are.equal(0, engine:pool_status().checked_out)
+  end)
 end)

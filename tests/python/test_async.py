@@ -159,3 +159,46 @@ def test_two_concurrent_awaits_on_one_async_session_are_misuse(engine: evcs.Engi
         await observer.close()
 
     run(scenario())
+
+
+def test_engine_execute_autocommits_each_statement(database_url: str) -> None:
+    with evcs.Engine(database_url, pool_size=2, max_overflow=0) as engine:
+        engine.execute("CREATE TABLE engine_autocommit (id int PRIMARY KEY, note text)")
+        result = engine.execute("INSERT INTO engine_autocommit VALUES ($1, $2)", (1, "one"))
+        assert result.rowcount == 1
+        with engine.session() as other:
+            assert other.scalar("SELECT note FROM engine_autocommit WHERE id = 1") == "one"
+        first = engine.scalar("SELECT txid_current()")
+        assert engine.scalar("SELECT txid_status($1)", (first,)) == "committed"
+        with pytest.raises(evcs.IntegrityError) as raised:
+            engine.execute("INSERT INTO engine_autocommit VALUES (1, 'again')")
+        assert raised.value.sqlstate == "23505"
+        assert engine.scalar("SELECT count(*) FROM engine_autocommit") == 1
+        assert engine.pool_status().checked_out == 0
+
+
+def test_engine_async_execute_shares_the_pool_across_tasks(database_url: str) -> None:
+    async def scenario() -> object:
+        with evcs.Engine(database_url, pool_size=3, max_overflow=1) as engine:
+            rows = await asyncio.gather(
+                *(engine.async_execute("SELECT pg_backend_pid(), $1::int * 3, pg_sleep(0.02)", (i,))
+                  for i in range(32)))
+            assert [row[0][1] for row in rows] == [3 * i for i in range(32)]
+            assert len({row[0][0] for row in rows}) == 4
+            assert await engine.async_scalar("SELECT $1::text", ("x",)) == "x"
+            assert await engine.async_scalar("SELECT 1 WHERE false") is None
+            with pytest.raises(evcs.InvalidArgument) as raised:
+                await engine.async_scalar("SELECT 1/0")
+            assert raised.value.sqlstate == "22012"
+            return engine.pool_status().checked_out
+
+    assert run(scenario()) == 0
+
+
+def test_async_session_scalar_returns_the_first_cell(engine: evcs.Engine) -> None:
+    async def scenario() -> object:
+        async with engine.async_session() as s:
+            return (await s.scalar("SELECT $1::int + 1, 'ignored'", (41,)),
+                    await s.scalar("SELECT 1 WHERE false"))
+
+    assert run(scenario()) == (42, None)

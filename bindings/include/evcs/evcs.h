@@ -134,6 +134,11 @@ EVCS_API int evcs_engine_pool_status(int64_t *size, int64_t *checked_out, int64_
                                      const evcs_engine *engine);
 /* Closes every idle pooled connection (in-use ones are closed when returned). */
 EVCS_API int evcs_engine_dispose(evcs_engine *engine);
+/* One statement in autocommit mode, outside any session: a pooled connection is checked out,
+ * the statement runs in its own implicit transaction (one round trip, no BEGIN/COMMIT), and the
+ * connection goes back. `params` may be NULL. The result is owned by the caller. */
+EVCS_API int evcs_engine_execute(evcs_result **out, evcs_engine *engine, const char *sql,
+                                 const evcs_params *params);
 /* Receives echo lines (statement, parameter count, duration). Without a callback echo goes to
  * stderr. The callback may run on any thread. */
 typedef void (*evcs_log_callback)(void *payload, const char *line);
@@ -220,6 +225,11 @@ EVCS_API int evcs_session_rollback_async(evcs_session *session, evcs_status_call
                                          void *payload);
 EVCS_API int evcs_session_close_async(evcs_session *session, evcs_status_callback callback,
                                       void *payload);
+/* evcs_engine_execute, asynchronously: the checkout waits on the I/O thread; any number may be
+ * in flight at once, sharing the pool. */
+EVCS_API int evcs_engine_execute_async(evcs_engine *engine, const char *sql,
+                                       const evcs_params *params, evcs_result_callback callback,
+                                       void *payload);
 EVCS_API int evcs_transaction_commit_async(evcs_transaction *transaction,
                                            evcs_status_callback callback, void *payload);
 EVCS_API int evcs_transaction_rollback_async(evcs_transaction *transaction,
@@ -230,6 +240,8 @@ EVCS_API int evcs_transaction_rollback_async(evcs_transaction *transaction,
 typedef struct evcs_future evcs_future;
 EVCS_API int evcs_session_execute_future(evcs_future **out, evcs_session *session, const char *sql,
                                          const evcs_params *params);
+EVCS_API int evcs_engine_execute_future(evcs_future **out, evcs_engine *engine, const char *sql,
+                                        const evcs_params *params);
 EVCS_API int evcs_session_commit_future(evcs_future **out, evcs_session *session,
                                         const char *message);
 EVCS_API int evcs_session_rollback_future(evcs_future **out, evcs_session *session);
@@ -295,6 +307,22 @@ EVCS_API void evcs_result_free(evcs_result *result);
  * (an array, because JSON objects lose their order in many languages). Transactional. */
 EVCS_API int evcs_session_create_entity_type(evcs_session *session, const char *name,
                                              const char *columns_json);
+/* Column changes of an entity type, usable inside a migration (SPEC §6). Each changes the
+ * version table, the <type>_current view, the write function and the catalog together, in the
+ * session's transaction, and keeps every version; take repositories after the change.
+ * add_column: `type` as in create_entity_type ("text", "int not null"); versions written
+ * before the column read NULL in it. `default_value` (NULL = none) is a literal of the type
+ * that entities created afterwards get when they leave the column out; a "not null" column of
+ * a type that has versions needs one (those versions are given it).
+ * Errors: EVCS_ENOTFOUND for an unknown type or column; EVCS_EINVALID for invalid names or
+ * types, a column name already in use, or evcs's own columns (head_id, branch, version, ...). */
+EVCS_API int evcs_session_add_column(evcs_session *session, const char *entity_type,
+                                     const char *column, const char *type,
+                                     const char *default_value);
+EVCS_API int evcs_session_drop_column(evcs_session *session, const char *entity_type,
+                                      const char *column);
+EVCS_API int evcs_session_rename_column(evcs_session *session, const char *entity_type,
+                                        const char *column, const char *new_name);
 /* The repository of one entity type, working on the session's branch and transaction. An
  * unknown type fails with EVCS_ENOTFOUND. The repository keeps the session's state alive; once
  * the session is freed (rolling back what it had not committed) the repository still works,
@@ -315,6 +343,13 @@ EVCS_API int evcs_repository_fields(char **out_json, const evcs_repository *repo
  * none (revert needs one of the two). */
 EVCS_API int evcs_repository_create(char **out_version, evcs_repository *repository,
                                     const char *values_json, const char *head_id);
+/* Many new entities at once (COPY). `rows_json` is an array of objects of field name → value,
+ * each optionally with "head_id" (a uuid). Outside evcs_session_begin this is a commit of its
+ * own, recording `message` (NULL: none); inside it joins that transaction (message must be
+ * NULL). Returns {"head_ids": [...], "branch": "...", "version": 1, "valid_from": micros,
+ * "author": "..."}, head ids in row order; valid_from is INT64_MAX while pending. */
+EVCS_API int evcs_repository_create_many(char **out_json, evcs_repository *repository,
+                                         const char *rows_json, const char *message);
 EVCS_API int evcs_repository_update(char **out_version, evcs_repository *repository,
                                     const char *head_id, const char *values_json,
                                     int64_t expected_version);
@@ -383,6 +418,103 @@ EVCS_API int evcs_embedded_url(const char **out, const evcs_embedded *embedded);
 EVCS_API int evcs_embedded_data_dir(const char **out, const evcs_embedded *embedded);
 EVCS_API int evcs_embedded_persist(int *out, const evcs_embedded *embedded);
 EVCS_API void evcs_embedded_free(evcs_embedded *embedded);
+
+/* ---- schema migrations (SPEC §6) ------------------------------------------------------------
+ *
+ * A runner applies the numbered steps of a directory (NNNN_slug.up.sql + NNNN_slug.down.sql;
+ * docs/migrations.md) to the engine's database. Steps and records cross as JSON text freed with
+ * evcs_free. A step is
+ *   {"version": 3, "slug": "create_task", "name": "0003_create_task", "up_path": "...",
+ *    "down_path": "...", "checksum": "<sha-256 hex of the up file>"}
+ * and an applied record (history)
+ *   {"version": 3, "slug": "create_task", "checksum": "...", "applied_at": <UTC micros>,
+ *    "duration_ms": 12, "applied_by": "postgres (author)"}.
+ * Failures of the directory, a step or verify are EVCS_EMIGRATION naming the file; a target in
+ * the wrong direction is EVCS_EINVALID, a version without a step EVCS_ENOTFOUND.
+ * A runner is used by one thread at a time; runners on one database (in any process) are
+ * serialised by an advisory lock. */
+typedef struct evcs_migration_runner evcs_migration_runner;
+
+/* Reads and validates `directory` (nothing runs yet). `author` (may be NULL) is recorded next to
+ * the database user in applied_by. The runner keeps the engine alive. */
+EVCS_API int evcs_migration_runner_open(evcs_migration_runner **out, evcs_engine *engine,
+                                        const char *directory, const char *author);
+EVCS_API void evcs_migration_runner_free(evcs_migration_runner *runner);
+/* Progress of a batched step ("-- evcs: batch"): called on the calling thread after every batch
+ * that affected rows, with the step's file, the batch number (from 1), the rows of this batch and
+ * of the step so far. Returning EVCS_OK goes on; any other status stops the run with it (the
+ * batches already committed stay, the step stays pending) and the upgrade or downgrade returns
+ * it with the error the callback set through evcs_error_set. NULL removes the callback. */
+typedef int (*evcs_batch_callback)(void *payload, const char *file, int64_t batch, int64_t rows,
+                                   int64_t total_rows);
+EVCS_API int evcs_migration_runner_set_batch_callback(evcs_migration_runner *runner,
+                                                      evcs_batch_callback callback, void *payload);
+/* The directory the runner reads. Borrowed. */
+EVCS_API int evcs_migration_runner_directory(const char **out, const evcs_migration_runner *runner);
+/* Every step of the directory, in order: a JSON array of steps. */
+EVCS_API int evcs_migration_runner_steps(char **out_json, evcs_migration_runner *runner);
+/* Applies the steps after the current one up to `target` (NULL or "head", a version such as "3"
+ * or "0003", or "+N"); `out_json` is the array of steps applied (empty when already there). */
+EVCS_API int evcs_migration_runner_upgrade(char **out_json, evcs_migration_runner *runner,
+                                           const char *target);
+/* Reverts applied steps, newest first, down to `target` ("base", a version, or "-N"); the array
+ * of steps reverted. */
+EVCS_API int evcs_migration_runner_downgrade(char **out_json, evcs_migration_runner *runner,
+                                             const char *target);
+/* Offline mode: exactly the SQL upgrade/downgrade would run from the current version (read,
+ * never changed), bookkeeping included, as ";"-terminated text. */
+EVCS_API int evcs_migration_runner_upgrade_sql(char **out_sql, evcs_migration_runner *runner,
+                                               const char *target);
+EVCS_API int evcs_migration_runner_downgrade_sql(char **out_sql, evcs_migration_runner *runner,
+                                                 const char *target);
+/* The newest applied version; 0 at base (nothing applied). */
+EVCS_API int evcs_migration_runner_current(int64_t *out, evcs_migration_runner *runner);
+/* A JSON array of applied records, oldest first. */
+EVCS_API int evcs_migration_runner_history(char **out_json, evcs_migration_runner *runner);
+/* A JSON array of the steps not applied yet, in order. */
+EVCS_API int evcs_migration_runner_pending(char **out_json, evcs_migration_runner *runner);
+/* Checks every applied step against its file: EVCS_EMIGRATION naming the file whose checksum
+ * changed or that disappeared (applied migrations are never edited). */
+EVCS_API int evcs_migration_runner_verify(evcs_migration_runner *runner);
+/* Records `target` ("head", "base", a version) as current without running any step. */
+EVCS_API int evcs_migration_runner_stamp(evcs_migration_runner *runner, const char *target);
+/* Writes the next-numbered empty pair for `message` into `directory` (created if missing);
+ * `out_path` is the path of the up file. */
+EVCS_API int evcs_migration_new_step(char **out_path, const char *directory, const char *message);
+
+/* ---- backup and verified restore (SPEC §9) -------------------------------------------------
+ *
+ * A backup is a pg_dump custom-format archive plus ARCHIVE.manifest.json: the row count and a
+ * checksum of every version table and evcs catalog table, taken in the archive's snapshot. The
+ * manifest crosses as JSON text (free with evcs_free):
+ *   {"archive": "<the archive's file name>", "server_version_num": 150005,
+ *    "tables": [{"table": "public.project_version", "rows": 3, "md5": "..."}, ...]} */
+
+/* Dumps the database at `url` into `archive` (overwritten) and writes its manifest. */
+EVCS_API int evcs_database_backup(char **out_manifest_json, const char *url, const char *archive);
+/* Restores `archive` into the existing, empty database at `target_url` (EVCS_EINVALID if it is
+ * not empty) in one transaction, then verifies it against the manifest. */
+EVCS_API int evcs_database_restore(char **out_manifest_json, const char *archive,
+                                   const char *target_url);
+/* Recomputes the manifest's tables in the database at `target_url`; EVCS_ERROR naming the first
+ * table whose row count or checksum differs, or that is missing. */
+EVCS_API int evcs_database_verify_restore(char **out_manifest_json, const char *archive,
+                                          const char *target_url);
+
+/* ---- migration autogenerate (SPEC §6) -------------------------------------------------------
+ *
+ * Compares the declared schema in `schema_path` (JSON: entity types and tables; the format is in
+ * docs/migrations.md, "Autogenerate") with the engine's database and writes the next-numbered
+ * NNNN_slug.up.sql / .down.sql pair for `message` into `directory` (NULL: "migrations"), for
+ * review. `out_json` (free with evcs_free) is
+ *   {"changes": ["add table customer", ...], "warnings": [...], "up_sql": "...",
+ *    "down_sql": "...", "up_path": "...", "down_path": "..."}
+ * with no changes, empty SQL and null paths when the database already matches (nothing is
+ * written). A malformed file, an unknown type or an invalid name or expression is
+ * EVCS_EINVALID naming the file and the JSON path (or line); a database that has not applied
+ * every step of `directory` is EVCS_EMIGRATION. */
+EVCS_API int evcs_migration_autogenerate(char **out_json, evcs_engine *engine, const char *message,
+                                         const char *schema_path, const char *directory);
 
 #ifdef __cplusplus
 }

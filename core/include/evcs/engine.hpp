@@ -1,9 +1,13 @@
 // The engine: a thread-safe connection pool and the factory of sessions (SPEC §2).
 #pragma once
 
+#include "evcs/params.hpp"
 #include "evcs/pool.hpp"
+#include "evcs/result.hpp"
 
 #include <functional>
+#include <future>
+#include <optional>
 #include <memory>
 #include <string>
 
@@ -25,6 +29,19 @@ public:
 
   // A new session; its connection is checked out at its first statement.
   Session session(const std::string &branch = "main", const std::string &author = "");
+
+  // One statement in autocommit mode, outside any session: a pooled connection is checked out,
+  // the statement runs in its own implicit transaction (one round trip, no BEGIN/COMMIT) and the
+  // connection goes back. For one-off reads and self-contained writes — what asyncpg's
+  // pool.fetch() does; a unit of work of several statements belongs in a Session.
+  Result execute(const std::string &sql, const Params &params = {});
+  template <typename T> std::optional<T> scalar(const std::string &sql, const Params &params = {}) {
+    return execute(sql, params).scalar<T>();
+  }
+  // The same, asynchronously: the checkout waits on the I/O thread, never on the caller's, and
+  // `handler` runs there. Any number may be in flight; they share the pool.
+  void async_execute(const std::string &sql, const Params &params, ResultHandler handler);
+  std::future<Result> execute_async(const std::string &sql, const Params &params = {});
 
   // The URL in use, with any password masked.
   std::string url() const;

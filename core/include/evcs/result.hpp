@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -59,5 +61,9 @@ private:
                     const char *what) const;
   std::shared_ptr<void> result_;
 };
+
+// Completion of an async statement; runs on the engine's I/O thread. `result` is empty when
+// `error` is set.
+using ResultHandler = std::function<void(std::exception_ptr error, Result result)>;
 
 } // namespace evcs

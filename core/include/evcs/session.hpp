@@ -25,7 +25,6 @@ struct SessionState;
 
 class Transaction;
 
-using ResultHandler = std::function<void(std::exception_ptr error, Result result)>;
 using StatusHandler = std::function<void(std::exception_ptr error)>;
 
 class Session {
@@ -65,6 +64,19 @@ public:
   void create_entity_type(const std::string &name, const std::vector<ColumnDefinition> &columns);
   // The repository of one entity type, working on this session's branch and transaction.
   Repository repository(const std::string &entity_type);
+  // Column changes of an entity type (SPEC §6), usable inside a migration: each changes the
+  // version table, the <name>_current view, the write function and the catalog together, in
+  // the session's transaction, and keeps every version. Take repositories after the change.
+  // A new column reads NULL in the versions written before it; `default_value` (a literal of
+  // its type) is what entities created afterwards get when they leave it out, and is required
+  // for a "not null" column of a type that has versions (they are given it). NotFound for an
+  // unknown type or column; InvalidArgument for invalid names and types, a name already in
+  // use, or evcs's own columns (head_id, branch, version, valid_from, ...).
+  void add_column(const std::string &entity_type, const ColumnDefinition &column,
+                  const std::optional<std::string> &default_value = std::nullopt);
+  void drop_column(const std::string &entity_type, const std::string &column);
+  void rename_column(const std::string &entity_type, const std::string &column,
+                     const std::string &new_name);
 
   // Branches (SPEC §3.4). A new branch copies nothing: reads fall through to its parent, as of
   // the fork point (mode "snapshot", the commit that creates it) or as of the same instant

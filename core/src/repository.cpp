@@ -224,7 +224,8 @@ Version Repository::write(const char *operation, const std::string &head_id,
   params.add(expected);
   if (session_->author.empty()) params.add_null();
   else params.add(session_->author);
-  Result result = session_->run("SELECT * FROM " + quoted(type_->name + "_evcs_write") +
+  Result result = session_->run("SELECT " + type_->select_list() + " FROM " +
+                                    quoted(type_->name + "_evcs_write") +
                                     "($1, $2::uuid, $3, $4::jsonb, $5::int, $6)",
                                 params);
   session_->written_types.insert(type_->name);
@@ -260,17 +261,18 @@ Result read_version(SessionState &session, const EntityType &type, const std::st
   if (branch != "main") {
     Params params = Params::of(head_id, branch);
     params.add(as_of ? std::optional<Timestamp>(Timestamp{*as_of}) : std::nullopt);
-    return session.run("SELECT v.* FROM evcs_lineage($2, coalesce($3::timestamptz, 'infinity')) l "
+    return session.run("SELECT " + type.select_list("v.") +
+                       " FROM evcs_lineage($2, coalesce($3::timestamptz, 'infinity')) l "
                        "CROSS JOIN LATERAL (SELECT * FROM " + table + " x WHERE x.head_id = "
                        "$1::uuid AND x.branch = l.branch AND x.valid_from <= l.at ORDER BY "
                        "x.valid_from DESC LIMIT 1) v ORDER BY l.depth LIMIT 1",
                        params);
   }
   if (!as_of)
-    return session.run("SELECT * FROM " + table +
+    return session.run("SELECT " + type.select_list() + " FROM " + table +
                            " WHERE head_id = $1::uuid AND branch = $2 AND valid_to IS NULL",
                        Params::of(head_id, branch));
-  return session.run("SELECT * FROM " + table +
+  return session.run("SELECT " + type.select_list() + " FROM " + table +
                          " WHERE head_id = $1::uuid AND branch = $2 AND valid_from <= $3 "
                          "ORDER BY valid_from DESC LIMIT 1",
                      Params::of(head_id, branch, Timestamp{*as_of}));
@@ -292,7 +294,8 @@ std::optional<Version> Repository::get(const std::string &head_id,
 std::vector<Version> Repository::history(const std::string &head_id,
                                          const std::optional<std::string> &branch) {
   SessionState::UseGuard guard(*session_);
-  Result result = session_->run("SELECT * FROM " + quoted(type_->version_table()) +
+  Result result = session_->run("SELECT " + type_->select_list() + " FROM " +
+                                    quoted(type_->version_table()) +
                                     " WHERE head_id = $1::uuid AND branch = $2 ORDER BY valid_from",
                                 Params::of(head_id, branch_or_default(branch)));
   std::vector<Version> versions;
@@ -312,7 +315,8 @@ Version Repository::revert(const std::string &head_id, std::optional<std::int64_
   if (to_version.has_value() == as_of.has_value())
     throw InvalidArgument("revert needs exactly one of to_version and as_of");
   Result source =
-      to_version ? session_->run("SELECT * FROM " + quoted(type_->version_table()) +
+      to_version ? session_->run("SELECT " + type_->select_list() + " FROM " +
+                                     quoted(type_->version_table()) +
                                      " WHERE head_id = $1::uuid AND branch = $2 AND version = $3",
                                  Params::of(head_id, session_->branch, *to_version))
                  : read_version(*session_, *type_, head_id, as_of, session_->branch);
@@ -359,7 +363,8 @@ std::string state_query(const EntityType &type, const FindOptions &options,
 std::vector<Version> Repository::find(const FindOptions &options) {
   SessionState::UseGuard guard(*session_);
   Params params;
-  std::string sql = state_query(*type_, options, branch_or_default(options.branch), "*", params);
+  std::string sql = state_query(*type_, options, branch_or_default(options.branch),
+                                type_->select_list(), params);
   std::string order;
   for (const auto &field : options.order_by) {
     bool descending = !field.empty() && field[0] == '-';

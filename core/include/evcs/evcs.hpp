@@ -1,4 +1,5 @@
-// The C++ API of evcs in one include: engine, sessions, transactions, results, errors.
+// The C++ API of evcs in one include: engine, sessions, transactions, results, errors, typed
+// entity access.
 #pragma once
 
 #include "evcs/embedded.hpp"
@@ -8,3 +9,4 @@
 #include "evcs/pool.hpp"
 #include "evcs/result.hpp"
 #include "evcs/session.hpp"
+#include "evcs/typed.hpp"

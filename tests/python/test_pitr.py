@@ -85,14 +85,21 @@ class Cluster:
                       "-t", str(SERVER_TIMEOUT), "-o", options, "start"]))
 
     def stop(self) -> None:
+        """Stops the server if it runs: a fast shutdown, else an immediate one."""
         if not self.running:
             return
+        for mode in ("fast", "immediate"):
+            if not self.is_running():
+                break
+            subprocess.run(as_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-t",
+                                     str(SERVER_TIMEOUT), "-m", mode, "stop"]),
+                           capture_output=True, cwd="/")
+        self.running = self.is_running()
+
+    def is_running(self) -> bool:
         status = subprocess.run(as_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "status"]),
                                 capture_output=True, cwd="/")
-        if status.returncode == 0:
-            run(as_owner([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-t",
-                          str(SERVER_TIMEOUT), "-m", "fast", "stop"]))
-        self.running = False
+        return status.returncode == 0
 
     def scalar(self, sql: str) -> object:
         with psycopg.connect(self.url, autocommit=True) as connection:
@@ -101,27 +108,39 @@ class Cluster:
         return row[0]
 
 
+class Workspace:
+    """A short temp dir (socket paths stay under 108 bytes) for clusters, archive and backup."""
+
+    def __init__(self, root: pathlib.Path) -> None:
+        self.root = root
+        self.clusters: List[Cluster] = []
+
+    def directory(self, name: str) -> pathlib.Path:
+        path = self.root / name
+        path.mkdir()
+        give_to_owner(path)
+        return path
+
+    def cluster(self, name: str) -> Cluster:
+        cluster = Cluster(self.root, name)
+        self.clusters.append(cluster)
+        return cluster
+
+
 @pytest.fixture
-def workspace() -> Iterator[pathlib.Path]:
-    """A short temp dir (socket paths stay under 108 bytes) for clusters, archive and backup;
-    registered clusters are stopped and everything is removed at the end."""
+def workspace() -> Iterator[Workspace]:
+    """Every server started in the workspace is stopped at the end, then it is removed."""
     root = pathlib.Path(tempfile.mkdtemp(prefix="evcs-pitr-", dir="/tmp"))
     give_to_owner(root)
+    space = Workspace(root)
     try:
-        yield root
+        yield space
     finally:
-        for cluster in CLUSTERS.pop(root, []):
+        for cluster in space.clusters:
             cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-CLUSTERS: Dict[pathlib.Path, List[Cluster]] = {}
-
-
-def new_cluster(root: pathlib.Path, name: str) -> Cluster:
-    cluster = Cluster(root, name)
-    CLUSTERS.setdefault(root, []).append(cluster)
-    return cluster
+        still_running = [cluster.data for cluster in space.clusters if cluster.running]
+        assert not still_running, f"servers that would not stop: {still_running}"
 
 
 def wait_for(condition_sql: str, cluster: Cluster, what: str) -> None:
@@ -139,12 +158,10 @@ def state(repo: evcs.Repository, as_of: Optional[datetime.datetime] = None) -> L
 
 
 def test_recovery_to_an_instant_restores_exactly_the_versions_visible_then(
-    workspace: pathlib.Path,
+    workspace: Workspace,
 ) -> None:
-    archive = workspace / "archive"
-    archive.mkdir()
-    give_to_owner(archive)
-    primary = new_cluster(workspace, "primary")
+    archive = workspace.directory("archive")
+    primary = workspace.cluster("primary")
     primary.initdb()
     primary.start({
         "wal_level": "replica",
@@ -154,7 +171,7 @@ def test_recovery_to_an_instant_restores_exactly_the_versions_visible_then(
     })
 
     # 1. The base backup, taken before any evcs data exists.
-    base = workspace / "base"
+    base = workspace.root / "base"
     run(as_owner([str(PG_BIN / "pg_basebackup"), "-h", str(primary.socket_dir), "-U", "postgres",
                   "-D", str(base), "-c", "fast", "-X", "stream", "--no-sync"]))
 
@@ -193,9 +210,10 @@ def test_recovery_to_an_instant_restores_exactly_the_versions_visible_then(
 
     # 4. The loss: the primary is gone; only the base backup and the WAL archive remain.
     primary.stop()
+    assert not primary.running
 
     # 5. Recovery into a new data directory, up to T.
-    restored = new_cluster(workspace, "restored")
+    restored = workspace.cluster("restored")
     shutil.copytree(base, restored.data, symlinks=True)
     os.chmod(restored.data, 0o700)
     with open(restored.data / "postgresql.auto.conf", "a") as settings:

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,10 @@ struct evcs_engine {
   explicit evcs_engine(evcs::EngineOptions options) : engine(std::move(options)) {}
   evcs::Engine engine;
   std::string masked_url;
+  // Sessions share the engine's state, but a migration runner refers to `engine` itself: it
+  // holds a reference, and the handle is deleted when the caller's and the last runner's are
+  // released (evcs_engine_free, evcs::capi::release_engine).
+  std::atomic<int> references{1};
 };
 
 struct evcs_session {
@@ -115,6 +120,16 @@ inline nlohmann::json json_argument(const char *text, const char *what) {
 // The optional int64 behind a pointer argument (NULL: none).
 inline std::optional<std::int64_t> optional_int(const int64_t *value) {
   return value == nullptr ? std::nullopt : std::optional<std::int64_t>(*value);
+}
+
+inline evcs_engine *retain_engine(evcs_engine &engine) noexcept {
+  engine.references.fetch_add(1, std::memory_order_relaxed);
+  return &engine;
+}
+
+inline void release_engine(evcs_engine *engine) noexcept {
+  if (engine != nullptr && engine->references.fetch_sub(1, std::memory_order_acq_rel) == 1)
+    delete engine;
 }
 
 // A malloc'ed copy the caller frees with evcs_free.

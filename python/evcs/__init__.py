@@ -36,6 +36,8 @@ from .aio import AsyncSession, AsyncTransaction
 from .branching import Branch, MergeResult
 from .engine import EmbeddedServer, Engine, PoolStatus, embedded
 from .repository import Repository, Version, VersionList
+from .migrations import AppliedMigration, BatchProgress, MigrationRunner, MigrationStep
+from .backup import BackupManifest, TableChecksum, backup, restore, verify_restore
 from .result import Result, Row
 from .session import Params, Session, Transaction
 
@@ -57,6 +59,15 @@ __all__ = [
     "VersionList",
     "Branch",
     "MergeResult",
+    "MigrationRunner",
+    "MigrationStep",
+    "AppliedMigration",
+    "BatchProgress",
+    "BackupManifest",
+    "TableChecksum",
+    "backup",
+    "restore",
+    "verify_restore",
     "EmbeddedServer",
     "embedded",
     "Error",

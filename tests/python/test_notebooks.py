@@ -3,12 +3,16 @@ print what their cells promise."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
-from typing import List
+from typing import Iterator, List
 
 import nbclient
 import nbformat
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
 
 NOTEBOOKS = pathlib.Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -102,4 +106,63 @@ def test_time_travel_and_branches_notebook_tells_the_change_order_story(database
     assert cell_text(plot) == "versions plotted: 3 on main, 2 on change-order-7\n"
     assert [output["output_type"] for output in plot.outputs] == ["display_data", "stream"]
     assert "image/png" in plot.outputs[0]["data"]
+    assert close.outputs == []
+
+
+@pytest.fixture
+def migrations_database_url(database_url: str) -> Iterator[str]:
+    """A database of its own: the notebook's steps create `project`, as notebook 02 does."""
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS evcs_py_notebook_migrations WITH (FORCE)")
+        admin.execute("CREATE DATABASE evcs_py_notebook_migrations")
+    yield make_conninfo(database_url, dbname="evcs_py_notebook_migrations")
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS evcs_py_notebook_migrations WITH (FORCE)")
+
+
+def test_migrations_notebook_upgrades_downgrades_and_prints_offline_sql(
+    migrations_database_url: str,
+) -> None:
+    code_cells = executed("03-migrations.ipynb", migrations_database_url)
+    setup, new_steps, upgrade, history, entity, downgrade, offline, close = code_cells
+    with psycopg.connect(migrations_database_url) as conn:
+        row = conn.execute("SELECT current_user").fetchone()
+        assert row is not None
+        user = row[0]
+    assert cell_text(setup) == "branches: ['main']\n"
+    assert cell_text(new_steps) == (
+        "0001_create_project.down.sql\n0001_create_project.up.sql\n"
+        "0002_add_project_budget.down.sql\n0002_add_project_budget.up.sql\n"
+    )
+    assert cell_text(upgrade) == (
+        "current: None\n"
+        "pending: ['0001_create_project', '0002_add_project_budget']\n"
+        "applied: ['0001_create_project', '0002_add_project_budget']\n"
+        "current: 2\n"
+    )
+    assert [line.split() for line in cell_text(history).splitlines()] == [
+        ["version", "slug", "applied_by"],
+        ["1", "create_project", user, "(notebook)"],
+        ["2", "add_project_budget", user, "(notebook)"],
+    ]
+    table = history.outputs[-1]["data"]["text/html"]
+    assert "<th>applied_at</th>" in table and "<th>duration_ms</th>" in table
+    assert table.count("<td>create_project</td>") == 1
+    assert cell_text(entity) == "versions: [(1, '1200.00'), (2, '1350.00')]\n"
+    assert cell_text(downgrade) == (
+        "reverted: ['0002_add_project_budget']\ncurrent: 1\n"
+        "fields now: ['name']\nversions kept: 2\n"
+    )
+    up_sql = "SELECT evcs_add_column('project', 'budget', 'numeric(14,2)');\n"
+    checksum = hashlib.sha256(up_sql.encode()).hexdigest()
+    assert cell_text(offline) == (
+        "-- 0002_add_project_budget.up.sql\n"
+        "BEGIN;\n"
+        + up_sql
+        + "INSERT INTO evcs_migration (version, slug, checksum, duration_ms, applied_by) VALUES "
+        f"(2, 'add_project_budget', '{checksum}', (extract(epoch FROM clock_timestamp() - "
+        "transaction_timestamp()) * 1000)::bigint, current_user || ' (notebook)');\n"
+        "COMMIT;\n\n\n"
+        "current is still: 1\n"
+    )
     assert close.outputs == []

@@ -470,10 +470,10 @@ TEST_F(CapiVersioningTest, FieldsCarryTheirDeclaredTypeAndValueType) {
   char *out = nullptr;
   ASSERT_EQ(evcs_repository_fields(&out, repo_), EVCS_OK) << last_message();
   EXPECT_EQ(take_json(out),
-            json::parse(R"([{"name":"name","type":"text not null","value_type":0},)"
-                        R"({"name":"budget","type":"numeric(14,2)","value_type":6},)"
-                        R"({"name":"status","type":"text","value_type":0},)"
-                        R"({"name":"tags","type":"text[]","value_type":10}])"));
+            json::parse(R"json([{"name":"name","type":"text not null","value_type":0},)json"
+                        R"json({"name":"budget","type":"numeric(14,2)","value_type":6},)json"
+                        R"json({"name":"status","type":"text","value_type":0},)json"
+                        R"json({"name":"tags","type":"text[]","value_type":10}])json"));
   ASSERT_EQ(evcs_session_create_entity_type(
                 session_, "typed",
                 R"json([{"name":"id","type":"uuid"},{"name":"day","type":"date"},)json"

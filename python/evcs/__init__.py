@@ -33,6 +33,7 @@ from .errors import (
     SerializationFailure,
 )
 from .aio import AsyncSession, AsyncTransaction
+from .autogenerate import AutogenerateResult, autogenerate
 from .branching import Branch, MergeResult
 from .engine import EmbeddedServer, Engine, PoolStatus, embedded
 from .repository import Repository, Version, VersionList
@@ -59,6 +60,8 @@ __all__ = [
     "VersionList",
     "Branch",
     "MergeResult",
+    "AutogenerateResult",
+    "autogenerate",
     "MigrationRunner",
     "MigrationStep",
     "AppliedMigration",

@@ -93,6 +93,8 @@ void register_async(py::module_ &module);
 void register_versioning(py::module_ &module);
 // The MigrationRunner class and the backup/restore functions (migrations.cpp).
 void register_migrations(py::module_ &module);
+// Migration autogenerate (autogenerate.cpp).
+void register_autogenerate(py::module_ &module);
 
 // Frees a C handle with the GIL released: freeing may roll back over the network or wait for
 // an engine thread that is itself waiting for the GIL.

@@ -9,6 +9,6 @@ PYBIND11_MODULE(_native, module) {
   evcs::python::register_session(module);
   evcs::python::register_versioning(module);
   evcs::python::register_async(module);
-  evcs::python::register_autogenerate(module);
   evcs::python::register_migrations(module);
+  evcs::python::register_autogenerate(module);
 }

@@ -1042,6 +1042,26 @@ function evcs.new_migration_step(directory, message)
   return text_call(native.evcs_migration_new_step, directory, message)
 end
 
+-- ---- migration autogenerate (SPEC §6) -------------------------------------------------------
+
+local autogenerate_keys = { schema = true, dir = true }
+
+--- Compares the declared schema file options.schema (JSON; docs/migrations.md, "Autogenerate")
+--- with `engine`'s database and writes the next-numbered up/down pair for `message` into
+--- options.dir (default "migrations"). Returns { changes = {...}, warnings = {...}, up_sql,
+--- down_sql, up_path, down_path }: no changes and nil paths when the database already matches
+--- (nothing written); or nil, err (migration_error while steps of the directory are not
+--- applied). A bad schema file raises invalid_argument naming the file and the JSON path.
+function evcs.autogenerate(engine, message, options)
+  check_keys("autogenerate", options, autogenerate_keys)
+  options = options or {}
+  if type(options.schema) ~= "string" then
+    invalid_argument("autogenerate needs options.schema, the path of the schema file")
+  end
+  return json_call(native.evcs_migration_autogenerate, engine and engine.handle, message,
+                   options.schema, options.dir)
+end
+
 -- ---- backup and verified restore (SPEC §9) -------------------------------------------------
 -- A manifest is { archive, server_version_num, tables = { { table, rows, md5 }, ... } }.
 

@@ -672,6 +672,18 @@ function Repository:create_many(rows, message)
                                  "[" .. table.concat(encoded, ",") .. "]", message))
 end
 
+--- Many new entities at once (COPY): `rows` is an array of values tables, each optionally with
+--- head_id. Outside a begin() block this commits them with `message` (optional) as one commit;
+--- inside one it joins it. { head_ids = {...} (in row order), branch =, version = 1,
+--- valid_from = (nil while pending), author = }, or nil, err.
+function Repository:create_many(rows, message)
+  if type(rows) ~= "table" then invalid_argument("rows must be an array of values tables") end
+  local encoded = {}
+  for index, row in ipairs(rows) do encoded[index] = encode_object(row, "row " .. (index - 1)) end
+  return version_table(json_call(native.evcs_repository_create_many, self.handle,
+                                 "[" .. table.concat(encoded, ",") .. "]", message))
+end
+
 --- A new version with `values` merged over the current ones; `expected_version` (optional)
 --- gives optimistic concurrency (nil, err with err.code "concurrent_modification").
 function Repository:update(head_id, values, expected_version)

@@ -36,7 +36,7 @@ from .aio import AsyncSession, AsyncTransaction
 from .autogenerate import AutogenerateResult, autogenerate
 from .branching import Branch, MergeResult
 from .engine import EmbeddedServer, Engine, PoolStatus, embedded
-from .repository import Repository, Version, VersionList
+from .repository import CreatedEntities, Repository, Version, VersionList
 from .migrations import AppliedMigration, BatchProgress, MigrationRunner, MigrationStep
 from .backup import BackupManifest, TableChecksum, backup, restore, verify_restore
 from .result import Result, Row
@@ -58,6 +58,7 @@ __all__ = [
     "Repository",
     "Version",
     "VersionList",
+    "CreatedEntities",
     "Branch",
     "MergeResult",
     "AutogenerateResult",

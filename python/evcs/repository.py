@@ -35,7 +35,15 @@ from .errors import InvalidArgument
 if TYPE_CHECKING:
     import pandas  # type: ignore[import]  # Debian's pandas ships no type information
 
-__all__ = ["Repository", "Version", "VersionList", "Columns", "AsOf", "OrderBy"]
+__all__ = [
+    "Repository",
+    "Version",
+    "VersionList",
+    "CreatedEntities",
+    "Columns",
+    "AsOf",
+    "OrderBy",
+]
 
 #: Columns of an entity type: an ordered mapping name -> PostgreSQL type, or (name, type) pairs.
 Columns = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
@@ -312,6 +320,40 @@ def _head_id(head_id: Union[str, uuid.UUID]) -> str:
     return str(head_id) if isinstance(head_id, uuid.UUID) else head_id
 
 
+class CreatedEntities:
+    """What ``Repository.create_many`` wrote: version 1 of one new entity per row.
+
+    ``head_ids`` are in the order of the rows; ``valid_from`` is the commit stamp (None while
+    pending inside ``begin()``).
+    """
+
+    __slots__ = ("head_ids", "branch", "valid_from", "author")
+
+    def __init__(self, record: Dict[str, Any]) -> None:
+        self.head_ids: List[str] = list(record["head_ids"])
+        self.branch: str = str(record["branch"])
+        self.valid_from: Optional[datetime.datetime] = _datetime(record["valid_from"])
+        self.author: str = str(record["author"])
+
+    def __len__(self) -> int:
+        return len(self.head_ids)
+
+    def __repr__(self) -> str:
+        return f"<evcs.CreatedEntities {len(self.head_ids)} on {self.branch!r}>"
+
+
+def _rows_json(rows: Iterable[Mapping[str, Any]]) -> str:
+    listed: List[Dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            raise InvalidArgument(
+                f"row {index} must be a mapping of field names to values, not "
+                f"{type(row).__name__}"
+            )
+        listed.append(dict(row))
+    return _dumps(listed)
+
+
 class Repository:
     """The versions of one entity type, read and written through the session that opened it
     (its branch, its transaction, its author). See SPEC §3.3 for filters."""
@@ -338,6 +380,17 @@ class Repository:
                 _values_json(values), None if head_id is None else _head_id(head_id)
             )
         )
+
+    def create_many(
+        self, rows: Iterable[Mapping[str, Any]], message: Optional[str] = None
+    ) -> CreatedEntities:
+        """Many new entities at once (COPY); a row may carry ``head_id`` to choose its id.
+
+        Outside ``begin()`` this writes the rows and commits them with ``message``, as one
+        commit with one stamp (uncommitted versions in the session are MisuseError: commit
+        them first). Inside ``begin()`` it joins that transaction. Bad input writes nothing.
+        """
+        return CreatedEntities(json.loads(self._native.create_many(_rows_json(rows), message)))
 
     def update(
         self,

@@ -350,6 +350,13 @@ EVCS_API int evcs_repository_create(char **out_version, evcs_repository *reposit
  * "author": "..."}, head ids in row order; valid_from is INT64_MAX while pending. */
 EVCS_API int evcs_repository_create_many(char **out_json, evcs_repository *repository,
                                          const char *rows_json, const char *message);
+/* Many new entities at once (COPY). `rows_json` is an array of objects of field name → value,
+ * each optionally with "head_id" (a uuid). Outside evcs_session_begin this is a commit of its
+ * own, recording `message` (NULL: none); inside it joins that transaction (message must be
+ * NULL). Returns {"head_ids": [...], "branch": "...", "version": 1, "valid_from": micros,
+ * "author": "..."}, head ids in row order; valid_from is INT64_MAX while pending. */
+EVCS_API int evcs_repository_create_many(char **out_json, evcs_repository *repository,
+                                         const char *rows_json, const char *message);
 EVCS_API int evcs_repository_update(char **out_version, evcs_repository *repository,
                                     const char *head_id, const char *values_json,
                                     int64_t expected_version);

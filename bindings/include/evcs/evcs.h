@@ -125,7 +125,8 @@ EVCS_API void evcs_options_free(evcs_options *options);
  * DATABASE_URL in the environment, the embedded default server is started (SPEC §8). */
 EVCS_API int evcs_engine_open(evcs_engine **out, const evcs_options *options);
 /* Closes the pool's idle connections and releases the engine. NULL-safe. Sessions still open
- * keep the engine alive until they are freed. */
+ * keep the engine alive until they are freed; so do migration runners (the idle connections
+ * then close when the last runner is freed). */
 EVCS_API void evcs_engine_free(evcs_engine *engine);
 /* The URL the engine connects to, with any password masked. Borrowed. */
 EVCS_API int evcs_engine_url(const char **out, const evcs_engine *engine);

@@ -1,6 +1,7 @@
 // Parity, C++ side: every capability's C++ spelling names a real member, checked at compile
 // time by taking its address, and every row of the manifest has an entry here.
 #include "capabilities.hpp"
+#include "evcs/autogenerate.hpp"
 #include "evcs/backup.hpp"
 #include "evcs/evcs.hpp"
 #include "evcs/migrations.hpp"
@@ -99,6 +100,7 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"MigrationRunner::verify", [] { exists(&MigrationRunner::verify); }},
       {"MigrationRunner::stamp", [] { exists(&MigrationRunner::stamp); }},
       {"MigrationRunner::new_step", [] { exists(&MigrationRunner::new_step); }},
+      {"autogenerate", [] { exists(&evcs::autogenerate); }},
       {"MigrationOptions::on_batch", [] { exists(&evcs::MigrationOptions::on_batch); }},
       {"backup_database", [] { exists(&evcs::backup_database); }},
       {"restore_database", [] { exists(&evcs::restore_database); }},

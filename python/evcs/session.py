@@ -117,6 +117,27 @@ class Session:
         """The repository of one entity type, on this session's branch and transaction."""
         return Repository(self._native.repository(entity_type), entity_type)
 
+    def add_column(
+        self, entity_type: str, column: str, type: str, default: Optional[str] = None
+    ) -> None:
+        """Adds a column to an entity type, keeping every version (usable in a migration).
+
+        ``type`` is a PostgreSQL type, optionally followed by "not null". Versions written before
+        the column read None in it; ``default`` (a literal of the type) is what entities created
+        afterwards get when they leave it out, and is required for a "not null" column of a type
+        that has versions (they are given it). Transactional: it lands with the commit."""
+        self._native.add_column(entity_type, column, type, default)
+
+    def drop_column(self, entity_type: str, column: str) -> None:
+        """Removes a column (and its values) from every version of an entity type; the versions
+        stay. Transactional."""
+        self._native.drop_column(entity_type, column)
+
+    def rename_column(self, entity_type: str, column: str, new_name: str) -> None:
+        """Renames a column of an entity type in every version; values and history are kept.
+        Transactional."""
+        self._native.rename_column(entity_type, column, new_name)
+
     def create_branch(self, name: str, from_branch: str = "main", mode: str = "snapshot") -> None:
         """A new branch reading through to ``from_branch`` without copies; ``mode`` "snapshot"
         reads the parent as of the fork point, "live" as of the requested instant."""

@@ -137,6 +137,44 @@ void register_versioning(py::module_ &module) {
           py::arg("name"), py::arg("columns_json"))
       .def("repository", &repository, py::arg("entity_type"))
       .def(
+          "add_column",
+          [](NativeSession &s, const py::str &entity_type, const py::str &column,
+             const py::str &type, const std::optional<py::str> &default_value) {
+            std::string type_name = utf8(entity_type, "the entity type name");
+            std::string column_name = utf8(column, "the column name");
+            std::string column_type = utf8(type, "the column type");
+            std::optional<std::string> default_text = optional_utf8(default_value, "the default value");
+            call_without_gil([&] {
+              return evcs_session_add_column(s.get(), type_name.c_str(), column_name.c_str(),
+                                             column_type.c_str(),
+                                             c_str(default_text));
+            });
+          },
+          py::arg("entity_type"), py::arg("column"), py::arg("type"), py::arg("default"))
+      .def(
+          "drop_column",
+          [](NativeSession &s, const py::str &entity_type, const py::str &column) {
+            std::string type_name = utf8(entity_type, "the entity type name");
+            std::string column_name = utf8(column, "the column name");
+            call_without_gil([&] {
+              return evcs_session_drop_column(s.get(), type_name.c_str(), column_name.c_str());
+            });
+          },
+          py::arg("entity_type"), py::arg("column"))
+      .def(
+          "rename_column",
+          [](NativeSession &s, const py::str &entity_type, const py::str &column,
+             const py::str &new_name) {
+            std::string type_name = utf8(entity_type, "the entity type name");
+            std::string column_name = utf8(column, "the column name");
+            std::string renamed = utf8(new_name, "the new column name");
+            call_without_gil([&] {
+              return evcs_session_rename_column(s.get(), type_name.c_str(), column_name.c_str(),
+                                                renamed.c_str());
+            });
+          },
+          py::arg("entity_type"), py::arg("column"), py::arg("new_name"))
+      .def(
           "create_branch",
           [](NativeSession &s, const py::str &name, const py::str &from_branch,
              const py::str &mode) {

@@ -1,0 +1,634 @@
+"""Versioned entities: evcs vs hand-written asyncpg SQL, the SQLAlchemy async ORM and pgbench.
+
+Run with bench/run versioned [--quick] (it builds evcs and starts a throwaway server); or
+directly with DATABASE_URL pointing at an empty database and PYTHONPATH set to the build's
+python directory.
+
+Every peer does the same versioned operation on the same tables (the ones evcs creates for an
+entity type, SPEC §3.1): the current read, the as-of read at 10 / 100 / 1,000 / 10,000 versions
+per entity, the versioned update (close the open version, insert the next, stamp under the
+evcs_clock lock, log the commit), the bulk create (against raw COPY into the same tables), the
+as-of scan of every entity, and evcs's merge of a branch (against bulk-creating as many
+entities). Histories are loaded with generate_series (version k of an entity is valid from
+2020-01-01 + k seconds), so loading does not dominate the run.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import decimal
+import os
+import random
+import re
+import subprocess
+import tempfile
+import time
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Tuple
+
+import asyncpg  # type: ignore[import]
+import sqlalchemy as sa  # type: ignore[import]
+from sqlalchemy.dialects.postgresql import UUID  # type: ignore[import]
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine  # type: ignore[import]
+from sqlalchemy.orm import declarative_base, sessionmaker  # type: ignore[import]
+
+import evcs
+
+COLUMNS = {"name": "text not null", "qty": "int", "price": "numeric(12,2)"}
+DEPTHS = (10, 100, 1_000, 10_000)
+HISTORY_START = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
+AUTHOR = "bench"
+# Entity n of a benchmark has a head_id computable in SQL too (pgbench has no uuid generator).
+UUID_PREFIX = "00000000-0000-4000-8000-"
+PGBENCH_UUID = f"('{UUID_PREFIX}' || lpad(:n::text, 12, '0'))::uuid"
+
+
+def uid(n: int) -> str:
+    return f"{UUID_PREFIX}{n:012d}"
+
+
+def instant(version: int) -> datetime.datetime:
+    """Half a second into version `version` of a loaded history."""
+    return HISTORY_START + datetime.timedelta(seconds=version, microseconds=500_000)
+
+
+CURRENT_SQL = ("SELECT * FROM item_version WHERE head_id = $1 AND branch = 'main' "
+               "AND valid_to IS NULL")
+AS_OF_SQL = ("SELECT * FROM item_version WHERE head_id = $1 AND branch = 'main' "
+             "AND valid_from <= $2 ORDER BY valid_from DESC LIMIT 1")
+# One statement, one implicit transaction: the stamp is taken under the clock row lock, which
+# the UPDATE holds until the commit right after it (what evcs_finalize does).
+UPDATE_SQL = """
+WITH clock AS (
+  UPDATE evcs_clock SET last_stamp = greatest(clock_timestamp(), last_stamp + interval '1 microsecond')
+  WHERE id = 1 RETURNING last_stamp AS stamp),
+closed AS (
+  UPDATE item_version v SET valid_to = clock.stamp FROM clock
+  WHERE v.head_id = $1 AND v.branch = 'main' AND v.valid_to IS NULL RETURNING v.*),
+inserted AS (
+  INSERT INTO item_version (head_id, branch, version, valid_from, author, name, qty, price)
+  SELECT head_id, branch, version + 1, (SELECT stamp FROM clock), 'bench', name, $2, price
+  FROM closed RETURNING *),
+logged AS (
+  INSERT INTO evcs_commit (stamp, branch, author, changes)
+  SELECT stamp, 'main', 'bench', 1 FROM clock)
+SELECT * FROM inserted"""
+SCAN_SQL = ("SELECT * FROM (SELECT * FROM scan_item_version WHERE branch = 'main' AND "
+            "tstzrange(valid_from, valid_to) @> $1::timestamptz) v WHERE NOT deleted "
+            "ORDER BY head_id")
+SCAN_CURRENT_SQL = ("SELECT * FROM (SELECT * FROM scan_item_version WHERE branch = 'main' AND "
+                    "valid_to IS NULL) v WHERE NOT deleted ORDER BY head_id")
+
+
+def pg_sql(sql: str, names: List[str]) -> str:
+    """An asyncpg statement as a pgbench script statement ($1 -> :name)."""
+    for index, name in enumerate(names, start=1):
+        sql = sql.replace(f"${index}", f":{name}")
+    return " ".join(sql.split()) + ";"
+
+
+# ---- the SQLAlchemy mapping of the same tables ------------------------------------------------
+
+Base = declarative_base()
+
+
+def version_class(table: str) -> Any:
+    return type(f"{table}_version", (Base,), {
+        "__tablename__": f"{table}_version",
+        "head_id": sa.Column(UUID(as_uuid=False), primary_key=True),
+        "branch": sa.Column(sa.Text, primary_key=True),
+        "valid_from": sa.Column(sa.TIMESTAMP(timezone=True), primary_key=True),
+        "version": sa.Column(sa.Integer, nullable=False),
+        "valid_to": sa.Column(sa.TIMESTAMP(timezone=True)),
+        "deleted": sa.Column(sa.Boolean, nullable=False, default=False),
+        "parent_branch": sa.Column(sa.Text),
+        "parent_version": sa.Column(sa.Integer),
+        "merged_from": sa.Column(sa.Text),
+        "author": sa.Column(sa.Text),
+        "name": sa.Column(sa.Text, nullable=False),
+        "qty": sa.Column(sa.Integer),
+        "price": sa.Column(sa.Numeric(12, 2)),
+    })
+
+
+def head_class(table: str) -> Any:
+    return type(table, (Base,), {
+        "__tablename__": table,
+        "head_id": sa.Column(UUID(as_uuid=False), primary_key=True),
+        "created_by": sa.Column(sa.Text),
+    })
+
+
+Item = version_class("item")
+ScanItem = version_class("scan_item")
+BulkHead = head_class("bulk_item")
+BulkItem = version_class("bulk_item")
+
+
+class Clock(Base):
+    __tablename__ = "evcs_clock"
+    id = sa.Column(sa.Integer, primary_key=True)
+    last_stamp = sa.Column(sa.TIMESTAMP(timezone=True), nullable=False)
+
+
+class CommitLog(Base):
+    __tablename__ = "evcs_commit"
+    id = sa.Column(sa.BigInteger, primary_key=True)
+    stamp = sa.Column(sa.TIMESTAMP(timezone=True), nullable=False)
+    branch = sa.Column(sa.Text, nullable=False)
+    author = sa.Column(sa.Text)
+    message = sa.Column(sa.Text)
+    changes = sa.Column(sa.Integer, nullable=False)
+    merged_from = sa.Column(sa.Text)
+
+
+NEXT_STAMP = sa.func.greatest(sa.func.clock_timestamp(),
+                              Clock.last_stamp + datetime.timedelta(microseconds=1))
+
+
+# ---- measuring ---------------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, url: str, seconds: float) -> None:
+        self.url = url
+        self.seconds = seconds
+        self.engine = evcs.Engine(url, pool_size=2)
+        host = re.search(r"host=([^&]+)", url)
+        self.pg_env = dict(os.environ, PGUSER="postgres")
+        if host:
+            self.pg_env["PGHOST"] = host.group(1)
+        self.dbname = url.split("?")[0].rsplit("/", 1)[-1] or "postgres"
+        self.sa_url = f"postgresql+asyncpg://postgres@/{self.dbname}?host={self.pg_env.get('PGHOST', '')}"
+
+    def report(self, label: str, rate: float, unit: str = "ops/s") -> float:
+        print(f"  {label:<58} {rate:>11,.1f} {unit}", flush=True)
+        return rate
+
+    def measure(self, label: str, operation: Callable[[], None]) -> float:
+        operation()
+        done = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < self.seconds:
+            operation()
+            done += 1
+        return self.report(label, done / (time.perf_counter() - started))
+
+    async def measure_async(self, label: str, operation: Callable[[], Awaitable[None]]) -> float:
+        await operation()
+        done = 0
+        started = time.perf_counter()
+        while time.perf_counter() - started < self.seconds:
+            await operation()
+            done += 1
+        return self.report(label, done / (time.perf_counter() - started))
+
+    def pgbench(self, label: str, script: str) -> float:
+        with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
+            handle.write(script + "\n")
+        try:
+            output = subprocess.run(
+                ["/usr/lib/postgresql/15/bin/pgbench", "-n", "-f", handle.name, "-M", "prepared",
+                 "-c", "1", "-T", str(max(int(round(self.seconds)), 1)), self.dbname],
+                env=self.pg_env, capture_output=True, text=True)
+        finally:
+            os.unlink(handle.name)
+        tps = re.search(r"tps = ([0-9.]+)", output.stdout)
+        if output.returncode != 0 or tps is None:
+            raise RuntimeError(f"pgbench failed on\n{script}\n{output.stderr}")
+        return self.report(label, float(tps.group(1)))
+
+    def sql(self, *statements: str) -> None:
+        with self.engine.session() as session:
+            for statement in statements:
+                session.execute(statement)
+            session.commit()
+
+
+# ---- the data ----------------------------------------------------------------------------------
+
+class Layout:
+    """Entity numbers of each group of `item` (and the sizes of the other types)."""
+
+    def __init__(self, quick: bool) -> None:
+        per_depth = {10: 1_000, 100: 100, 1_000: 10, 10_000: 2} if not quick else \
+            {10: 200, 100: 20, 1_000: 2, 10_000: 1}
+        self.groups: Dict[int, Tuple[int, int]] = {}
+        first = 1
+        for depth in DEPTHS:
+            self.groups[depth] = (first, first + per_depth[depth] - 1)
+            first += per_depth[depth]
+        self.updates = (first, first + (1_000 if not quick else 200) - 1)
+        self.bulk = 100_000 if not quick else 10_000
+        self.scan = 10_000 if not quick else 2_000
+        self.scan_depth = 10
+        self.merge = 10_000 if not quick else 2_000
+
+
+def load(bench: Bench, layout: Layout) -> None:
+    started = time.perf_counter()
+    with bench.engine.session() as session:
+        for name in ("item", "scan_item", "bulk_item", "merge_item"):
+            session.create_entity_type(name, COLUMNS)
+        session.commit()
+    history = (
+        "INSERT INTO {table} (head_id, created_by) SELECT ('{prefix}' || lpad(n::text, 12, '0'))"
+        "::uuid, 'bench' FROM generate_series({lo}, {hi}) n\n"
+        "INSERT INTO {table}_version (head_id, branch, version, valid_from, valid_to, author, "
+        "name, qty, price) SELECT ('{prefix}' || lpad(n::text, 12, '0'))::uuid, 'main', k, "
+        "'{start}'::timestamptz + k * interval '1 second', CASE WHEN k < {depth} THEN "
+        "'{start}'::timestamptz + (k + 1) * interval '1 second' END, 'bench', 'item ' || n, k, "
+        "k * 1.5 FROM generate_series({lo}, {hi}) n, generate_series(1, {depth}) k")
+    for depth, (lo, hi) in layout.groups.items():
+        bench.sql(*history.format(table="item", prefix=UUID_PREFIX, lo=lo, hi=hi, depth=depth,
+                                  start=HISTORY_START.isoformat()).split("\n"))
+    lo, hi = layout.updates
+    bench.sql(*history.format(table="item", prefix=UUID_PREFIX, lo=lo, hi=hi, depth=1,
+                              start=HISTORY_START.isoformat()).split("\n"))
+    bench.sql(*history.format(table="scan_item", prefix=UUID_PREFIX, lo=1, hi=layout.scan,
+                              depth=layout.scan_depth, start=HISTORY_START.isoformat()).split("\n"))
+    bench.engine.execute("VACUUM ANALYZE")
+    print(f"loaded in {time.perf_counter() - started:.1f} s")
+
+
+def random_entity(group: Tuple[int, int]) -> int:
+    return random.randint(group[0], group[1])
+
+
+# ---- reads -------------------------------------------------------------------------------------
+
+def reads(bench: Bench, layout: Layout) -> Dict[str, float]:
+    results: Dict[str, float] = {}
+    current_group = layout.groups[10]
+    with bench.engine.session() as session:
+        repo = session.repository("item")
+        results["evcs current"] = bench.measure(
+            "current read: evcs (sync)", lambda: repo.get(uid(random_entity(current_group))) and None)
+        for depth, group in layout.groups.items():
+            def as_of_read(depth: int = depth, group: Tuple[int, int] = group) -> None:
+                repo.get(uid(random_entity(group)), as_of=instant(random.randint(1, depth)))
+            results[f"evcs as-of {depth}"] = bench.measure(
+                f"as-of read, {depth:,} versions: evcs (sync)", as_of_read)
+        session.rollback()
+
+    async def asyncpg_reads() -> None:
+        connection = await asyncpg.connect(bench.url)
+
+        async def current() -> None:
+            await connection.fetchrow(CURRENT_SQL, uuid.UUID(uid(random_entity(current_group))))
+        results["asyncpg current"] = await bench.measure_async("current read: asyncpg", current)
+        for depth, group in layout.groups.items():
+            async def as_of(depth: int = depth, group: Tuple[int, int] = group) -> None:
+                await connection.fetchrow(AS_OF_SQL, uuid.UUID(uid(random_entity(group))),
+                                          instant(random.randint(1, depth)))
+            results[f"asyncpg as-of {depth}"] = await bench.measure_async(
+                f"as-of read, {depth:,} versions: asyncpg", as_of)
+        await connection.close()
+
+    async def orm_reads() -> None:
+        engine = create_async_engine(bench.sa_url)
+        async with AsyncSession(engine) as session:
+            async def current() -> None:
+                statement = sa.select(Item).where(Item.head_id == uid(random_entity(current_group)),
+                                                  Item.branch == "main", Item.valid_to.is_(None))
+                (await session.execute(statement)).scalar_one()
+                session.expunge_all()
+            results["orm current"] = await bench.measure_async("current read: SQLAlchemy ORM",
+                                                               current)
+            for depth, group in layout.groups.items():
+                async def as_of(depth: int = depth, group: Tuple[int, int] = group) -> None:
+                    statement = sa.select(Item).where(
+                        Item.head_id == uid(random_entity(group)), Item.branch == "main",
+                        Item.valid_from <= instant(random.randint(1, depth))).order_by(
+                        Item.valid_from.desc()).limit(1)
+                    (await session.execute(statement)).scalar_one()
+                    session.expunge_all()
+                results[f"orm as-of {depth}"] = await bench.measure_async(
+                    f"as-of read, {depth:,} versions: SQLAlchemy ORM", as_of)
+        await engine.dispose()
+
+    asyncio.run(asyncpg_reads())
+    asyncio.run(orm_reads())
+    lo, hi = current_group
+    results["pgbench current"] = bench.pgbench(
+        "current read: pgbench -M prepared",
+        f"\\set n random({lo}, {hi})\n" + pg_sql(CURRENT_SQL.replace("$1", PGBENCH_UUID), []))
+    for depth, (lo, hi) in layout.groups.items():
+        results[f"pgbench as-of {depth}"] = bench.pgbench(
+            f"as-of read, {depth:,} versions: pgbench -M prepared",
+            f"\\set n random({lo}, {hi})\n\\set v random(1, {depth})\n" + pg_sql(
+                AS_OF_SQL.replace("$1", PGBENCH_UUID).replace(
+                    "$2", f"'{HISTORY_START.isoformat()}'::timestamptz + "
+                          "(:v + 0.5) * interval '1 second'"), []))
+    return results
+
+
+# ---- versioned update --------------------------------------------------------------------------
+
+def updates(bench: Bench, layout: Layout) -> Dict[str, float]:
+    results: Dict[str, float] = {}
+    group = layout.updates
+    with bench.engine.session(author=AUTHOR) as session:
+        repo = session.repository("item")
+        session.commit()
+
+        def update() -> None:
+            repo.update(uid(random_entity(group)), {"qty": random.randint(1, 1_000_000)})
+            session.commit()
+        results["evcs update"] = bench.measure("versioned update + commit: evcs (sync)", update)
+
+    async def asyncpg_updates() -> None:
+        connection = await asyncpg.connect(bench.url)
+
+        async def update() -> None:
+            row = await connection.fetchrow(UPDATE_SQL, uuid.UUID(uid(random_entity(group))),
+                                            random.randint(1, 1_000_000))
+            assert row is not None
+        results["asyncpg update"] = await bench.measure_async(
+            "versioned update + commit: asyncpg, one CTE", update)
+        await connection.close()
+
+    async def orm_updates() -> None:
+        engine = create_async_engine(bench.sa_url)
+        factory = sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+        async def update() -> None:
+            async with factory() as session, session.begin():
+                current = (await session.execute(
+                    sa.select(Item).where(Item.head_id == uid(random_entity(group)),
+                                          Item.branch == "main", Item.valid_to.is_(None))
+                    .with_for_update())).scalar_one()
+                clock, stamp = (await session.execute(
+                    sa.select(Clock, NEXT_STAMP).where(Clock.id == 1).with_for_update())).one()
+                current.valid_to = stamp
+                session.add(Item(head_id=current.head_id, branch="main",
+                                 version=current.version + 1, valid_from=stamp, author=AUTHOR,
+                                 name=current.name, qty=random.randint(1, 1_000_000),
+                                 price=current.price))
+                clock.last_stamp = stamp
+                session.add(CommitLog(stamp=stamp, branch="main", author=AUTHOR, changes=1))
+        results["orm update"] = await bench.measure_async(
+            "versioned update + commit: SQLAlchemy ORM", update)
+        await engine.dispose()
+
+    asyncio.run(asyncpg_updates())
+    asyncio.run(orm_updates())
+    lo, hi = group
+    results["pgbench update"] = bench.pgbench(
+        "versioned update + commit: pgbench -M prepared, one CTE",
+        f"\\set n random({lo}, {hi})\n\\set q random(1, 1000000)\n" +
+        pg_sql(UPDATE_SQL.replace("$1", PGBENCH_UUID), ["unused", "q"]))
+    return results
+
+
+# ---- bulk create -------------------------------------------------------------------------------
+
+def bulk_rows(count: int, first: int) -> List[Dict[str, Any]]:
+    return [{"head_id": uid(n), "name": f"bulk {n}", "qty": n, "price": "1.50"}
+            for n in range(first, first + count)]
+
+
+def bulk(bench: Bench, layout: Layout, rounds: int) -> Dict[str, float]:
+    """Seconds per bulk create of layout.bulk entities (best of the rounds), each into empty
+    tables."""
+    count = layout.bulk
+    best: Dict[str, float] = {}
+
+    def keep(name: str, label: str, seconds: float) -> None:
+        bench.report(label, count / seconds, "entities/s")
+        best[name] = min(best.get(name, float("inf")), seconds)
+
+    def empty() -> None:
+        bench.sql("TRUNCATE bulk_item CASCADE")
+
+    def check(what: str) -> None:
+        with bench.engine.session() as session:
+            rows = session.scalar("SELECT count(*) FROM bulk_item_version")
+            session.rollback()
+        assert rows == count, f"{what} wrote {rows} versions, not {count}"
+
+    for _ in range(rounds):
+        empty()
+        rows = bulk_rows(count, 1)
+        with bench.engine.session(author=AUTHOR) as session:
+            repo = session.repository("bulk_item")
+            session.commit()
+            started = time.perf_counter()
+            repo.create_many(rows, "bulk")
+            keep("evcs", f"bulk create {count:,}: evcs create_many (sync)",
+                 time.perf_counter() - started)
+        check("evcs")
+        empty()
+
+        async def raw_copy() -> float:
+            connection = await asyncpg.connect(bench.url)
+            heads = [(uuid.UUID(uid(n)), AUTHOR) for n in range(1, count + 1)]
+            started = time.perf_counter()
+            async with connection.transaction():
+                stamp = await connection.fetchval(
+                    "SELECT greatest(clock_timestamp(), last_stamp + interval '1 microsecond') "
+                    "FROM evcs_clock WHERE id = 1 FOR UPDATE")
+                await connection.copy_records_to_table(
+                    "bulk_item", records=heads, columns=["head_id", "created_by"])
+                versions = [(uuid.UUID(uid(n)), "main", 1, stamp, AUTHOR, f"bulk {n}", n,
+                             decimal.Decimal("1.50")) for n in range(1, count + 1)]
+                await connection.copy_records_to_table(
+                    "bulk_item_version", records=versions,
+                    columns=["head_id", "branch", "version", "valid_from", "author", "name",
+                             "qty", "price"])
+                await connection.execute(
+                    "WITH clock AS (UPDATE evcs_clock SET last_stamp = $1 WHERE id = 1) "
+                    "INSERT INTO evcs_commit (stamp, branch, author, message, changes) "
+                    "VALUES ($1, 'main', 'bench', 'bulk', $2)", stamp, count)
+            seconds = time.perf_counter() - started
+            await connection.close()
+            return seconds
+        keep("copy", f"bulk create {count:,}: raw COPY, asyncpg copy_records_to_table",
+             asyncio.run(raw_copy()))
+        check("raw COPY")
+        empty()
+
+        async def orm_bulk() -> float:
+            engine = create_async_engine(bench.sa_url)
+            started = time.perf_counter()
+            async with AsyncSession(engine) as session, session.begin():
+                stamp = (await session.execute(
+                    sa.select(NEXT_STAMP).where(Clock.id == 1).with_for_update())).scalar_one()
+                await session.run_sync(lambda sync: sync.bulk_insert_mappings(
+                    BulkHead, [{"head_id": uid(n), "created_by": AUTHOR}
+                               for n in range(1, count + 1)]))
+                await session.run_sync(lambda sync: sync.bulk_insert_mappings(
+                    BulkItem, [{"head_id": uid(n), "branch": "main", "version": 1,
+                                "valid_from": stamp, "author": AUTHOR, "name": f"bulk {n}",
+                                "qty": n, "price": decimal.Decimal("1.50")}
+                               for n in range(1, count + 1)]))
+                await session.execute(sa.update(Clock).where(Clock.id == 1).values(last_stamp=stamp))
+                session.add(CommitLog(stamp=stamp, branch="main", author=AUTHOR, message="bulk",
+                                      changes=count))
+            seconds = time.perf_counter() - started
+            await engine.dispose()
+            return seconds
+        keep("orm", f"bulk create {count:,}: SQLAlchemy ORM bulk_insert_mappings",
+             asyncio.run(orm_bulk()))
+        check("the ORM")
+    empty()
+    return best
+
+
+# ---- as-of scan --------------------------------------------------------------------------------
+
+def scans(bench: Bench, layout: Layout) -> Dict[str, float]:
+    results: Dict[str, float] = {}
+    count = layout.scan
+    past = instant(layout.scan_depth // 2)
+    with bench.engine.session() as session:
+        repo = session.repository("scan_item")
+
+        def scan(as_of: Any) -> None:
+            found = repo.find(as_of=as_of)
+            assert len(found) == count, len(found)
+        results["evcs current"] = bench.measure(f"scan of {count:,} entities, current: evcs",
+                                                lambda: scan(None))
+        results["evcs as-of"] = bench.measure(f"scan of {count:,} entities, as of: evcs",
+                                              lambda: scan(past))
+        results["evcs count as-of"] = bench.measure(
+            f"count of {count:,} entities, as of (no transfer): evcs",
+            lambda: repo.count(as_of=past) and None)
+        session.rollback()
+
+    async def asyncpg_scans() -> None:
+        connection = await asyncpg.connect(bench.url)
+
+        async def current() -> None:
+            await connection.fetch(SCAN_CURRENT_SQL)
+
+        async def as_of() -> None:
+            await connection.fetch(SCAN_SQL, past)
+        results["asyncpg current"] = await bench.measure_async(
+            f"scan of {count:,} entities, current: asyncpg", current)
+        results["asyncpg as-of"] = await bench.measure_async(
+            f"scan of {count:,} entities, as of: asyncpg", as_of)
+        await connection.close()
+
+    async def orm_scans() -> None:
+        engine = create_async_engine(bench.sa_url)
+        async with AsyncSession(engine) as session:
+            async def as_of() -> None:
+                statement = sa.select(ScanItem).where(
+                    ScanItem.branch == "main",
+                    sa.func.tstzrange(ScanItem.valid_from, ScanItem.valid_to).op("@>")(past),
+                    ScanItem.deleted.is_(False)).order_by(ScanItem.head_id)
+                found = (await session.execute(statement)).scalars().all()
+                assert len(found) == count
+                session.expunge_all()
+            results["orm as-of"] = await bench.measure_async(
+                f"scan of {count:,} entities, as of: SQLAlchemy ORM", as_of)
+        await engine.dispose()
+
+    asyncio.run(asyncpg_scans())
+    asyncio.run(orm_scans())
+    results["pgbench as-of"] = bench.pgbench(
+        f"scan of {count:,} entities, as of: pgbench -M prepared",
+        pg_sql(SCAN_SQL.replace("$1", f"'{past.isoformat()}'"), []))
+    return results
+
+
+# ---- merge -------------------------------------------------------------------------------------
+
+def merge(bench: Bench, layout: Layout) -> Dict[str, float]:
+    count = layout.merge
+    with bench.engine.session(author=AUTHOR) as session:
+        repo = session.repository("merge_item")
+        session.commit()
+        started = time.perf_counter()
+        created = repo.create_many(bulk_rows(count, 1), "base")
+        create_seconds = time.perf_counter() - started
+        bench.report(f"bulk create {count:,}: evcs create_many", count / create_seconds,
+                     "entities/s")
+        session.create_branch("feature")
+        session.commit()
+    with bench.engine.session("feature", AUTHOR) as branch_session:
+        branch_repo = branch_session.repository("merge_item")
+        for head_id in created.head_ids:
+            branch_repo.update(head_id, {"qty": -1})
+        branch_session.commit("change every entity on the branch")
+    with bench.engine.session(author=AUTHOR) as session:
+        started = time.perf_counter()
+        result = session.merge("feature")
+        merge_seconds = time.perf_counter() - started
+        bench.report(f"merge of a branch with {count:,} changed entities: evcs",
+                     count / merge_seconds, "entities/s")
+        changed = session.scalar("SELECT count(*) FROM merge_item_version WHERE branch = 'main' "
+                                 "AND valid_to IS NULL AND qty = -1")
+        session.rollback()
+    assert changed == count, f"the merge brought {changed} changes, not {count}: {result!r}"
+    return {"create": create_seconds, "merge": merge_seconds}
+
+
+# ---- summary -----------------------------------------------------------------------------------
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller data and 1 s per measurement (about 2 minutes)")
+    parser.add_argument("--seconds", type=float, default=None, help="duration of each measurement")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of the bulk create")
+    arguments = parser.parse_args()
+    seconds = arguments.seconds or (1.0 if arguments.quick else 3.0)
+    rounds = arguments.rounds or (1 if arguments.quick else 2)
+    layout = Layout(arguments.quick)
+    bench = Bench(os.environ["DATABASE_URL"], seconds)
+    load(bench, layout)
+    print("reads")
+    read = reads(bench, layout)
+    print("versioned update")
+    update = updates(bench, layout)
+    print("bulk create")
+    created = bulk(bench, layout, rounds)
+    print("as-of scan")
+    scan = scans(bench, layout)
+    print("merge")
+    merged = merge(bench, layout)
+    bench.engine.close()
+
+    print("\nratios and targets:")
+    current = read["evcs current"]
+    worst = min(read[f"evcs as-of {depth}"] for depth in DEPTHS)
+    print(f"  as-of read / current read, slowest depth (time)  {current / worst:5.2f}  "
+          f"(<= 1.3: {verdict(current / worst <= 1.3)})")
+    for depth in DEPTHS:
+        print(f"    {depth:>6,} versions: {current / read[f'evcs as-of {depth}']:5.2f}"
+              f"   asyncpg {read['asyncpg current'] / read[f'asyncpg as-of {depth}']:5.2f}"
+              f"   pgbench {read['pgbench current'] / read[f'pgbench as-of {depth}']:5.2f}")
+    growth = read["evcs as-of 10"] / read["evcs as-of 10000"]
+    print(f"  as-of read growth, 10 -> 10,000 versions (time)  {growth:5.2f}  "
+          f"(<= 1.3: {verdict(growth <= 1.3)})")
+    versus_orm = update["evcs update"] / update["orm update"]
+    versus_asyncpg = update["evcs update"] / update["asyncpg update"]
+    print(f"  versioned update: evcs / SQLAlchemy ORM          {versus_orm:5.2f}  "
+          f"(>= 3: {verdict(versus_orm >= 3)})")
+    print(f"  versioned update: evcs / asyncpg                 {versus_asyncpg:5.2f}  "
+          f"(>= 0.9: {verdict(versus_asyncpg >= 0.9)})")
+    print(f"  versioned update: evcs / pgbench                 "
+          f"{update['evcs update'] / update['pgbench update']:5.2f}")
+    versus_copy = created["copy"] / created["evcs"]
+    print(f"  bulk create: evcs / raw COPY (rate)              {versus_copy:5.2f}  "
+          f"(>= 0.7: {verdict(versus_copy >= 0.7)})")
+    print(f"  bulk create: evcs / SQLAlchemy ORM (rate)        "
+          f"{created['orm'] / created['evcs']:5.2f}")
+    print(f"  as-of scan / current scan (time): evcs           "
+          f"{scan['evcs current'] / scan['evcs as-of']:5.2f}   asyncpg "
+          f"{scan['asyncpg current'] / scan['asyncpg as-of']:5.2f}")
+    print(f"  as-of scan: evcs / asyncpg / ORM / pgbench (scans/s)  {scan['evcs as-of']:.1f} / "
+          f"{scan['asyncpg as-of']:.1f} / {scan['orm as-of']:.1f} / {scan['pgbench as-of']:.1f}")
+    merge_ratio = merged["merge"] / merged["create"]
+    print(f"  merge of {layout.merge:,} / bulk create of {layout.merge:,} (time)    "
+          f"{merge_ratio:5.2f}  (<= 3: {verdict(merge_ratio <= 3)})")
+
+
+if __name__ == "__main__":
+    main()

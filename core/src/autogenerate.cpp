@@ -98,23 +98,18 @@ struct SchemaModel {
 
 // ---- SQL text -----------------------------------------------------------------------------
 
-std::string quote_identifier(const std::string &name) {
-  std::string quoted = "\"";
-  for (char c : name) {
-    quoted += c;
-    if (c == '"') quoted += '"';
-  }
-  return quoted + "\"";
-}
-
-std::string quote_literal(const std::string &text) {
-  std::string quoted = "'";
+// `text` between two `quote` characters, each one inside doubled: "identifier" or 'literal'.
+std::string quote_with(const std::string &text, char quote) {
+  std::string quoted(1, quote);
   for (char c : text) {
     quoted += c;
-    if (c == '\'') quoted += '\'';
+    if (c == quote) quoted += quote;
   }
-  return quoted + "'";
+  return quoted + quote;
 }
+
+std::string quote_identifier(const std::string &name) { return quote_with(name, '"'); }
+std::string quote_literal(const std::string &text) { return quote_with(text, '\''); }
 
 std::string identifier_list(const std::vector<std::string> &names) {
   std::string list;

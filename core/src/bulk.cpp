@@ -252,6 +252,7 @@ CreatedEntities Repository::create_many(const nlohmann::json &rows, const std::s
     copy("COPY " + quoted(type_->name) + " (head_id, created_by) FROM STDIN", data.heads);
     std::string stamp_text = "infinity";
     if (own_commit) {
+      session.run(detail::lock_commit_stamp, Params());
       Result stamp = session.run("SELECT greatest(clock_timestamp(), last_stamp + interval "
                                  "'1 microsecond') FROM evcs_clock WHERE id = 1 FOR UPDATE",
                                  Params());

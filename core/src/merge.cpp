@@ -276,7 +276,7 @@ std::vector<EntityDiff> Session::diff(const std::string &source, const std::stri
         " FROM source_state s FULL JOIN target_state t ON s.head_id = t.head_id"
         " WHERE s.deleted IS NOT TRUE OR t.deleted IS NOT TRUE"
         " ORDER BY 1";
-    Result rows = state_->run(sql, params);
+    Result rows = state_->run_as_of(sql, params, as_of);
     for (std::int64_t row = 0; row < rows.rows(); ++row) {
       State source_state = read_state(rows, row, *type, "s");
       State target_state = read_state(rows, row, *type, "t");

@@ -261,21 +261,21 @@ Result read_version(SessionState &session, const EntityType &type, const std::st
   if (branch != "main") {
     Params params = Params::of(head_id, branch);
     params.add(as_of ? std::optional<Timestamp>(Timestamp{*as_of}) : std::nullopt);
-    return session.run("SELECT " + type.select_list("v.") +
-                       " FROM evcs_lineage($2, coalesce($3::timestamptz, 'infinity')) l "
-                       "CROSS JOIN LATERAL (SELECT * FROM " + table + " x WHERE x.head_id = "
-                       "$1::uuid AND x.branch = l.branch AND x.valid_from <= l.at ORDER BY "
-                       "x.valid_from DESC LIMIT 1) v ORDER BY l.depth LIMIT 1",
-                       params);
+    return session.run_as_of("SELECT " + type.select_list("v.") +
+                             " FROM evcs_lineage($2, coalesce($3::timestamptz, 'infinity')) l "
+                             "CROSS JOIN LATERAL (SELECT * FROM " + table + " x WHERE "
+                             "x.head_id = $1::uuid AND x.branch = l.branch AND x.valid_from <= "
+                             "l.at ORDER BY x.valid_from DESC LIMIT 1) v ORDER BY l.depth LIMIT 1",
+                             params, as_of);
   }
   if (!as_of)
     return session.run("SELECT " + type.select_list() + " FROM " + table +
                            " WHERE head_id = $1::uuid AND branch = $2 AND valid_to IS NULL",
                        Params::of(head_id, branch));
-  return session.run("SELECT " + type.select_list() + " FROM " + table +
-                         " WHERE head_id = $1::uuid AND branch = $2 AND valid_from <= $3 "
-                         "ORDER BY valid_from DESC LIMIT 1",
-                     Params::of(head_id, branch, Timestamp{*as_of}));
+  return session.run_as_of("SELECT " + type.select_list() + " FROM " + table +
+                               " WHERE head_id = $1::uuid AND branch = $2 AND valid_from <= $3 "
+                               "ORDER BY valid_from DESC LIMIT 1",
+                           Params::of(head_id, branch, Timestamp{*as_of}), as_of);
 }
 
 } // namespace
@@ -380,7 +380,7 @@ std::vector<Version> Repository::find(const FindOptions &options) {
   };
   add_bound("LIMIT", options.limit);
   add_bound("OFFSET", options.offset);
-  Result result = session_->run(sql, params);
+  Result result = session_->run_as_of(sql, params, options.as_of);
   std::vector<Version> versions;
   for (std::int64_t row = 0; row < result.rows(); ++row)
     versions.push_back(version_from_row(result, row, *type_));
@@ -392,14 +392,14 @@ std::int64_t Repository::count(const FindOptions &options) {
   Params params;
   std::string sql =
       state_query(*type_, options, branch_or_default(options.branch), "count(*)", params);
-  return session_->run(sql, params).get_int64(0, 0);
+  return session_->run_as_of(sql, params, options.as_of).get_int64(0, 0);
 }
 
 bool Repository::exists(const FindOptions &options) {
   SessionState::UseGuard guard(*session_);
   Params params;
   std::string sql = state_query(*type_, options, branch_or_default(options.branch), "1", params);
-  return session_->run("SELECT EXISTS (" + sql + ")", params).get_bool(0, 0);
+  return session_->run_as_of("SELECT EXISTS (" + sql + ")", params, options.as_of).get_bool(0, 0);
 }
 
 } // namespace evcs

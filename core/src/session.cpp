@@ -52,6 +52,7 @@ Batch SessionState::plan_end(bool commit, const std::string &message) const {
   }
   batch.after = {"COMMIT"};
   if (written_types.empty() && !catalog_stamp_pending) return batch;
+  batch.before = {lock_commit_stamp};
   nlohmann::json types = nlohmann::json::array();
   for (const auto &type : written_types) types.push_back(type);
   batch.sql = "SELECT evcs_finalize(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)), $2, "
@@ -96,9 +97,16 @@ std::size_t SessionState::frame_index(std::uint64_t frame_id) const {
 }
 
 Result SessionState::run(const std::string &sql, const Params &params) {
+  return run_as_of(sql, params, std::nullopt);
+}
+
+Result SessionState::run_as_of(const std::string &sql, const Params &params,
+                               const std::optional<std::int64_t> &as_of) {
   try {
     ensure_connection();
-    return connection->execute(take_prelude(), sql, params);
+    Utilities before = take_prelude();
+    if (as_of) before.push_back(await_commits_in_flight);
+    return connection->execute(before, sql, params);
   } catch (...) {
     absorb_failure(std::current_exception());
     throw;

@@ -9,10 +9,19 @@
 #include <atomic>
 #include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace evcs::detail {
+
+// The advisory lock ('evcsstmp') a commit that writes versions holds from taking its stamp until
+// it is visible. An as-of read waits for it, so that no commit stamped at or before the instant
+// read can become visible afterwards: reads of the past are repeatable (SPEC §3.2).
+constexpr const char *lock_commit_stamp = "SELECT pg_advisory_xact_lock(7311140392591977840)";
+constexpr const char *await_commits_in_flight =
+    "SELECT pg_advisory_unlock_shared(7311140392591977840) "
+    "FROM (SELECT pg_advisory_lock_shared(7311140392591977840)) AS in_flight";
 
 struct SessionState : std::enable_shared_from_this<SessionState> {
   // A transaction block the user opened: the explicit BEGIN (kind explicit) or a SAVEPOINT.
@@ -55,6 +64,10 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   std::size_t frame_index(std::uint64_t frame_id) const;
   // Statements for the engine's own use, inside the session's transaction (beginning it).
   Result run(const std::string &sql, const Params &params);
+  // A read as of `as_of` (now when unset): for a past instant, commits in flight are awaited
+  // first, in the same round trip.
+  Result run_as_of(const std::string &sql, const Params &params,
+                   const std::optional<std::int64_t> &as_of);
   void run_script(const std::string &sql);
   void ensure_connection();
   void release_connection() noexcept;

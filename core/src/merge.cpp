@@ -222,7 +222,7 @@ MergeResult plan_merge(SessionState &session, const std::string &source,
         "f.valid_from LIMIT 1) first_change ON true"
         " LEFT JOIN " + versions + " recorded ON recorded.head_id = c.head_id AND "
         "recorded.branch = first_change.parent_branch AND recorded.version = "
-        "first_change.parent_version"
+        "first_change.parent_version AND recorded.valid_from >= $4"
         " LEFT JOIN LATERAL (SELECT x.* FROM target_at_base l CROSS JOIN LATERAL (SELECT * FROM " +
         versions + " y WHERE y.head_id = c.head_id AND y.branch = l.branch AND y.valid_from <= "
         "l.at ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1) at_base ON true"

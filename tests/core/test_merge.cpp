@@ -124,6 +124,34 @@ TEST_F(MergeTest, AMergeCarriesChangesCreationsAndDeletesAndMovesTheForkPoint) {
   EXPECT_EQ(field("main", bridge_, "budget"), "150");
 }
 
+// The base of a later merge is the state at the previous merge, not the parent version the
+// branch first copied: changing a field again after merging it is no conflict.
+TEST_F(MergeTest, ChangingAFieldAgainAfterAMergeUsesTheMergeAsTheBase) {
+  auto update_on = [this](const std::string &branch, int budget) {
+    auto s = on(branch);
+    s.repository("work_package").update(bridge_, {{"budget", budget}});
+    s.commit();
+  };
+  auto s = on("main");
+  update_on("co", 150);
+  ASSERT_TRUE(s.merge("co").conflicts.empty());
+  update_on("co", 175);
+  auto second = s.merge_preview("co");
+  EXPECT_TRUE(second.conflicts.empty());
+  ASSERT_EQ(second.changes.size(), 1u);
+  ASSERT_TRUE(s.merge("co").conflicts.empty());
+  EXPECT_EQ(field("main", bridge_, "budget"), "175");
+
+  update_on("main", 200);
+  update_on("co", 210);
+  auto conflicting = s.merge_preview("co");
+  ASSERT_EQ(conflicting.conflicts.size(), 1u);
+  EXPECT_EQ(conflicting.conflicts[0].field, "budget");
+  EXPECT_EQ(conflicting.conflicts[0].base, "175");
+  EXPECT_EQ(conflicting.conflicts[0].ours, "200");
+  EXPECT_EQ(conflicting.conflicts[0].theirs, "210");
+}
+
 TEST_F(MergeTest, ChangesOnBothSidesToDifferentFieldsMergeCleanly) {
   {
     auto branch = on("co");

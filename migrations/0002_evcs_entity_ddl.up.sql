@@ -143,7 +143,10 @@ BEGIN
     INTO names, column_list, next_columns, current_columns, assign_user_columns, set_in_place, defaults
     FROM jsonb_array_elements(entity.columns) WITH ORDINALITY AS c(item, position);
 
-  EXECUTE format('DROP VIEW IF EXISTS %I', type_name || '_current');
+  -- Checked first rather than IF EXISTS, which would print a notice on every creation.
+  IF to_regclass(format('%I', type_name || '_current')) IS NOT NULL THEN
+    EXECUTE format('DROP VIEW %I', type_name || '_current');
+  END IF;
   EXECUTE format('CREATE VIEW %I AS SELECT head_id, version, valid_from, author%s FROM %s '
                  'WHERE branch = ''main'' AND valid_to IS NULL AND NOT deleted',
                  type_name || '_current', CASE WHEN column_list = '' THEN '' ELSE ', ' || column_list END,

@@ -672,18 +672,6 @@ function Repository:create_many(rows, message)
                                  "[" .. table.concat(encoded, ",") .. "]", message))
 end
 
---- Many new entities at once (COPY): `rows` is an array of values tables, each optionally with
---- head_id. Outside a begin() block this commits them with `message` (optional) as one commit;
---- inside one it joins it. { head_ids = {...} (in row order), branch =, version = 1,
---- valid_from = (nil while pending), author = }, or nil, err.
-function Repository:create_many(rows, message)
-  if type(rows) ~= "table" then invalid_argument("rows must be an array of values tables") end
-  local encoded = {}
-  for index, row in ipairs(rows) do encoded[index] = encode_object(row, "row " .. (index - 1)) end
-  return version_table(json_call(native.evcs_repository_create_many, self.handle,
-                                 "[" .. table.concat(encoded, ",") .. "]", message))
-end
-
 --- A new version with `values` merged over the current ones; `expected_version` (optional)
 --- gives optimistic concurrency (nil, err with err.code "concurrent_modification").
 function Repository:update(head_id, values, expected_version)
@@ -803,6 +791,17 @@ end
 --- (default now): an array of { entity_type, head_id, kind, fields = { name = { old, new } } }.
 function Session:diff(source, target, as_of)
   return json_call(native.evcs_session_diff, self.handle, source, target, instant(as_of, "as_of"))
+end
+
+--- The commit log, newest first: an array of { id =, stamp = micros, branch =, author =,
+--- message =, changes =, merged_from = (json null unless a merge) }, or nil, err. `options`:
+--- branch, entity_type, head_id (with entity_type: the commits that wrote that entity), limit.
+function Session:commit_log(options)
+  if options ~= nil and type(options) ~= "table" then
+    invalid_argument("commit_log options must be a table")
+  end
+  local encoded = (options == nil or next(options) == nil) and nil or encode(options)
+  return json_call(native.evcs_session_commit_log, self.handle, encoded)
 end
 
 local merge_keys = { into = true, strategy = true }

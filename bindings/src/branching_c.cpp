@@ -35,6 +35,40 @@ evcs::Session &prepare(char **out, evcs_session *session) {
   return deref(session, "session").session;
 }
 
+// NULL, "null" or an object with the keys of evcs::CommitLogOptions.
+evcs::CommitLogOptions commit_log_options_argument(const char *text) {
+  evcs::CommitLogOptions options;
+  if (text == nullptr) return options;
+  json given = json_argument(text, "the commit log options JSON");
+  if (given.is_null()) return options;
+  const char *known = "branch, entity_type, head_id, limit";
+  if (!given.is_object())
+    throw evcs::InvalidArgument(std::string("the commit log options JSON must be an object with "
+                                            "any of ") + known);
+  for (const auto &[key, value] : given.items()) {
+    if (value.is_null()) continue;
+    if (key == "limit") {
+      if (!value.is_number_integer())
+        throw evcs::InvalidArgument("the commit log option \"limit\" must be an integer, not " +
+                                    value.dump());
+      options.limit = value.get<std::int64_t>();
+      continue;
+    }
+    std::optional<std::string> *target = key == "branch"        ? &options.branch
+                                         : key == "entity_type" ? &options.entity_type
+                                         : key == "head_id"     ? &options.head_id
+                                                                : nullptr;
+    if (target == nullptr)
+      throw evcs::InvalidArgument("unknown commit log option \"" + key + "\" (known: " + known +
+                                  ")");
+    if (!value.is_string())
+      throw evcs::InvalidArgument("the commit log option \"" + key + "\" must be a string, not " +
+                                  value.dump());
+    *target = value.get<std::string>();
+  }
+  return options;
+}
+
 } // namespace
 
 extern "C" {
@@ -108,6 +142,16 @@ int evcs_session_merge_preview(char **out_json, evcs_session *session, const cha
         owner.merge_preview(text_argument(source, "the source branch name"),
                             optional_name(into, "the target branch name"));
     *out_json = copy_out(result.to_json().dump());
+  });
+}
+
+int evcs_session_commit_log(char **out_json, evcs_session *session, const char *options_json) {
+  return guarded([&] {
+    evcs::Session &target = prepare(out_json, session);
+    json commits = json::array();
+    for (const auto &commit : target.commit_log(commit_log_options_argument(options_json)))
+      commits.push_back(commit.to_json());
+    *out_json = copy_out(commits.dump());
   });
 }
 

@@ -34,7 +34,7 @@ from .errors import (
 )
 from .aio import AsyncSession, AsyncTransaction
 from .autogenerate import AutogenerateResult, autogenerate
-from .branching import Branch, MergeResult
+from .branching import Branch, Commit, MergeResult
 from .engine import EmbeddedServer, Engine, PoolStatus, embedded
 from .repository import CreatedEntities, Repository, Version, VersionList
 from .migrations import AppliedMigration, BatchProgress, MigrationRunner, MigrationStep
@@ -60,6 +60,7 @@ __all__ = [
     "VersionList",
     "CreatedEntities",
     "Branch",
+    "Commit",
     "MergeResult",
     "AutogenerateResult",
     "autogenerate",

@@ -12,7 +12,7 @@ from typing import Any, Dict, List, NamedTuple, Optional
 
 from .repository import _datetime
 
-__all__ = ["Branch", "MergeResult", "EntityDiff", "MergeConflictInfo"]
+__all__ = ["Branch", "Commit", "MergeResult", "EntityDiff", "MergeConflictInfo"]
 
 #: One entity that differs: {"entity_type", "head_id", "kind" ("added", "deleted",
 #: "modified"), "fields": {name: {"old": target's value, "new": source's value}}}.
@@ -31,6 +31,19 @@ class Branch(NamedTuple):
     status: str  # "active", "locked" or "archived"
     created_at: datetime.datetime
     created_by: str
+
+
+class Commit(NamedTuple):
+    """One row of the commit log (SPEC §3.3): a transaction that wrote versions, created a
+    branch or merged one."""
+
+    id: int
+    stamp: datetime.datetime  #: the valid_from of every version the commit wrote
+    branch: str
+    author: str
+    message: str
+    changes: int  #: versions written
+    merged_from: Optional[str]  #: for a merge, the branch merged into ``branch``
 
 
 class MergeResult:
@@ -75,6 +88,16 @@ def _branches(text: str) -> List[Branch]:
             )
         )
     return branches
+
+
+def _commits(text: str) -> List[Commit]:
+    commits: List[Commit] = []
+    for record in json.loads(text):
+        stamp = _datetime(record["stamp"])
+        assert stamp is not None
+        commits.append(Commit(record["id"], stamp, record["branch"], record["author"],
+                              record["message"], record["changes"], record["merged_from"]))
+    return commits
 
 
 def _diff(text: str) -> List[EntityDiff]:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from types import TracebackType
-from typing import Any, Callable, List, Optional, Sequence, Type, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Sequence, Type, TypeVar, Union
 
 from . import _native
-from .branching import Branch, EntityDiff, MergeResult, _branches, _diff, _merge_result
+from .branching import (
+    Branch,
+    Commit,
+    EntityDiff,
+    MergeResult,
+    _branches,
+    _commits,
+    _diff,
+    _merge_result,
+)
 from .repository import AsOf, Columns, Repository, _columns_json, _micros
 from .result import Result, _as_result
 
@@ -145,6 +156,19 @@ class Session:
 
     def branches(self) -> List[Branch]:
         return _branches(self._native.branches())
+
+    def commit_log(
+        self,
+        branch: Optional[str] = None,
+        entity_type: Optional[str] = None,
+        head_id: Optional[Union[str, uuid.UUID]] = None,
+        limit: Optional[int] = None,
+    ) -> List[Commit]:
+        """The commit log, newest first; ``head_id`` (with ``entity_type``) keeps the commits
+        that wrote that entity."""
+        options: Dict[str, Any] = {"branch": branch, "entity_type": entity_type, "limit": limit,
+                                   "head_id": None if head_id is None else str(head_id)}
+        return _commits(self._native.commit_log(json.dumps(options)))
 
     def lock_branch(self, name: str) -> None:
         """A locked branch rejects writes with BranchLocked; reads still work."""

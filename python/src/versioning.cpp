@@ -192,6 +192,15 @@ void register_versioning(py::module_ &module) {
              return json_without_gil([&](char **out) { return evcs_session_branches(out, s.get()); });
            })
       .def(
+          "commit_log",
+          [](NativeSession &s, const py::str &options_json) {
+            std::string options = utf8(options_json, "the commit log options JSON");
+            return json_without_gil([&](char **out) {
+              return evcs_session_commit_log(out, s.get(), options.c_str());
+            });
+          },
+          py::arg("options_json"))
+      .def(
           "lock_branch",
           [](NativeSession &s, const py::str &name) {
             std::string branch = utf8(name, "the branch name");

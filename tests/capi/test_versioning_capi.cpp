@@ -528,3 +528,39 @@ TEST_F(CapiVersioningTest, IntegerArraysAreJsonArraysOfIntegers) {
 }
 
 } // namespace
+
+namespace {
+
+TEST_F(CapiVersioningTest, CommitLogAsJsonWithFilters) {
+  json created = create(R"({"name":"Log"})");
+  ASSERT_EQ(evcs_session_commit(session_, "add Log"), EVCS_OK) << last_message();
+  std::string head = created["head_id"];
+  update(head, R"({"status":"open"})");
+  ASSERT_EQ(evcs_session_commit(session_, "open Log"), EVCS_OK) << last_message();
+  char *out = nullptr;
+  std::string options = R"({"entity_type":"project","head_id":")" + head + R"("})";
+  ASSERT_EQ(evcs_session_commit_log(&out, session_, options.c_str()), EVCS_OK) << last_message();
+  json log = take_json(out);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0]["message"], "open Log");
+  EXPECT_EQ(log[1]["message"], "add Log");
+  EXPECT_GT(log[0]["stamp"].get<int64_t>(), log[1]["stamp"].get<int64_t>());
+  EXPECT_EQ(log[0]["author"], "carol");
+  EXPECT_EQ(log[0]["branch"], "main");
+  EXPECT_EQ(log[0]["changes"], 1);
+  EXPECT_EQ(log[0]["merged_from"], nullptr);
+  ASSERT_EQ(evcs_session_commit_log(&out, session_, R"({"limit":1})"), EVCS_OK);
+  log = take_json(out);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0]["message"], "open Log");
+  ASSERT_EQ(evcs_session_commit_log(&out, session_, nullptr), EVCS_OK);
+  EXPECT_EQ(take_json(out).size(), 2u);
+  EXPECT_EQ(evcs_session_commit_log(&out, session_, R"({"color":"red"})"), EVCS_EINVALID);
+  EXPECT_NE(last_message().find("color"), std::string::npos);
+  EXPECT_EQ(evcs_session_commit_log(&out, session_, R"({"limit":"1"})"), EVCS_EINVALID);
+  EXPECT_EQ(evcs_session_commit_log(&out, session_, "[1]"), EVCS_EINVALID);
+  EXPECT_EQ(out, nullptr);
+  EXPECT_EQ(evcs_session_commit_log(&out, nullptr, nullptr), EVCS_EMISUSE);
+}
+
+} // namespace

@@ -31,6 +31,7 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"Engine::pool_status", [] { exists(&Engine::pool_status); }},
       {"Engine::dispose", [] { exists(&Engine::dispose); }},
       {"Engine::execute", [] { exists(&Engine::execute); }},
+      {"Session::commit_log", [] { exists(&Session::commit_log); }},
       {"Engine::async_execute", [] { exists(&Engine::async_execute); }},
       {"Engine::session", [] { exists(&Engine::session); }},
       {"Session::execute", [] { exists(&Session::execute); }},

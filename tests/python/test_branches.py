@@ -195,3 +195,41 @@ def test_diff_and_merge(engine: evcs.Engine, bridge: str) -> None:
         assert current.merged_from == "change-order"
         with pytest.raises(evcs.InvalidArgument):
             s.merge("change-order", strategy="sideways")
+
+
+def test_the_commit_log_lists_commits_newest_first_with_filters(
+    engine: evcs.Engine, bridge: str
+) -> None:
+    with engine.session(author="ann") as s:
+        s.create_branch("co")
+        s.commit("open the change order")
+    with engine.session(branch="co", author="bob") as s:
+        s.repository("work_package").update(bridge, {"budget": 150})
+        s.commit("raise the budget")
+    with engine.session(author="cy") as s:
+        road = s.repository("work_package").create({"title": "road"}).head_id
+        s.commit("add the road")
+        s.merge("co")
+        log = s.commit_log()
+        assert [(c.branch, c.author, c.message, c.changes, c.merged_from) for c in log] == [
+            ("main", "cy", "merge co", 1, "co"),
+            ("main", "cy", "add the road", 1, None),
+            ("co", "bob", "raise the budget", 1, None),
+            ("main", "ann", "open the change order", 0, None),
+            ("main", "tester", "", 1, None),
+        ]
+        assert [c.stamp for c in log] == sorted((c.stamp for c in log), reverse=True)
+        assert isinstance(log[0], evcs.Commit) and log[0].stamp.tzinfo is not None
+        assert [c.message for c in s.commit_log(branch="co")] == ["raise the budget"]
+        assert [c.message for c in s.commit_log(limit=1)] == ["merge co"]
+        bridge_commits = s.commit_log(entity_type="work_package", head_id=bridge)
+        assert [(c.branch, c.merged_from) for c in bridge_commits] == [
+            ("main", "co"), ("co", None), ("main", None)]
+        assert [c.message for c in s.commit_log(entity_type="work_package", head_id=road)] == [
+            "add the road"]
+        with pytest.raises(evcs.InvalidArgument, match="needs the entity_type"):
+            s.commit_log(head_id=bridge)
+        with pytest.raises(evcs.NotFound):
+            s.commit_log(entity_type="no_such_type")
+        with pytest.raises(evcs.InvalidArgument, match="negative"):
+            s.commit_log(limit=-1)

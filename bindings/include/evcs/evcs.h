@@ -351,13 +351,6 @@ EVCS_API int evcs_repository_create(char **out_version, evcs_repository *reposit
  * "author": "..."}, head ids in row order; valid_from is INT64_MAX while pending. */
 EVCS_API int evcs_repository_create_many(char **out_json, evcs_repository *repository,
                                          const char *rows_json, const char *message);
-/* Many new entities at once (COPY). `rows_json` is an array of objects of field name → value,
- * each optionally with "head_id" (a uuid). Outside evcs_session_begin this is a commit of its
- * own, recording `message` (NULL: none); inside it joins that transaction (message must be
- * NULL). Returns {"head_ids": [...], "branch": "...", "version": 1, "valid_from": micros,
- * "author": "..."}, head ids in row order; valid_from is INT64_MAX while pending. */
-EVCS_API int evcs_repository_create_many(char **out_json, evcs_repository *repository,
-                                         const char *rows_json, const char *message);
 EVCS_API int evcs_repository_update(char **out_version, evcs_repository *repository,
                                     const char *head_id, const char *values_json,
                                     int64_t expected_version);
@@ -415,6 +408,13 @@ EVCS_API int evcs_session_merge(char **out_json, evcs_session *session, const ch
 /* What evcs_session_merge would write and the conflicts, writing nothing ("stamp": null). */
 EVCS_API int evcs_session_merge_preview(char **out_json, evcs_session *session,
                                         const char *source, const char *into);
+
+/* The commit log, newest first: a JSON array of {"id", "stamp" (micros), "branch", "author",
+ * "message", "changes" (versions written), "merged_from" (null unless a merge)}.
+ * `options_json` NULL or an object with any of "branch", "entity_type", "head_id" (needs
+ * entity_type: the commits that wrote that entity), "limit". */
+EVCS_API int evcs_session_commit_log(char **out_json, evcs_session *session,
+                                     const char *options_json);
 
 /* ---- embedded default server (SPEC §8) --------------------------------------------------- */
 

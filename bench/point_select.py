@@ -28,6 +28,7 @@ import psycopg
 
 import evcs
 
+CORES = os.cpu_count() or 2
 QUERY = "SELECT abalance FROM pgbench_accounts WHERE aid = $1"
 PSYCOPG_QUERY = "SELECT abalance FROM pgbench_accounts WHERE aid = %s"
 
@@ -206,6 +207,10 @@ def main() -> None:
                 evcs_engine_async(url, arguments.seconds, arguments.accounts, 1, 4)),
             "evcs_engine_32": asyncio.run(
                 evcs_engine_async(url, arguments.seconds, arguments.accounts, 32, 4)),
+            "evcs_engine_1_cores": asyncio.run(
+                evcs_engine_async(url, arguments.seconds, arguments.accounts, 1, CORES)),
+            "evcs_engine_32_cores": asyncio.run(
+                evcs_engine_async(url, arguments.seconds, arguments.accounts, 32, CORES)),
             "asyncpg_pool_1": asyncio.run(
                 asyncpg_pool(url, arguments.seconds, arguments.accounts, 1, 4)),
             "asyncpg_pool_32": asyncio.run(
@@ -225,6 +230,8 @@ def main() -> None:
     print(f"  evcs async 32 / 1 task, pool of 4, engine.async_scalar "
           f"{best['evcs_engine_32'] / best['evcs_engine_1']:.2f}  (>= 1.5; asyncpg pool: "
           f"{best['asyncpg_pool_32'] / best['asyncpg_pool_1']:.2f})")
+    print(f"  evcs async 32 / 1 task, pool of {CORES} (= cores), engine.async_scalar "
+          f"{best['evcs_engine_32_cores'] / best['evcs_engine_1_cores']:.2f}  (>= 1.5)")
     print(f"  evcs engine.async_scalar / asyncpg pool.fetchval, 32 tasks "
           f"{best['evcs_engine_32'] / best['asyncpg_pool_32']:.2f}")
     print(f"  evcs async 32 / 1 task, 32 long sessions         "

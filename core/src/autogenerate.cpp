@@ -25,6 +25,9 @@ using json = nlohmann::json;
 
 namespace evcs {
 
+using detail::quote_literal;
+using detail::quoted;
+
 namespace {
 
 // ---- the model both sides are compared in ---------------------------------------------------
@@ -98,22 +101,10 @@ struct SchemaModel {
 
 // ---- SQL text -----------------------------------------------------------------------------
 
-// `text` between two `quote` characters, each one inside doubled: "identifier" or 'literal'.
-std::string quote_with(const std::string &text, char quote) {
-  std::string quoted(1, quote);
-  for (char c : text) {
-    quoted += c;
-    if (c == quote) quoted += quote;
-  }
-  return quoted + quote;
-}
-
-std::string quote_identifier(const std::string &name) { return quote_with(name, '"'); }
-std::string quote_literal(const std::string &text) { return quote_with(text, '\''); }
 
 std::string identifier_list(const std::vector<std::string> &names) {
   std::string list;
-  for (const auto &name : names) list += (list.empty() ? "" : ", ") + quote_identifier(name);
+  for (const auto &name : names) list += (list.empty() ? "" : ", ") + quoted(name);
   return list;
 }
 
@@ -124,7 +115,7 @@ std::string plain_list(const std::vector<std::string> &names) {
 }
 
 std::string column_sql(const ColumnModel &column) {
-  std::string sql = quote_identifier(column.name) + " " + column.type;
+  std::string sql = quoted(column.name) + " " + column.type;
   if (column.default_expression) sql += " DEFAULT " + *column.default_expression;
   if (column.not_null) sql += " NOT NULL";
   return sql;
@@ -132,7 +123,7 @@ std::string column_sql(const ColumnModel &column) {
 
 std::string foreign_key_sql(const ForeignKeyModel &key) {
   std::string sql = "FOREIGN KEY (" + identifier_list(key.columns) + ") REFERENCES " +
-                    quote_identifier(key.referenced_table) + " (" +
+                    quoted(key.referenced_table) + " (" +
                     identifier_list(key.referenced_columns) + ")";
   auto upper = [](std::string text) {
     for (char &c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -151,30 +142,30 @@ bool same_foreign_key(const ForeignKeyModel &a, const ForeignKeyModel &b) {
 
 std::string index_sql(const std::string &table, const IndexModel &index) {
   return std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX " +
-         quote_identifier(index.name) + " ON " + quote_identifier(table) + " USING " +
+         quoted(index.name) + " ON " + quoted(table) + " USING " +
          index.definition;
 }
 
 std::string alter_table(const std::string &table) {
-  return "ALTER TABLE " + quote_identifier(table) + " ";
+  return "ALTER TABLE " + quoted(table) + " ";
 }
 
 // CREATE TABLE with its columns, primary key and checks, then its indexes.
 std::string create_table_sql(const TableModel &table) {
-  std::string sql = "CREATE TABLE " + quote_identifier(table.name) + " (";
+  std::string sql = "CREATE TABLE " + quoted(table.name) + " (";
   std::vector<std::string> items;
   for (const auto &column : table.columns) items.push_back(column_sql(column));
   if (table.primary_key)
-    items.push_back("CONSTRAINT " + quote_identifier(table.primary_key->name) + " PRIMARY KEY (" +
+    items.push_back("CONSTRAINT " + quoted(table.primary_key->name) + " PRIMARY KEY (" +
                     identifier_list(table.primary_key->columns) + ")");
   for (const auto &[name, definition] : table.checks)
-    items.push_back("CONSTRAINT " + quote_identifier(name) + " " + definition);
+    items.push_back("CONSTRAINT " + quoted(name) + " " + definition);
   for (std::size_t i = 0; i < items.size(); ++i)
     sql += std::string(i == 0 ? "\n" : ",\n") + "    " + items[i];
   sql += items.empty() ? ");\n" : "\n);\n";
   for (const auto &[name, index] : table.indexes) {
     if (index.constraint_definition)
-      sql += alter_table(table.name) + "ADD CONSTRAINT " + quote_identifier(name) + " " +
+      sql += alter_table(table.name) + "ADD CONSTRAINT " + quoted(name) + " " +
              *index.constraint_definition + ";\n";
     else
       sql += index_sql(table.name, index) + ";\n";
@@ -184,13 +175,13 @@ std::string create_table_sql(const TableModel &table) {
 
 std::string drop_index_sql(const std::string &table, const IndexModel &index) {
   if (index.constraint_definition)
-    return alter_table(table) + "DROP CONSTRAINT " + quote_identifier(index.name) + ";\n";
-  return "DROP INDEX " + quote_identifier(index.name) + ";\n";
+    return alter_table(table) + "DROP CONSTRAINT " + quoted(index.name) + ";\n";
+  return "DROP INDEX " + quoted(index.name) + ";\n";
 }
 
 std::string add_index_sql(const std::string &table, const IndexModel &index) {
   if (index.constraint_definition)
-    return alter_table(table) + "ADD CONSTRAINT " + quote_identifier(index.name) + " " +
+    return alter_table(table) + "ADD CONSTRAINT " + quoted(index.name) + " " +
            *index.constraint_definition + ";\n";
   return index_sql(table, index) + ";\n";
 }
@@ -199,11 +190,11 @@ std::string add_index_sql(const std::string &table, const IndexModel &index) {
 // dropped before a type change and set after it, so the old default never has to cast.
 std::string alter_column_sql(const std::string &table, const ColumnModel &from,
                              const ColumnModel &to) {
-  std::string prefix = alter_table(table) + "ALTER COLUMN " + quote_identifier(to.name) + " ";
+  std::string prefix = alter_table(table) + "ALTER COLUMN " + quoted(to.name) + " ";
   std::string sql;
   if (from.type != to.type) {
     if (from.default_expression) sql += prefix + "DROP DEFAULT;\n";
-    sql += prefix + "TYPE " + to.type + " USING " + quote_identifier(to.name) + "::" + to.type +
+    sql += prefix + "TYPE " + to.type + " USING " + quoted(to.name) + "::" + to.type +
            ";\n";
     if (to.default_expression) sql += prefix + "SET DEFAULT " + *to.default_expression + ";\n";
   } else if (from.default_expression != to.default_expression) {
@@ -635,7 +626,7 @@ private:
       if (std::regex_match(key, match, column_key)) {
         if (!declares_column(table, match[1].str()))
           fail(key_path, "the table has no column \"" + match[1].str() + "\"");
-        index.keys.push_back(quote_identifier(match[1].str()) +
+        index.keys.push_back(quoted(match[1].str()) +
                              (match[3].str() == "desc" ? " DESC" : ""));
         name_parts.push_back(match[1].str());
       } else {
@@ -936,11 +927,11 @@ public:
 
   void create(const std::string &table, const std::vector<DeclaredColumn> &columns,
               const std::string &path) {
-    std::string qualified = "pg_temp." + quote_identifier(table);
-    run("CREATE TEMPORARY TABLE " + quote_identifier(table) + " ()", path);
+    std::string qualified = "pg_temp." + quoted(table);
+    run("CREATE TEMPORARY TABLE " + quoted(table) + " ()", path);
     for (const auto &column : columns) {
       std::string sql = "ALTER TABLE " + qualified + " ADD COLUMN " +
-                        quote_identifier(column.name) + " " + column.type;
+                        quoted(column.name) + " " + column.type;
       if (column.default_expression) sql += " DEFAULT (" + *column.default_expression + ")";
       if (!column.nullable) sql += " NOT NULL";
       run(sql, column.path);
@@ -948,20 +939,20 @@ public:
   }
 
   void build(const DeclaredTable &table) {
-    std::string qualified = "pg_temp." + quote_identifier(table.name);
+    std::string qualified = "pg_temp." + quoted(table.name);
     create(table.name, table.columns, table.path);
     if (!table.primary_key.empty())
       run("ALTER TABLE " + qualified + " ADD PRIMARY KEY (" + identifier_list(table.primary_key) +
               ")",
           table.path + "/primary_key");
     for (const auto &check : table.checks)
-      run("ALTER TABLE " + qualified + " ADD CONSTRAINT " + quote_identifier(check.name) +
+      run("ALTER TABLE " + qualified + " ADD CONSTRAINT " + quoted(check.name) +
               " CHECK (" + check.expression + ")",
           check.path);
     for (const auto &index : table.indexes) {
       std::string sql = std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX " +
-                        quote_identifier(index.name) + " ON " + qualified + " USING " +
-                        quote_identifier(index.method) + " (";
+                        quoted(index.name) + " ON " + qualified + " USING " +
+                        quoted(index.method) + " (";
       for (std::size_t i = 0; i < index.keys.size(); ++i)
         sql += (i == 0 ? "" : ", ") + index.keys[i];
       sql += ")";
@@ -1136,9 +1127,9 @@ void warn_renamed_columns(Plan &plan, const std::string &owner, const std::strin
             new_column->name + " is added with the same type " + new_column->type +
             ". If this is a rename, replace the two with " +
             (rename_hint.empty()
-                 ? "ALTER TABLE " + quote_identifier(owner) + " RENAME COLUMN " +
-                       quote_identifier(old_column->name) + " TO " +
-                       quote_identifier(new_column->name)
+                 ? "ALTER TABLE " + quoted(owner) + " RENAME COLUMN " +
+                       quoted(old_column->name) + " TO " +
+                       quoted(new_column->name)
                  : "SELECT evcs_rename_column(" + quote_literal(owner) + ", " +
                        quote_literal(old_column->name) + ", " + quote_literal(new_column->name) +
                        ")") +
@@ -1159,13 +1150,13 @@ void compare_tables(const SchemaModel &live, const SchemaModel &declared, Plan &
       if (kept == nullptr)
         plan.drop_foreign_keys.push_back(
             {"drop foreign key " + name + "." + key_name,
-             alter_table(name) + "DROP CONSTRAINT " + quote_identifier(key_name) + ";\n",
-             alter_table(name) + "ADD CONSTRAINT " + quote_identifier(key_name) + " " +
+             alter_table(name) + "DROP CONSTRAINT " + quoted(key_name) + ";\n",
+             alter_table(name) + "ADD CONSTRAINT " + quoted(key_name) + " " +
                  foreign_key_sql(key) + ";\n"});
     }
     if (target == nullptr) {
       plan.drop_tables.push_back({"drop table " + name,
-                                  "DROP TABLE " + quote_identifier(name) + ";\n",
+                                  "DROP TABLE " + quoted(name) + ";\n",
                                   create_table_sql(table)});
       continue;
     }
@@ -1174,25 +1165,25 @@ void compare_tables(const SchemaModel &live, const SchemaModel &declared, Plan &
         (!target->primary_key || target->primary_key->columns != table.primary_key->columns))
       plan.drop_table_parts.push_back(
           {"drop primary key " + name + "." + table.primary_key->name,
-           alter_table(name) + "DROP CONSTRAINT " + quote_identifier(table.primary_key->name) +
+           alter_table(name) + "DROP CONSTRAINT " + quoted(table.primary_key->name) +
                ";\n",
-           alter_table(name) + "ADD CONSTRAINT " + quote_identifier(table.primary_key->name) +
+           alter_table(name) + "ADD CONSTRAINT " + quoted(table.primary_key->name) +
                " PRIMARY KEY (" + identifier_list(table.primary_key->columns) + ");\n"});
     if (target->primary_key &&
         (!table.primary_key || target->primary_key->columns != table.primary_key->columns))
       plan.add_table_parts.push_back(
           {"add primary key " + name + "." + target->primary_key->name,
-           alter_table(name) + "ADD CONSTRAINT " + quote_identifier(target->primary_key->name) +
+           alter_table(name) + "ADD CONSTRAINT " + quoted(target->primary_key->name) +
                " PRIMARY KEY (" + identifier_list(target->primary_key->columns) + ");\n",
-           alter_table(name) + "DROP CONSTRAINT " + quote_identifier(target->primary_key->name) +
+           alter_table(name) + "DROP CONSTRAINT " + quoted(target->primary_key->name) +
                ";\n"});
     for (const auto &[check_name, definition] : table.checks) {
       auto found = target->checks.find(check_name);
       if (found == target->checks.end() || found->second != definition)
         plan.drop_table_parts.push_back(
             {"drop check " + name + "." + check_name,
-             alter_table(name) + "DROP CONSTRAINT " + quote_identifier(check_name) + ";\n",
-             alter_table(name) + "ADD CONSTRAINT " + quote_identifier(check_name) + " " +
+             alter_table(name) + "DROP CONSTRAINT " + quoted(check_name) + ";\n",
+             alter_table(name) + "ADD CONSTRAINT " + quoted(check_name) + " " +
                  definition + ";\n"});
     }
     for (const auto &[check_name, definition] : target->checks) {
@@ -1200,9 +1191,9 @@ void compare_tables(const SchemaModel &live, const SchemaModel &declared, Plan &
       if (found == table.checks.end() || found->second != definition)
         plan.add_table_parts.push_back(
             {"add check " + name + "." + check_name,
-             alter_table(name) + "ADD CONSTRAINT " + quote_identifier(check_name) + " " +
+             alter_table(name) + "ADD CONSTRAINT " + quoted(check_name) + " " +
                  definition + ";\n",
-             alter_table(name) + "DROP CONSTRAINT " + quote_identifier(check_name) + ";\n"});
+             alter_table(name) + "DROP CONSTRAINT " + quoted(check_name) + ";\n"});
     }
     for (const auto &[index_name, index] : table.indexes) {
       auto found = target->indexes.find(index_name);
@@ -1225,7 +1216,7 @@ void compare_tables(const SchemaModel &live, const SchemaModel &declared, Plan &
         plan.alter_columns.push_back(
             {"add column " + name + "." + column.name + " " + describe_column(column),
              alter_table(name) + "ADD COLUMN " + column_sql(column) + ";\n",
-             alter_table(name) + "DROP COLUMN " + quote_identifier(column.name) + ";\n"});
+             alter_table(name) + "DROP COLUMN " + quoted(column.name) + ";\n"});
       }
     }
     for (const auto &column : target->columns) {
@@ -1240,7 +1231,7 @@ void compare_tables(const SchemaModel &live, const SchemaModel &declared, Plan &
         dropped.push_back(&column);
         plan.alter_columns.push_back(
             {"drop column " + name + "." + column.name,
-             alter_table(name) + "DROP COLUMN " + quote_identifier(column.name) + ";\n",
+             alter_table(name) + "DROP COLUMN " + quoted(column.name) + ";\n",
              alter_table(name) + "ADD COLUMN " + column_sql(column) + ";\n"});
       }
     }
@@ -1249,15 +1240,15 @@ void compare_tables(const SchemaModel &live, const SchemaModel &declared, Plan &
   for (const auto &[name, table] : declared.tables) {
     if (live.tables.count(name) == 0) {
       plan.create_tables.push_back({"add table " + name, create_table_sql(table),
-                                    "DROP TABLE " + quote_identifier(name) + ";\n"});
+                                    "DROP TABLE " + quoted(name) + ";\n"});
       for (const auto &[dropped_name, dropped] : live.tables)
         if (declared.tables.count(dropped_name) == 0 &&
             signature(dropped.columns) == signature(table.columns))
           plan.warnings.push_back("table " + dropped_name + " is dropped and table " + name +
                                   " is added with the same columns. If this is a rename, "
                                   "replace the two with ALTER TABLE " +
-                                  quote_identifier(dropped_name) + " RENAME TO " +
-                                  quote_identifier(name) + " to keep the data");
+                                  quoted(dropped_name) + " RENAME TO " +
+                                  quoted(name) + " to keep the data");
     }
     for (const auto &[key_name, key] : table.foreign_keys) {
       auto current = live.tables.find(name);
@@ -1269,9 +1260,9 @@ void compare_tables(const SchemaModel &live, const SchemaModel &declared, Plan &
       if (!present)
         plan.add_foreign_keys.push_back(
             {"add foreign key " + name + "." + key_name,
-             alter_table(name) + "ADD CONSTRAINT " + quote_identifier(key_name) + " " +
+             alter_table(name) + "ADD CONSTRAINT " + quoted(key_name) + " " +
                  foreign_key_sql(key) + ";\n",
-             alter_table(name) + "DROP CONSTRAINT " + quote_identifier(key_name) + ";\n"});
+             alter_table(name) + "DROP CONSTRAINT " + quoted(key_name) + ";\n"});
     }
   }
 }

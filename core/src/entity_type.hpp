@@ -56,7 +56,9 @@ void ensure_catalog(SessionState &session);
 void require_entity_type_name(const std::string &name);
 void require_column_name(const std::string &name);
 
-// "name" with its double quotes; callers pass only validated names.
+// "name" with its double quotes, any inside doubled.
 std::string quoted(const std::string &identifier);
+// 'text' as a SQL string literal, any single quote inside doubled (standard_conforming_strings).
+std::string quote_literal(const std::string &text);
 
 } // namespace evcs::detail

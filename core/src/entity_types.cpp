@@ -28,7 +28,22 @@ std::string EntityType::select_list(const std::string &qualifier) const {
   return list;
 }
 
-std::string quoted(const std::string &identifier) { return '"' + identifier + '"'; }
+namespace {
+
+// `text` between two `quote` characters, each one inside doubled.
+std::string quote_with(const std::string &text, char quote) {
+  std::string result(1, quote);
+  for (char c : text) {
+    result += c;
+    if (c == quote) result += quote;
+  }
+  return result + quote;
+}
+
+} // namespace
+
+std::string quoted(const std::string &identifier) { return quote_with(identifier, '"'); }
+std::string quote_literal(const std::string &text) { return quote_with(text, '\''); }
 
 void require_entity_type_name(const std::string &name) {
   static const std::regex valid("[a-z_][a-z0-9_]{0,39}");

@@ -1,5 +1,6 @@
 #include "evcs/migrations.hpp"
 
+#include "entity_type.hpp"
 #include "evcs/engine.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
@@ -17,6 +18,8 @@
 namespace fs = std::filesystem;
 
 namespace evcs {
+
+using detail::quote_literal;
 
 // ---- SQL text ---------------------------------------------------------------------------------
 
@@ -230,15 +233,6 @@ std::string sha256_hex(const std::string &data) {
 
 std::string file_name(const std::string &path) { return fs::path(path).filename().string(); }
 
-// A SQL literal for values the runner itself composes (slugs, checksums, author names).
-std::string quote_literal(const std::string &text) {
-  std::string quoted = "'";
-  for (char c : text) {
-    quoted += c;
-    if (c == '\'') quoted += '\'';
-  }
-  return quoted + "'";
-}
 
 // The first word of a statement, uppercased.
 std::string leading_keyword(const std::string &text) {

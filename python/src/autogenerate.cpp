@@ -13,16 +13,10 @@ void register_autogenerate(py::module_ &module) {
         std::string text = utf8(message, "the message");
         std::string schema = utf8(schema_path, "the schema file path");
         std::string target = utf8(directory, "the migrations directory");
-        char *raw = nullptr;
-        int status;
-        {
-          py::gil_scoped_release released;
-          status = evcs_migration_autogenerate(&raw, owner, text.c_str(), schema.c_str(),
-                                               target.c_str());
-        }
-        abi::Allocated owned(raw);
-        abi::check(status);
-        return py::str(raw);
+        return text_without_gil([&](char **out) {
+          return evcs_migration_autogenerate(out, owner, text.c_str(), schema.c_str(),
+                                             target.c_str());
+        });
       },
       py::arg("engine"), py::arg("message"), py::arg("schema_path"), py::arg("directory"));
 }

@@ -13,29 +13,6 @@ namespace evcs::python {
 
 namespace {
 
-const char *c_str(const std::optional<std::string> &text) {
-  return text ? text->c_str() : nullptr;
-}
-
-std::optional<std::string> optional_utf8(const std::optional<py::str> &text, const char *what) {
-  if (!text) return std::nullopt;
-  return utf8(*text, what);
-}
-
-// Runs a C call producing allocated text through `char **out`, with the GIL released.
-template <typename Call> py::str text_without_gil(Call call) {
-  char *raw = nullptr;
-  int status;
-  {
-    py::gil_scoped_release released;
-    status = call(&raw);
-  }
-  abi::Allocated owned(raw);
-  abi::check(status);
-  if (raw == nullptr) throw abi::Error(EVCS_ERROR, "internal error: no text was returned");
-  return py::str(raw);
-}
-
 class NativeMigrationRunner {
 public:
   NativeMigrationRunner(py::object engine, const py::str &directory,
@@ -89,20 +66,20 @@ public:
   std::optional<std::int64_t> current() {
     std::int64_t version = 0;
     evcs_migration_runner *runner = open_handle();
-    call([&] { return evcs_migration_runner_current(&version, runner); });
+    call_without_gil([&] { return evcs_migration_runner_current(&version, runner); });
     if (version == 0) return std::nullopt;
     return version;
   }
 
   void verify() {
     evcs_migration_runner *runner = open_handle();
-    call([&] { return evcs_migration_runner_verify(runner); });
+    call_without_gil([&] { return evcs_migration_runner_verify(runner); });
   }
 
   void stamp(const py::str &target) {
     std::string to = utf8(target, "the target");
     evcs_migration_runner *runner = open_handle();
-    call([&] { return evcs_migration_runner_stamp(runner, to.c_str()); });
+    call_without_gil([&] { return evcs_migration_runner_stamp(runner, to.c_str()); });
   }
 
   void close() {
@@ -132,15 +109,6 @@ private:
     } catch (const std::exception &error) {
       return evcs_error_set(EVCS_ERROR, nullptr, error.what());
     }
-  }
-
-  template <typename Call> void call(Call c_call) {
-    int status;
-    {
-      py::gil_scoped_release released;
-      status = c_call();
-    }
-    abi::check(status);
   }
 
   py::str listing(int (*c_call)(char **, evcs_migration_runner *)) {

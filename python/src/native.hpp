@@ -8,6 +8,7 @@
 
 #include "evcs/capi.hpp"
 
+#include <optional>
 #include <pybind11/pybind11.h>
 
 #include <memory>
@@ -106,6 +107,41 @@ template <typename Handle> void release_without_gil(Handle &handle) {
   } else {
     handle.reset();
   }
+}
+
+// Runs a C call with the GIL released and throws its failure (read on this same thread).
+template <typename Call> void call_without_gil(Call call) {
+  int status;
+  {
+    py::gil_scoped_release released;
+    status = call();
+  }
+  abi::check(status);
+}
+
+// Runs a C call producing allocated text through `char **out`, with the GIL released, and
+// returns the text.
+template <typename Call> py::str text_without_gil(Call call) {
+  char *raw = nullptr;
+  int status;
+  {
+    py::gil_scoped_release released;
+    status = call(&raw);
+  }
+  abi::Allocated owned(raw);
+  abi::check(status);
+  if (raw == nullptr) throw abi::Error(EVCS_ERROR, "internal error: no text was returned");
+  return py::str(raw);
+}
+
+inline const char *c_str(const std::optional<std::string> &text) {
+  return text ? text->c_str() : nullptr;
+}
+
+inline std::optional<std::string> optional_utf8(const std::optional<py::str> &text,
+                                                const char *what) {
+  if (!text) return std::nullopt;
+  return utf8(*text, what);
 }
 
 } // namespace evcs::python

@@ -10,16 +10,6 @@ namespace evcs::python {
 
 namespace {
 
-// Runs a C call with the GIL released and throws its failure (read on this same thread).
-template <typename Call> void call_without_gil(Call call) {
-  int status;
-  {
-    py::gil_scoped_release released;
-    status = call();
-  }
-  abi::check(status);
-}
-
 abi::Result execute(NativeSession &session, const py::str &sql, py::handle values) {
   std::string statement = utf8(sql, "the SQL text");
   abi::Params params = to_params(values);

@@ -12,39 +12,6 @@ namespace evcs::python {
 
 namespace {
 
-// Runs a C call with the GIL released and throws its failure (read on this same thread).
-template <typename Call> void call_without_gil(Call call) {
-  int status;
-  {
-    py::gil_scoped_release released;
-    status = call();
-  }
-  abi::check(status);
-}
-
-// Runs a C call producing allocated JSON text through `char **out` and returns the text.
-template <typename Call> py::str json_without_gil(Call call) {
-  char *raw = nullptr;
-  int status;
-  {
-    py::gil_scoped_release released;
-    status = call(&raw);
-  }
-  abi::Allocated owned(raw);
-  abi::check(status);
-  if (raw == nullptr) throw abi::Error(EVCS_ERROR, "internal error: no JSON text was returned");
-  return py::str(raw);
-}
-
-std::optional<std::string> optional_utf8(const std::optional<py::str> &text, const char *what) {
-  if (!text) return std::nullopt;
-  return utf8(*text, what);
-}
-
-const char *c_str(const std::optional<std::string> &text) {
-  return text ? text->c_str() : nullptr;
-}
-
 const std::int64_t *pointer(const std::optional<std::int64_t> &value) {
   return value ? &*value : nullptr;
 }
@@ -189,13 +156,13 @@ void register_versioning(py::module_ &module) {
           py::arg("name"), py::arg("from_branch"), py::arg("mode"))
       .def("branches",
            [](NativeSession &s) {
-             return json_without_gil([&](char **out) { return evcs_session_branches(out, s.get()); });
+             return text_without_gil([&](char **out) { return evcs_session_branches(out, s.get()); });
            })
       .def(
           "commit_log",
           [](NativeSession &s, const py::str &options_json) {
             std::string options = utf8(options_json, "the commit log options JSON");
-            return json_without_gil([&](char **out) {
+            return text_without_gil([&](char **out) {
               return evcs_session_commit_log(out, s.get(), options.c_str());
             });
           },
@@ -227,7 +194,7 @@ void register_versioning(py::module_ &module) {
              std::optional<std::int64_t> as_of) {
             std::string from = utf8(source, "the source branch name");
             std::string to = utf8(target, "the target branch name");
-            return json_without_gil([&](char **out) {
+            return text_without_gil([&](char **out) {
               return evcs_session_diff(out, s.get(), from.c_str(), to.c_str(), pointer(as_of));
             });
           },
@@ -239,7 +206,7 @@ void register_versioning(py::module_ &module) {
             std::string from = utf8(source, "the source branch name");
             std::optional<std::string> to = optional_utf8(into, "the target branch name");
             std::string how = utf8(strategy, "the merge strategy");
-            return json_without_gil([&](char **out) {
+            return text_without_gil([&](char **out) {
               return evcs_session_merge(out, s.get(), from.c_str(), c_str(to), how.c_str());
             });
           },
@@ -249,7 +216,7 @@ void register_versioning(py::module_ &module) {
           [](NativeSession &s, const py::str &source, const std::optional<py::str> &into) {
             std::string from = utf8(source, "the source branch name");
             std::optional<std::string> to = optional_utf8(into, "the target branch name");
-            return json_without_gil([&](char **out) {
+            return text_without_gil([&](char **out) {
               return evcs_session_merge_preview(out, s.get(), from.c_str(), c_str(to));
             });
           },
@@ -262,7 +229,7 @@ void register_versioning(py::module_ &module) {
           [](NativeRepository &r, const py::str &values_json, const std::optional<py::str> &head_id) {
             std::string values = utf8(values_json, "the values JSON");
             std::optional<std::string> id = optional_utf8(head_id, "the head id");
-            return r.records(json_without_gil([&](char **out) {
+            return r.records(text_without_gil([&](char **out) {
               return evcs_repository_create(out, r.get(), values.c_str(), c_str(id));
             }));
           },
@@ -272,7 +239,7 @@ void register_versioning(py::module_ &module) {
           [](NativeRepository &r, const py::str &rows_json, const std::optional<py::str> &message) {
             std::string rows = utf8(rows_json, "the rows JSON");
             std::optional<std::string> text = optional_utf8(message, "the commit message");
-            return json_without_gil([&](char **out) {
+            return text_without_gil([&](char **out) {
               return evcs_repository_create_many(out, r.get(), rows.c_str(), c_str(text));
             });
           },
@@ -285,7 +252,7 @@ void register_versioning(py::module_ &module) {
             std::string values = utf8(values_json, "the values JSON");
             if (expected_version && *expected_version < 0)
               throw abi::Error(EVCS_EINVALID, "expected_version must not be negative");
-            return r.records(json_without_gil([&](char **out) {
+            return r.records(text_without_gil([&](char **out) {
               return evcs_repository_update(out, r.get(), id.c_str(), values.c_str(),
                                             expected_version.value_or(-1));
             }));
@@ -295,7 +262,7 @@ void register_versioning(py::module_ &module) {
           "delete",
           [](NativeRepository &r, const py::str &head_id) {
             std::string id = utf8(head_id, "the head id");
-            return r.records(json_without_gil(
+            return r.records(text_without_gil(
                 [&](char **out) { return evcs_repository_delete(out, r.get(), id.c_str()); }));
           },
           py::arg("head_id"))
@@ -303,7 +270,7 @@ void register_versioning(py::module_ &module) {
           "restore",
           [](NativeRepository &r, const py::str &head_id) {
             std::string id = utf8(head_id, "the head id");
-            return r.records(json_without_gil(
+            return r.records(text_without_gil(
                 [&](char **out) { return evcs_repository_restore(out, r.get(), id.c_str()); }));
           },
           py::arg("head_id"))
@@ -314,7 +281,7 @@ void register_versioning(py::module_ &module) {
             std::string id = utf8(head_id, "the head id");
             if (to_version && *to_version < 0)
               throw abi::Error(EVCS_EINVALID, "to_version must not be negative");
-            return r.records(json_without_gil([&](char **out) {
+            return r.records(text_without_gil([&](char **out) {
               return evcs_repository_revert(out, r.get(), id.c_str(), to_version.value_or(-1),
                                             pointer(as_of));
             }));
@@ -326,7 +293,7 @@ void register_versioning(py::module_ &module) {
              const std::optional<py::str> &branch) {
             std::string id = utf8(head_id, "the head id");
             std::optional<std::string> on = optional_utf8(branch, "the branch name");
-            return r.records(json_without_gil([&](char **out) {
+            return r.records(text_without_gil([&](char **out) {
               return evcs_repository_get(out, r.get(), id.c_str(), pointer(as_of), c_str(on));
             }));
           },
@@ -336,7 +303,7 @@ void register_versioning(py::module_ &module) {
           [](NativeRepository &r, const py::str &head_id, const std::optional<py::str> &branch) {
             std::string id = utf8(head_id, "the head id");
             std::optional<std::string> on = optional_utf8(branch, "the branch name");
-            return r.records(json_without_gil([&](char **out) {
+            return r.records(text_without_gil([&](char **out) {
               return evcs_repository_history(out, r.get(), id.c_str(), c_str(on));
             }));
           },
@@ -345,7 +312,7 @@ void register_versioning(py::module_ &module) {
           "find",
           [](NativeRepository &r, const py::str &options_json) {
             std::string options = utf8(options_json, "the find options JSON");
-            return r.records(json_without_gil([&](char **out) {
+            return r.records(text_without_gil([&](char **out) {
               return evcs_repository_find(out, r.get(), options.c_str());
             }));
           },

@@ -344,6 +344,15 @@ function Session:in_transaction()
   return checked(native.evcs_session_in_transaction(self.handle)) ~= 0
 end
 
+--- Autocommit mode: outside begin_transaction, each statement is its own transaction and each
+--- repository write commits by itself in one round trip; create_branch, merge and create_many
+--- still land whole. Errors (misuse) while a transaction is in progress.
+function Session:set_autocommit(on)
+  checked(native.evcs_session_set_autocommit(self.handle, on and 1 or 0))
+end
+function Session:autocommit()
+  return checked(native.evcs_session_autocommit(self.handle)) ~= 0
+end
 function Session:branch() return checked(native.evcs_session_branch(self.handle)) end
 function Session:author() return checked(native.evcs_session_author(self.handle)) end
 
@@ -891,7 +900,7 @@ function Engine:execute_async(sql, params)
   return setmetatable({ handle = future_handle }, Future)
 end
 
-local session_option_keys = { branch = true, author = true }
+local session_option_keys = { branch = true, author = true, autocommit = true }
 
 --- A session for explicit control (s:commit, s:rollback, s:close; `<close>` closes it).
 --- `options`: { branch = "main", author = nil }.
@@ -900,7 +909,9 @@ function Engine:open_session(options)
   options = options or {}
   local status, session_handle = native.evcs_session_open(self.handle, options.branch, options.author)
   if status ~= OK then return failure(status) end
-  return setmetatable({ handle = session_handle }, Session)
+  local session = setmetatable({ handle = session_handle }, Session)
+  if options.autocommit then session:set_autocommit(true) end
+  return session
 end
 
 --- Runs `fn(session)`: commits when it returns normally, rolls back when it raises

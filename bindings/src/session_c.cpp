@@ -42,6 +42,14 @@ int evcs_session_in_transaction(int *out, const evcs_session *session) {
   });
 }
 
+int evcs_session_set_autocommit(evcs_session *session, int on) {
+  return guarded([&] { deref(session, "session").session.set_autocommit(on != 0); });
+}
+
+int evcs_session_autocommit(int *out, const evcs_session *session) {
+  return guarded([&] { deref(out, "out") = deref(session, "session").session.autocommit() ? 1 : 0; });
+}
+
 int evcs_session_branch(const char **out, const evcs_session *session) {
   return guarded([&] { deref(out, "out") = deref(session, "session").session.branch().c_str(); });
 }

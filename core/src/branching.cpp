@@ -51,6 +51,7 @@ void Session::create_branch(const std::string &name, const std::string &from_bra
   if (as_of && mode == "live")
     throw InvalidArgument("a live branch reads its parent as of the same instant and has no fork "
                           "point: create it without as_of, or in snapshot mode");
+  detail::OperationScope scope(*state_);
   detail::ensure_catalog(*state_);
   branch_status(*state_, from_branch);
   if (state_->run("SELECT 1 FROM evcs_branch WHERE name = $1", Params::of(name)).rows() != 0)
@@ -75,6 +76,7 @@ void Session::create_branch(const std::string &name, const std::string &from_bra
               "VALUES ($1, '-infinity', coalesce($2::timestamptz, 'infinity'))",
               params);
   state_->catalog_stamp_pending = true;
+  scope.commit();
 }
 
 std::vector<BranchInfo> Session::branches() {

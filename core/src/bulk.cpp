@@ -250,40 +250,25 @@ CreatedEntities Repository::create_many(const nlohmann::json &rows, const std::s
   auto write = [&] {
     session.run("SELECT evcs_require_writable($1)", Params::of(session.branch));
     copy("COPY " + quoted(type_->name) + " (head_id, created_by) FROM STDIN", data.heads);
-    std::string stamp_text = "infinity";
-    if (own_commit) {
-      session.run(detail::lock_commit_stamp, Params());
-      Result stamp = session.run("SELECT greatest(clock_timestamp(), last_stamp + interval "
-                                 "'1 microsecond') FROM evcs_clock WHERE id = 1 FOR UPDATE",
-                                 Params());
-      stamp_text = stamp.get_text(0, 0);
-      created.valid_from = stamp.get_timestamp(0, 0);
-    }
+    SessionState::CommitStamp stamp{"infinity", created.valid_from};
+    if (own_commit) stamp = session.take_commit_stamp();
+    created.valid_from = stamp.micros;
     std::string versions;
     versions.reserve(data.version_prefixes.size() * (data.version_prefixes[0].size() + 40));
-    for (const auto &prefix : data.version_prefixes) versions += prefix + stamp_text + '\n';
+    for (const auto &prefix : data.version_prefixes) versions += prefix + stamp.text + '\n';
     data.version_prefixes.clear();
     copy(version_copy_sql(*type_), versions);
     if (!own_commit) {
       session.written_types.insert(type_->name);
       return;
     }
-    Params params = Params::of(stamp_text, session.branch);
-    if (session.author.empty()) params.add_null();
-    else params.add(session.author);
-    if (message.empty()) params.add_null();
-    else params.add(message);
-    params.add(static_cast<std::int64_t>(data.head_ids.size()));
-    Result committed = session.connection->execute(
-        {}, "WITH clock AS (UPDATE evcs_clock SET last_stamp = $1::timestamptz WHERE id = 1) "
-            "INSERT INTO evcs_commit (stamp, branch, author, message, changes) "
-            "VALUES ($1::timestamptz, $2, $3, $4, $5::int)",
-        params, {"COMMIT"});
-    session.finish_end(true, committed);
+    session.commit_stamped(stamp, session.branch, message,
+                           static_cast<std::int64_t>(data.head_ids.size()));
   };
   if (!own_commit) {
     write();
   } else {
+    detail::OperationScope scope(session);
     try {
       write();
     } catch (...) {

@@ -203,6 +203,13 @@ MergeResult plan_merge(SessionState &session, const std::string &source,
                              Timestamp{base_row.get_timestamp(0, 1)});
   for (const auto &type : all_entity_types(session)) {
     std::string versions = quoted(type->version_table());
+    // Writers of these entities on any branch wait from here to the merge's commit, so the
+    // target state planned below is still the target state when the merge writes over it.
+    if (writes != nullptr)
+      session.run("SELECT 1 FROM " + quoted(type->name) + " WHERE head_id IN (SELECT head_id FROM " +
+                      versions + " WHERE branch = $1 AND valid_from > $2 AND valid_from <> "
+                      "'infinity') ORDER BY head_id FOR UPDATE",
+                  Params::of(source, Timestamp{base_row.get_timestamp(0, 0)}));
     std::string sql =
         "WITH target_now AS (SELECT * FROM evcs_lineage($2, 'infinity')), "
         "target_at_base AS (SELECT * FROM evcs_lineage($2, $4)), "
@@ -243,10 +250,8 @@ MergeResult plan_merge(SessionState &session, const std::string &source,
       written.deleted = resolution.action == Resolution::Action::remove;
       written.fields = written.deleted ? ours.fields : resolution.fields;
       result.changes.push_back(describe(*type, head_id, ours, written));
-      type_writes.push_back({{"head_id", head_id},
-                             {"operation", written.deleted ? "merge_delete" : "merge"},
-                             {"changes", written.deleted ? nlohmann::json::object()
-                                                         : resolution.fields}});
+      type_writes.push_back(
+          {{"head_id", head_id}, {"deleted", written.deleted}, {"fields", written.fields}});
     }
     if (writes != nullptr && !type_writes.empty()) writes->emplace_back(type, type_writes);
   }
@@ -297,56 +302,79 @@ MergeResult Session::merge_preview(const std::string &source,
 MergeResult Session::merge(const std::string &source, const std::optional<std::string> &into,
                            const std::string &strategy, const std::string &message) {
   require_utf8(message, "the commit message");
-  MergeResult result;
-  {
-    SessionState::UseGuard guard(*state_);
-    if (!state_->written_types.empty() || state_->catalog_stamp_pending)
-      throw InvalidArgument("this session holds uncommitted versioned work: commit or roll it "
-                            "back before merging");
-    std::vector<std::pair<std::shared_ptr<const EntityType>, nlohmann::json>> writes;
-    try {
-      result = plan_merge(*state_, source, into, strategy, &writes);
-      if (!result.conflicts.empty() && strategy == "fail") {
-        nlohmann::json detail = {{"conflicts", nlohmann::json::array()}};
-        for (const auto &conflict : result.conflicts)
-          detail["conflicts"].push_back(conflict.to_json());
-        throw MergeConflict(std::to_string(result.conflicts.size()) + " conflict(s) merging '" +
-                                source + "': resolve them on the branch, or merge with strategy "
-                                "\"theirs\" or \"ours\"; the detail lists each one",
-                            "", detail.dump());
-      }
-      std::string target = into.value_or(*branch_row(*state_, source).parent);
-      for (const auto &[type, entities] : writes) {
-        Params params = Params::of(target);
-        params.add(state_->author.empty() ? std::nullopt
-                                          : std::optional<std::string>(state_->author));
-        params.add(source).add_json(entities.dump());
-        state_->run("SELECT count(*) FROM jsonb_to_recordset($4::jsonb) AS m(head_id uuid, "
-                    "operation text, changes jsonb), LATERAL " +
-                        quoted(type->name + "_evcs_write") +
-                        "(m.operation, m.head_id, $1, m.changes, NULL, $2, $3)",
-                    params);
-        state_->written_types.insert(type->name);
-      }
-      // The source's next merge starts from this one: its base moves to this commit's stamp.
-      state_->run("INSERT INTO evcs_branch_base (branch, valid_from, base_stamp) "
-                  "VALUES ($1, 'infinity', 'infinity')",
-                  Params::of(source));
-      state_->catalog_stamp_pending = true;
-      state_->merge_source = source;
-      state_->merge_target = target;
-    } catch (...) {
-      state_->close_quietly();
-      throw;
-    }
-  }
-  commit(message.empty() ? "merge " + source : message);
   SessionState::UseGuard guard(*state_);
-  Result stamp = state_->run("SELECT max(stamp) FROM evcs_commit WHERE merged_from = $1",
-                             Params::of(source));
-  result.stamp = stamp.get_timestamp(0, 0);
-  state_->close_quietly();
-  return result;
+  if (!state_->written_types.empty() || state_->catalog_stamp_pending)
+    throw InvalidArgument("this session holds uncommitted versioned work: commit or roll it "
+                          "back before merging");
+  detail::OperationScope scope(*state_);
+  try {
+    std::vector<std::pair<std::shared_ptr<const EntityType>, nlohmann::json>> writes;
+    MergeResult result = plan_merge(*state_, source, into, strategy, &writes);
+    if (!result.conflicts.empty() && strategy == "fail") {
+      nlohmann::json detail = {{"conflicts", nlohmann::json::array()}};
+      for (const auto &conflict : result.conflicts)
+        detail["conflicts"].push_back(conflict.to_json());
+      throw MergeConflict(std::to_string(result.conflicts.size()) + " conflict(s) merging '" +
+                              source + "': resolve them on the branch, or merge with strategy "
+                              "\"theirs\" or \"ours\"; the detail lists each one",
+                          "", detail.dump());
+    }
+    std::string target = into.value_or(*branch_row(*state_, source).parent);
+    // The merged versions are written already stamped, set by set: no pending rows to
+    // rewrite at commit.
+    SessionState::CommitStamp stamp = state_->take_commit_stamp();
+    std::int64_t changes = 0;
+    for (const auto &[type, entities] : writes) {
+      std::string versions = quoted(type->version_table());
+      Params params = Params::of(target, stamp.text);
+      params.add_json(entities.dump());
+      state_->run("UPDATE " + versions + " v SET valid_to = $2::timestamptz FROM "
+                  "jsonb_to_recordset($3::jsonb) AS m(head_id uuid) WHERE v.head_id = m.head_id "
+                  "AND v.branch = $1 AND v.valid_to IS NULL",
+                  params);
+      params.add(source);
+      params.add(state_->author.empty() ? std::nullopt
+                                        : std::optional<std::string>(state_->author));
+      std::string fields;
+      for (const auto &column : type->columns) fields += ", " + quoted(column.name);
+      std::string merged_fields;
+      for (const auto &column : type->columns) merged_fields += ", merged." + quoted(column.name);
+      // Each version continues the target's own version (just closed) or, on a target that
+      // reads the entity through to its parent, starts the target's lineage from the version
+      // read there (as a first write on a branch does); an entity new to the target starts
+      // at version 1.
+      Result inserted = state_->run(
+          "WITH ancestors AS MATERIALIZED (SELECT * FROM evcs_lineage($1, 'infinity') "
+          "WHERE depth > 0) "
+          "INSERT INTO " + versions + " (head_id, branch, version, valid_from, deleted, "
+          "parent_branch, parent_version, merged_from, author" + fields + ") "
+          "SELECT m.head_id, $1, coalesce(own.version + 1, 1), $2::timestamptz, m.deleted, "
+          "CASE WHEN own.head_id IS NULL THEN read_through.branch ELSE own.parent_branch END, "
+          "CASE WHEN own.head_id IS NULL THEN read_through.version ELSE own.parent_version END, "
+          "$4, $5" + merged_fields +
+          " FROM jsonb_to_recordset($3::jsonb) AS m(head_id uuid, deleted boolean, fields jsonb)"
+          " CROSS JOIN LATERAL jsonb_populate_record(NULL::" + versions + ", m.fields) merged"
+          " LEFT JOIN " + versions + " own ON own.head_id = m.head_id AND own.branch = $1"
+          " AND own.valid_to = $2::timestamptz"
+          " LEFT JOIN LATERAL (SELECT x.branch, x.version FROM ancestors l CROSS JOIN LATERAL "
+          "(SELECT y.branch, y.version FROM " + versions + " y WHERE y.head_id = m.head_id AND "
+          "y.branch = l.branch AND y.valid_from <= l.at ORDER BY y.valid_from DESC LIMIT 1) x "
+          "ORDER BY l.depth LIMIT 1) read_through ON own.head_id IS NULL",
+          params);
+      changes += inserted.rows_affected();
+    }
+    // The source's next merge starts from this one: its base moves to this commit's stamp.
+    state_->run("INSERT INTO evcs_branch_base (branch, valid_from, base_stamp) "
+                "VALUES ($1, $2::timestamptz, $2::timestamptz)",
+                Params::of(source, stamp.text));
+    state_->commit_stamped(stamp, target, message.empty() ? "merge " + source : message, changes,
+                           source);
+    result.stamp = stamp.micros;
+    return result;
+  } catch (...) {
+    state_->close_quietly();
+    throw;
+  }
 }
 
 } // namespace evcs

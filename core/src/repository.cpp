@@ -224,11 +224,13 @@ Version Repository::write(const char *operation, const std::string &head_id,
   params.add(expected);
   if (session_->author.empty()) params.add_null();
   else params.add(session_->author);
+  const bool commit_now = session_->statements_autocommit();
+  params.add(commit_now);
   Result result = session_->run("SELECT " + type_->select_list() + " FROM " +
                                     quoted(type_->name + "_evcs_write") +
-                                    "($1, $2::uuid, $3, $4::jsonb, $5::int, $6)",
+                                    "($1, $2::uuid, $3, $4::jsonb, $5::int, $6, NULL, $7)",
                                 params);
-  session_->written_types.insert(type_->name);
+  if (!commit_now) session_->written_types.insert(type_->name);
   return version_from_row(result, 0, *type_);
 }
 

@@ -30,6 +30,7 @@ SessionState::UseGuard::~UseGuard() {
 
 Utilities SessionState::take_prelude() {
   Utilities statements;
+  if (statements_autocommit()) return statements;
   transaction_open = true;
   if (!transaction_sent) {
     statements.push_back("BEGIN");
@@ -131,6 +132,55 @@ void SessionState::ensure_connection() {
 
 void SessionState::release_connection() noexcept {
   if (connection) engine->pool->release(std::move(connection));
+}
+
+void SessionState::commit(const std::string &message) {
+  try {
+    Batch statements = plan_end(true, message);
+    Result result = statements.empty() ? Result() : connection->execute(statements);
+    finish_end(true, result);
+  } catch (...) {
+    absorb_failure(std::current_exception());
+    throw;
+  }
+}
+
+SessionState::CommitStamp SessionState::take_commit_stamp() {
+  try {
+    ensure_connection();
+    Utilities before = take_prelude();
+    before.push_back(lock_commit_stamp);
+    Result stamp = connection->execute(before,
+                                       "SELECT greatest(clock_timestamp(), last_stamp + interval "
+                                       "'1 microsecond') FROM evcs_clock WHERE id = 1 FOR UPDATE",
+                                       Params());
+    return {stamp.get_text(0, 0), stamp.get_timestamp(0, 0)};
+  } catch (...) {
+    absorb_failure(std::current_exception());
+    throw;
+  }
+}
+
+void SessionState::commit_stamped(const CommitStamp &stamp, const std::string &log_branch,
+                                  const std::string &message, std::int64_t changes,
+                                  const std::string &merged_from) {
+  auto text_or_null = [](const std::string &text) {
+    return text.empty() ? std::nullopt : std::optional<std::string>(text);
+  };
+  Params params = Params::of(stamp.text, log_branch);
+  params.add(text_or_null(author)).add(text_or_null(message)).add(changes);
+  params.add(text_or_null(merged_from));
+  try {
+    Result committed = connection->execute(
+        {}, "WITH clock AS (UPDATE evcs_clock SET last_stamp = $1::timestamptz WHERE id = 1) "
+            "INSERT INTO evcs_commit (stamp, branch, author, message, changes, merged_from) "
+            "VALUES ($1::timestamptz, $2, $3, $4, $5::int, $6)",
+        params, {"COMMIT"});
+    finish_end(true, committed);
+  } catch (...) {
+    absorb_failure(std::current_exception());
+    throw;
+  }
 }
 
 void SessionState::forget_transaction() noexcept {
@@ -269,15 +319,18 @@ Result Session::execute_autocommit(const std::string &sql) {
 void Session::commit(const std::string &message) {
   require_utf8(message, "the commit message");
   SessionState::UseGuard guard(*state_);
-  try {
-    Batch statements = state_->plan_end(true, message);
-    Result result = statements.empty() ? Result() : state_->connection->execute(statements);
-    state_->finish_end(true, result);
-  } catch (...) {
-    state_->absorb_failure(std::current_exception());
-    throw;
-  }
+  state_->commit(message);
 }
+
+void Session::set_autocommit(bool on) {
+  SessionState::UseGuard guard(*state_);
+  if (state_->transaction_open)
+    throw MisuseError("autocommit can only change between transactions, and one is in progress "
+                      "on this session: commit or roll it back first");
+  state_->autocommit = on;
+}
+
+bool Session::autocommit() const noexcept { return state_->autocommit; }
 
 void Session::rollback() {
   SessionState::UseGuard guard(*state_);
@@ -319,8 +372,12 @@ void Session::run_in_transaction(const std::function<void(Session &)> &fn, int a
   };
   for (int attempt = 1;; ++attempt) {
     try {
+      // In autocommit mode fn's statements would each commit: the attempt needs one transaction.
+      std::optional<Transaction> attempt_transaction;
+      if (state_->autocommit) attempt_transaction.emplace(begin());
       fn(*this);
-      commit();
+      if (attempt_transaction) attempt_transaction->commit();
+      else commit();
       return;
     } catch (const Error &error) {
       roll_back_after_failure();

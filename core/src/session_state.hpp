@@ -73,6 +73,21 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   void release_connection() noexcept;
   // After a failure: a lost connection is dropped and the transaction state cleared.
   void absorb_failure(std::exception_ptr error) noexcept;
+  // Stamps what the transaction wrote and commits it (nothing to send if nothing was sent).
+  void commit(const std::string &message);
+
+  // For an operation that writes its versions already stamped instead of pending (a bulk
+  // create, a merge): the stamp of the transaction's commit, taken under the locks evcs_finalize
+  // takes (held until commit_stamped's COMMIT), so stamps still follow commit order.
+  struct CommitStamp {
+    std::string text;
+    std::int64_t micros;
+  };
+  CommitStamp take_commit_stamp();
+  // Records the commit in the log with `changes` versions written, and commits.
+  void commit_stamped(const CommitStamp &stamp, const std::string &log_branch,
+                      const std::string &message, std::int64_t changes,
+                      const std::string &merged_from = "");
   // Closes the transaction without a round trip (rolled back or never started).
   void forget_transaction() noexcept;
   // Rolls back and returns the connection, swallowing errors (destructors, close).
@@ -100,11 +115,45 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   // The branches this transaction merges from and into, recorded in the commit log.
   std::string merge_source;
   std::string merge_target;
+  // Autocommit mode (Session::set_autocommit): outside begin(), each statement is its own
+  // transaction and each repository write commits (stamped by itself).
+  bool autocommit = false;
+  // An operation of several statements holds a transaction in autocommit mode (OperationScope).
+  bool operation_transaction = false;
+  bool statements_autocommit() const {
+    return autocommit && frames.empty() && !operation_transaction;
+  }
   std::uint64_t next_frame_id = 1;
   std::uint64_t next_savepoint = 1;
   std::atomic<bool> in_use{false};
   // The Session handle was destroyed while an async operation ran: close at its completion.
   std::atomic<bool> orphaned{false};
+};
+
+// An operation of several statements that must land together (creating a branch, a merge, a
+// bulk create): in autocommit mode it runs in a transaction of its own, which commit() commits
+// and the destructor rolls back if it was not committed; otherwise it joins the session's
+// transaction and commit() does nothing.
+class OperationScope {
+public:
+  explicit OperationScope(SessionState &session)
+      : session_(session), owned_(session.statements_autocommit()) {
+    if (owned_) session_.operation_transaction = true;
+  }
+  ~OperationScope() {
+    if (!owned_) return;
+    if (session_.transaction_open) session_.close_quietly();
+    session_.operation_transaction = false;
+  }
+  OperationScope(const OperationScope &) = delete;
+  OperationScope &operator=(const OperationScope &) = delete;
+  void commit(const std::string &message = "") {
+    if (owned_) session_.commit(message);
+  }
+
+private:
+  SessionState &session_;
+  bool owned_;
 };
 
 } // namespace evcs::detail

@@ -85,8 +85,12 @@ class Engine:
         """The URL connected to, password masked."""
         return self._native.url
 
-    def session(self, branch: str = "main", author: Optional[str] = None) -> Session:
-        return Session(self._native.session(branch, author))
+    def session(self, branch: str = "main", author: Optional[str] = None,
+                autocommit: bool = False) -> Session:
+        session = Session(self._native.session(branch, author))
+        if autocommit:
+            session.autocommit = True
+        return session
 
     def async_session(self, branch: str = "main", author: Optional[str] = None) -> AsyncSession:
         return AsyncSession(self._native.session(branch, author))

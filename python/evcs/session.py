@@ -205,6 +205,19 @@ class Session:
         return self._native.in_transaction
 
     @property
+    def autocommit(self) -> bool:
+        """Autocommit mode (psycopg's ``autocommit``): outside ``begin()``, each statement is its
+        own transaction and each repository write commits by itself in one round trip, stamped
+        by the write and logged without a message. ``create_branch``, ``merge`` and
+        ``create_many`` still land whole; ``begin()`` opens a transaction as usual. Setting it
+        while a transaction is in progress raises MisuseError."""
+        return self._native.autocommit
+
+    @autocommit.setter
+    def autocommit(self, on: bool) -> None:
+        self._native.autocommit = on
+
+    @property
     def branch(self) -> str:
         return self._native.branch
 

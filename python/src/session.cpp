@@ -134,6 +134,16 @@ void register_session(py::module_ &module) {
                                abi::check(evcs_session_in_transaction(&active, session.get()));
                                return active != 0;
                              })
+      .def_property(
+          "autocommit",
+          [](const NativeSession &session) {
+            int on = 0;
+            abi::check(evcs_session_autocommit(&on, session.get()));
+            return on != 0;
+          },
+          [](NativeSession &session, bool on) {
+            abi::check(evcs_session_set_autocommit(session.get(), on ? 1 : 0));
+          })
       .def_property_readonly("branch",
                              [](const NativeSession &session) {
                                const char *branch = nullptr;

@@ -42,6 +42,7 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"Session::branch", [] { exists(&Session::branch); }},
       {"Session::author", [] { exists(&Session::author); }},
       {"Session::backend_pid", [] { exists(&Session::backend_pid); }},
+      {"Session::set_autocommit", [] { exists(&Session::set_autocommit); }},
       {"Session::run_in_transaction", [] { exists(&Session::run_in_transaction); }},
       {"Session::begin", [] { exists(&Session::begin); }},
       {"Session::begin_nested", [] { exists(&Session::begin_nested); }},

@@ -180,6 +180,12 @@ EVCS_API int evcs_session_rollback(evcs_session *session);
 /* Rolls back anything uncommitted and returns the connection; the session stays usable. */
 EVCS_API int evcs_session_close(evcs_session *session);
 EVCS_API int evcs_session_in_transaction(int *out, const evcs_session *session);
+/* Autocommit mode (`on` non-zero): outside evcs_session_begin, each statement is its own
+ * transaction and each repository write commits by itself in one round trip (stamped by the
+ * write, logged without a message); create_branch, merge and create_many still land whole.
+ * EVCS_EMISUSE while a transaction is in progress. Off by default. */
+EVCS_API int evcs_session_set_autocommit(evcs_session *session, int on);
+EVCS_API int evcs_session_autocommit(int *out, const evcs_session *session);
 EVCS_API int evcs_session_branch(const char **out, const evcs_session *session);
 EVCS_API int evcs_session_author(const char **out, const evcs_session *session);
 /* The backend process id of the session's connection, or 0 when none is checked out. */

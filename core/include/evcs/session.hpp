@@ -51,6 +51,14 @@ public:
   // `message` is recorded in the commit log when the transaction wrote versions.
   void commit(const std::string &message = "");
   void rollback();
+  // Autocommit mode (psycopg's `autocommit`, SQLAlchemy's AUTOCOMMIT): outside begin(), each
+  // statement is its own transaction, and each repository write commits by itself in one round
+  // trip — the write stamps its version and logs its commit (no message) instead of leaving
+  // that to commit(). Operations of several statements (create_branch, merge, create_many)
+  // still land whole. begin() opens a transaction as usual; commit() and rollback() with none
+  // open do nothing. Off by default; MisuseError while a transaction is in progress.
+  void set_autocommit(bool on);
+  bool autocommit() const noexcept;
   // Rolls back anything uncommitted and returns the connection; the session stays usable.
   void close();
 

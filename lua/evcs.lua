@@ -770,14 +770,16 @@ function Repository:exists(options)
   return found ~= 0
 end
 
-local branch_keys = { from = true, mode = true }
+local branch_keys = { from = true, mode = true, as_of = true }
 
 --- A new branch reading through to `options.from` (default "main") without copies;
---- `options.mode` "snapshot" (default) or "live". true, or nil, err.
+--- `options.mode` "snapshot" (default) or "live"; `options.as_of` (UTC micros or
+--- evcs.timestamp) puts a snapshot branch's fork point at that past instant. true, or nil, err.
 function Session:create_branch(name, options)
   check_keys("create_branch", options, branch_keys)
   options = options or {}
-  return status_call(native.evcs_session_create_branch, self.handle, name, options.from, options.mode)
+  return status_call(native.evcs_session_create_branch_as_of, self.handle, name, options.from,
+                     options.mode, instant(options.as_of, "as_of"))
 end
 
 --- An array of { name, parent, mode, fork_stamp, status, created_at, created_by } (timestamps
@@ -813,25 +815,29 @@ function Session:commit_log(options)
   return json_call(native.evcs_session_commit_log, self.handle, encoded)
 end
 
-local merge_keys = { into = true, strategy = true }
+local merge_keys = { into = true, strategy = true, message = true }
 
 --- A three-way merge of `source` into `options.into` (default its parent), committed as one
---- transaction; `options.strategy` "fail" (default), "theirs" or "ours". Returns
---- { changes = {...}, conflicts = {...}, stamp = micros }, or nil, err; a merge_conflict error
---- carries the conflicts in err.conflicts (and as JSON text in err.detail).
+--- transaction with `options.message` (default "merge <source>"); `options.strategy` "fail"
+--- (default), "theirs" or "ours". Returns { changes = {...}, conflicts = {...}, stamp = micros },
+--- or nil, err; a merge_conflict error carries the conflicts in err.conflicts (and as JSON text
+--- in err.detail).
 function Session:merge(source, options)
   check_keys("merge", options, merge_keys)
   options = options or {}
-  return json_call(native.evcs_session_merge, self.handle, source, options.into, options.strategy)
+  return json_call(native.evcs_session_merge_with_message, self.handle, source, options.into,
+                   options.strategy, options.message)
 end
 
-local preview_keys = { into = true }
+local preview_keys = { into = true, strategy = true }
 
---- What merge would write and the conflicts, writing nothing (stamp nil).
+--- What merge with `options.strategy` (default "fail") would write and the conflicts, writing
+--- nothing (stamp nil).
 function Session:merge_preview(source, options)
   check_keys("merge_preview", options, preview_keys)
   options = options or {}
-  return json_call(native.evcs_session_merge_preview, self.handle, source, options.into)
+  return json_call(native.evcs_session_merge_preview_with_strategy, self.handle, source,
+                   options.into, options.strategy)
 end
 
 -- ---- engine ----------------------------------------------------------------------------------

@@ -75,11 +75,17 @@ extern "C" {
 
 int evcs_session_create_branch(evcs_session *session, const char *name, const char *from_branch,
                                const char *mode) {
+  return evcs_session_create_branch_as_of(session, name, from_branch, mode, nullptr);
+}
+
+int evcs_session_create_branch_as_of(evcs_session *session, const char *name,
+                                     const char *from_branch, const char *mode,
+                                     const int64_t *as_of) {
   return guarded([&] {
     evcs::Session &target = deref(session, "session").session;
     target.create_branch(text_argument(name, "the branch name"),
                          optional_text(from_branch, "the parent branch name", "main"),
-                         optional_text(mode, "the branch mode", "snapshot"));
+                         optional_text(mode, "the branch mode", "snapshot"), optional_int(as_of));
   });
 }
 
@@ -125,22 +131,36 @@ int evcs_session_diff(char **out_json, evcs_session *session, const char *source
 
 int evcs_session_merge(char **out_json, evcs_session *session, const char *source,
                        const char *into, const char *strategy) {
+  return evcs_session_merge_with_message(out_json, session, source, into, strategy, nullptr);
+}
+
+int evcs_session_merge_with_message(char **out_json, evcs_session *session, const char *source,
+                                    const char *into, const char *strategy,
+                                    const char *message) {
   return guarded([&] {
     evcs::Session &owner = prepare(out_json, session);
     evcs::MergeResult result = owner.merge(text_argument(source, "the source branch name"),
                                            optional_name(into, "the target branch name"),
-                                           optional_text(strategy, "the merge strategy", "fail"));
+                                           optional_text(strategy, "the merge strategy", "fail"),
+                                           optional_text(message, "the commit message", ""));
     *out_json = copy_out(result.to_json().dump());
   });
 }
 
 int evcs_session_merge_preview(char **out_json, evcs_session *session, const char *source,
                                const char *into) {
+  return evcs_session_merge_preview_with_strategy(out_json, session, source, into, nullptr);
+}
+
+int evcs_session_merge_preview_with_strategy(char **out_json, evcs_session *session,
+                                             const char *source, const char *into,
+                                             const char *strategy) {
   return guarded([&] {
     evcs::Session &owner = prepare(out_json, session);
     evcs::MergeResult result =
         owner.merge_preview(text_argument(source, "the source branch name"),
-                            optional_name(into, "the target branch name"));
+                            optional_name(into, "the target branch name"),
+                            optional_text(strategy, "the merge strategy", "fail"));
     *out_json = copy_out(result.to_json().dump());
   });
 }

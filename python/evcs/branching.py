@@ -1,7 +1,8 @@
 """Branches, diff and merge (SPEC §3.4, §3.5): ``Branch`` and ``MergeResult``.
 
 The engine returns them as JSON text; this module gives them Python shapes (timestamps as aware
-UTC datetimes) and adds no behaviour.
+UTC datetimes) and adds no behaviour. evcs._native has already given the field values of diffs
+and merges the Python types of their columns, as versions have them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from .repository import _datetime
 __all__ = ["Branch", "Commit", "MergeResult", "EntityDiff", "MergeConflictInfo"]
 
 #: One entity that differs: {"entity_type", "head_id", "kind" ("added", "deleted",
-#: "modified"), "fields": {name: {"old": target's value, "new": source's value}}}.
+#: "modified"), "fields": {name: {"old": target's value, "new": source's value}}}; values are
+#: typed by the field's column (numeric → Decimal, uuid → UUID, ...), as in a Version.
 EntityDiff = Dict[str, Any]
 #: {"entity_type", "head_id", "field" (a field, or "deleted" for delete-versus-modify),
 #: "base", "ours" (the target's value), "theirs" (the source's value)}.
@@ -100,11 +102,5 @@ def _commits(text: str) -> List[Commit]:
     return commits
 
 
-def _diff(text: str) -> List[EntityDiff]:
-    entities: List[EntityDiff] = json.loads(text)
-    return entities
-
-
-def _merge_result(text: str) -> MergeResult:
-    record = json.loads(text)
+def _merge_result(record: Dict[str, Any]) -> MergeResult:
     return MergeResult(record["changes"], record["conflicts"], _datetime(record["stamp"]))

@@ -45,8 +45,9 @@ __all__ = [
     "OrderBy",
 ]
 
-#: Columns of an entity type: an ordered mapping name -> PostgreSQL type, or (name, type) pairs.
-Columns = Union[Mapping[str, str], Sequence[Tuple[str, str]]]
+#: Columns of an entity type: an ordered mapping name -> PostgreSQL type, (name, type) pairs, or
+#: {"name": ..., "type": ...} mappings (the C ABI's form).
+Columns = Union[Mapping[str, str], Sequence[Tuple[str, str]], Sequence[Mapping[str, str]]]
 #: An instant: an aware datetime, or UTC microseconds since 1970-01-01.
 AsOf = Union[datetime.datetime, int]
 #: A field name or a list of them; "-field" sorts descending.
@@ -116,18 +117,33 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, default=_json_default, ensure_ascii=False, allow_nan=False)
 
 
-def _columns_json(columns: Columns) -> str:
-    pairs: Iterable[Any] = columns.items() if isinstance(columns, Mapping) else columns
-    listed: List[Dict[str, str]] = []
-    for pair in pairs:
-        if isinstance(pair, (str, bytes)) or len(pair) != 2:
+_COLUMN_FORMS = (
+    "columns must be an ordered mapping {name: type}, a list of (name, type) pairs or a list of "
+    '{"name": name, "type": type} mappings'
+)
+
+
+def _column_pair(column: Any) -> Tuple[Any, Any]:
+    if isinstance(column, Mapping):
+        if set(column) != {"name", "type"}:
             raise InvalidArgument(
-                "columns must be an ordered mapping {name: type} or a list of (name, type) "
-                f"pairs, not {columns!r}"
+                f'a column given as a mapping needs exactly the keys "name" and "type", not '
+                f"{column!r} ({_COLUMN_FORMS})"
             )
-        name, type_ = pair
+        return column["name"], column["type"]
+    if isinstance(column, (str, bytes)) or len(column) != 2:
+        raise InvalidArgument(f"{_COLUMN_FORMS}, not {column!r}")
+    name, type_ = column
+    return name, type_
+
+
+def _columns_json(columns: Columns) -> str:
+    listed_columns: Iterable[Any] = columns.items() if isinstance(columns, Mapping) else columns
+    listed: List[Dict[str, str]] = []
+    for column in listed_columns:
+        name, type_ = _column_pair(column)
         if not isinstance(name, str) or not isinstance(type_, str):
-            raise InvalidArgument(f"a column name and type must be str, not {pair!r}")
+            raise InvalidArgument(f"a column name and type must be str, not {column!r}")
         listed.append({"name": name, "type": type_})
     return _dumps(listed)
 

@@ -15,7 +15,6 @@ from .branching import (
     MergeResult,
     _branches,
     _commits,
-    _diff,
     _merge_result,
 )
 from .repository import AsOf, Columns, Repository, _columns_json, _micros
@@ -120,7 +119,8 @@ class Session:
 
     def create_entity_type(self, name: str, columns: Columns) -> None:
         """Declares an entity type; ``columns`` is an ordered mapping {name: PostgreSQL type}
-        (e.g. ``{"name": "text not null", "budget": "numeric(14,2)"}``) or (name, type) pairs.
+        (e.g. ``{"name": "text not null", "budget": "numeric(14,2)"}``), (name, type) pairs, or
+        {"name": ..., "type": ...} mappings (the C ABI's form).
         Transactional: it lands with the commit."""
         self._native.create_entity_type(name, _columns_json(columns))
 
@@ -149,10 +149,18 @@ class Session:
         Transactional."""
         self._native.rename_column(entity_type, column, new_name)
 
-    def create_branch(self, name: str, from_branch: str = "main", mode: str = "snapshot") -> None:
+    def create_branch(
+        self,
+        name: str,
+        from_branch: str = "main",
+        mode: str = "snapshot",
+        as_of: Optional[AsOf] = None,
+    ) -> None:
         """A new branch reading through to ``from_branch`` without copies; ``mode`` "snapshot"
-        reads the parent as of the fork point, "live" as of the requested instant."""
-        self._native.create_branch(name, from_branch, mode)
+        reads the parent as of the fork point, "live" as of the requested instant. ``as_of``
+        (an aware datetime or UTC microseconds) puts a snapshot branch's fork point at that past
+        instant instead of this commit."""
+        self._native.create_branch(name, from_branch, mode, _micros(as_of))
 
     def branches(self) -> List[Branch]:
         return _branches(self._native.branches())
@@ -185,20 +193,28 @@ class Session:
         self, source: str, target: str = "main", as_of: Optional[AsOf] = None
     ) -> List[EntityDiff]:
         """Every entity that differs, from the source's point of view: dicts with entity_type,
-        head_id, kind ("added", "deleted", "modified") and fields {name: {"old", "new"}}."""
-        return _diff(self._native.diff(source, target, _micros(as_of)))
+        head_id, kind ("added", "deleted", "modified") and fields {name: {"old", "new"}}, the
+        values typed as version fields are."""
+        return self._native.diff(source, target, _micros(as_of))
 
     def merge(
-        self, source: str, into: Optional[str] = None, strategy: str = "fail"
+        self,
+        source: str,
+        into: Optional[str] = None,
+        strategy: str = "fail",
+        message: Optional[str] = None,
     ) -> MergeResult:
         """Three-way merge of ``source`` into ``into`` (default: its parent), committed as one
-        transaction. strategy "fail" raises MergeConflict (``.conflicts``) and writes nothing;
-        "theirs" / "ours" resolve conflicts toward the source / the target."""
-        return _merge_result(self._native.merge(source, into, strategy))
+        transaction with ``message`` (default "merge <source>"). strategy "fail" raises
+        MergeConflict (``.conflicts``) and writes nothing; "theirs" / "ours" resolve conflicts
+        toward the source / the target."""
+        return _merge_result(self._native.merge(source, into, strategy, message))
 
-    def merge_preview(self, source: str, into: Optional[str] = None) -> MergeResult:
-        """What ``merge`` would write and the conflicts, writing nothing."""
-        return _merge_result(self._native.merge_preview(source, into))
+    def merge_preview(
+        self, source: str, into: Optional[str] = None, strategy: str = "fail"
+    ) -> MergeResult:
+        """What ``merge`` with ``strategy`` would write and the conflicts, writing nothing."""
+        return _merge_result(self._native.merge_preview(source, into, strategy))
 
     @property
     def in_transaction(self) -> bool:

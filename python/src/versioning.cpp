@@ -1,12 +1,15 @@
 // Versioned entities, branches, diff and merge (synchronous calls). Records cross the C ABI as
-// JSON text. Repository records are handed to the pure-Python package parsed, their field
-// values turned into the Python types of their columns (evcs_repository_fields says which);
-// branch, diff and merge records are handed over as text (evcs/branching.py converts them).
+// JSON text. Repository records, diffs and merge results are handed to the pure-Python package
+// parsed, their field values turned into the Python types of their columns
+// (evcs_repository_fields says which); branch and commit records are handed over as text
+// (evcs/branching.py converts them).
 #include "native.hpp"
 
 #include <pybind11/stl.h>
 
+#include <map>
 #include <optional>
+#include <vector>
 
 namespace evcs::python {
 
@@ -16,25 +19,53 @@ const std::int64_t *pointer(const std::optional<std::int64_t> &value) {
   return value ? &*value : nullptr;
 }
 
+// A field whose values JSON carries as text, with the EVCS_TYPE_* kind that decodes them.
+struct TextualField {
+  py::object name;
+  int value_type;
+};
+
+// An entity type's fields as evcs_repository_fields lists them: [{"name", "type",
+// "value_type"}, ...] in column order.
+py::object fields_of(const evcs_repository *repository) {
+  char *raw = nullptr;
+  int status = evcs_repository_fields(&raw, repository);
+  abi::Allocated owned(raw);
+  abi::check(status);
+  return parse_json(py::str(raw));
+}
+
+std::vector<TextualField> textual_fields(const py::object &fields) {
+  std::vector<TextualField> textual;
+  for (py::handle field : fields) {
+    int value_type = field["value_type"].cast<int>();
+    if (value_type == EVCS_TYPE_NUMERIC || value_type == EVCS_TYPE_UUID ||
+        value_type == EVCS_TYPE_DATE || value_type == EVCS_TYPE_TIMESTAMP ||
+        value_type == EVCS_TYPE_BYTES)
+      textual.push_back({field["name"], value_type});
+  }
+  return textual;
+}
+
+// Replaces mapping[key], when mapping is a dict holding it, by its decoded value.
+void decode_item(py::handle mapping, py::handle key, int value_type) {
+  if (!PyDict_Check(mapping.ptr())) return;
+  PyObject *value = PyDict_GetItemWithError(mapping.ptr(), key.ptr());
+  if (value == nullptr) {
+    if (PyErr_Occurred()) throw py::error_already_set();
+    return;
+  }
+  py::object decoded = decode_field(value_type, value);
+  if (PyDict_SetItem(mapping.ptr(), key.ptr(), decoded.ptr()) != 0) throw py::error_already_set();
+}
+
 // The repository of one entity type; keeps its Python session object (and so the C session)
 // alive.
 class NativeRepository {
 public:
   NativeRepository(py::object session, abi::Repository handle)
-      : session_(std::move(session)), handle_(std::move(handle)) {
-    char *raw = nullptr;
-    int status = evcs_repository_fields(&raw, handle_.get());
-    abi::Allocated owned(raw);
-    abi::check(status);
-    fields_ = parse_json(py::str(raw));
-    for (py::handle field : fields_) {
-      int value_type = field["value_type"].cast<int>();
-      if (value_type == EVCS_TYPE_NUMERIC || value_type == EVCS_TYPE_UUID ||
-          value_type == EVCS_TYPE_DATE || value_type == EVCS_TYPE_TIMESTAMP ||
-          value_type == EVCS_TYPE_BYTES)
-        textual_fields_.push_back({field["name"], value_type});
-    }
-  }
+      : session_(std::move(session)), handle_(std::move(handle)), fields_(fields_of(handle_.get())),
+        textual_fields_(textual_fields(fields_)) {}
   ~NativeRepository() { release_without_gil(handle_); }
   evcs_repository *get() const noexcept { return handle_.get(); }
   // [{"name", "type", "value_type"}, ...] in column order.
@@ -53,24 +84,10 @@ public:
   }
 
 private:
-  struct TextualField {
-    py::object name;
-    int value_type;
-  };
-
   void decode_fields(py::handle record) const {
     PyObject *fields = PyDict_GetItemString(record.ptr(), "fields");
-    if (fields == nullptr || !PyDict_Check(fields)) return;
-    for (const auto &field : textual_fields_) {
-      PyObject *value = PyDict_GetItemWithError(fields, field.name.ptr());
-      if (value == nullptr) {
-        if (PyErr_Occurred()) throw py::error_already_set();
-        continue;
-      }
-      py::object decoded = decode_field(field.value_type, value);
-      if (PyDict_SetItem(fields, field.name.ptr(), decoded.ptr()) != 0)
-        throw py::error_already_set();
-    }
+    if (fields == nullptr) return;
+    for (const auto &field : textual_fields_) decode_item(fields, field.name, field.value_type);
   }
 
   py::object session_;
@@ -78,6 +95,92 @@ private:
   py::object fields_;
   std::vector<TextualField> textual_fields_;
 };
+
+// Gives the values of diff entries and merge conflicts the Python types of their fields, as
+// versions have them. Each entity type's fields are read once per call, from its repository in
+// the session (so in the session's transaction, which sees types it created itself).
+class DiffDecoder {
+public:
+  explicit DiffDecoder(NativeSession &session) : session_(session) {}
+
+  // Entries {"entity_type", "fields": {name: {"old", "new"}}} (a diff, a merge's changes).
+  void decode_changes(py::handle entries) {
+    py::str old_key("old"), new_key("new");
+    for (py::handle entry : entries) {
+      py::object fields = entry["fields"];
+      for (const auto &field : textual_fields_of(entry["entity_type"])) {
+        if (!fields.contains(field.name)) continue;
+        py::object change = fields[field.name];
+        decode_item(change, old_key, field.value_type);
+        decode_item(change, new_key, field.value_type);
+      }
+    }
+  }
+
+  // Conflicts {"entity_type", "field", "base", "ours", "theirs"}; the pseudo-field "deleted"
+  // (delete versus modify) is no column and keeps its values.
+  void decode_conflicts(py::handle conflicts) {
+    py::str base_key("base"), ours_key("ours"), theirs_key("theirs");
+    for (py::handle conflict : conflicts) {
+      py::object name = conflict["field"];
+      for (const auto &field : textual_fields_of(conflict["entity_type"])) {
+        if (!field.name.equal(name)) continue;
+        decode_item(conflict, base_key, field.value_type);
+        decode_item(conflict, ours_key, field.value_type);
+        decode_item(conflict, theirs_key, field.value_type);
+      }
+    }
+  }
+
+  // A merge result {"changes", "conflicts", "stamp"}, parsed and decoded.
+  py::object merge_result(const py::str &text) {
+    py::object result = parse_json(text);
+    decode_changes(result["changes"]);
+    decode_conflicts(result["conflicts"]);
+    return result;
+  }
+
+  // A merge ends the session's transaction and returns its connection, whether it landed or
+  // not; reading field types afterwards began a new transaction, which this ends the same way.
+  void end_transaction_after_merge() {
+    if (!types_.empty()) call_without_gil([&] { return evcs_session_close(session_.get()); });
+  }
+
+private:
+  const std::vector<TextualField> &textual_fields_of(py::handle entity_type) {
+    std::string name = utf8(py::str(entity_type), "the entity type name");
+    auto found = types_.find(name);
+    if (found != types_.end()) return found->second;
+    evcs_repository *raw = nullptr;
+    call_without_gil([&] { return evcs_session_repository(&raw, session_.get(), name.c_str()); });
+    abi::Repository repository(raw);
+    py::object fields = fields_of(repository.get());
+    release_without_gil(repository);
+    return types_.emplace(name, textual_fields(fields)).first->second;
+  }
+
+  NativeSession &session_;
+  std::map<std::string, std::vector<TextualField>> types_;
+};
+
+// Runs a merge's C call; a merge conflict is raised as its evcs.MergeConflict with the
+// conflicts' values decoded.
+template <typename Call> py::object typed_merge(NativeSession &session, Call call) {
+  DiffDecoder decoder(session);
+  py::object result;
+  try {
+    result = decoder.merge_result(text_without_gil(call));
+  } catch (const abi::Error &error) {
+    if (error.code() != EVCS_EMERGECONFLICT) throw;
+    py::object exception = make_exception(error);
+    decoder.decode_conflicts(exception.attr("detail")["conflicts"]);
+    decoder.end_transaction_after_merge();
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(exception.ptr())), exception.ptr());
+    throw py::error_already_set();
+  }
+  decoder.end_transaction_after_merge();
+  return result;
+}
 
 std::unique_ptr<NativeRepository> repository(py::object self, const py::str &entity_type) {
   NativeSession &session = self.cast<NativeSession &>();
@@ -144,16 +247,16 @@ void register_versioning(py::module_ &module) {
       .def(
           "create_branch",
           [](NativeSession &s, const py::str &name, const py::str &from_branch,
-             const py::str &mode) {
+             const py::str &mode, std::optional<std::int64_t> as_of) {
             std::string branch = utf8(name, "the branch name");
             std::string parent = utf8(from_branch, "the parent branch name");
             std::string branch_mode = utf8(mode, "the branch mode");
             call_without_gil([&] {
-              return evcs_session_create_branch(s.get(), branch.c_str(), parent.c_str(),
-                                                branch_mode.c_str());
+              return evcs_session_create_branch_as_of(s.get(), branch.c_str(), parent.c_str(),
+                                                      branch_mode.c_str(), pointer(as_of));
             });
           },
-          py::arg("name"), py::arg("from_branch"), py::arg("mode"))
+          py::arg("name"), py::arg("from_branch"), py::arg("mode"), py::arg("as_of"))
       .def("branches",
            [](NativeSession &s) {
              return text_without_gil([&](char **out) { return evcs_session_branches(out, s.get()); });
@@ -194,33 +297,40 @@ void register_versioning(py::module_ &module) {
              std::optional<std::int64_t> as_of) {
             std::string from = utf8(source, "the source branch name");
             std::string to = utf8(target, "the target branch name");
-            return text_without_gil([&](char **out) {
+            py::object entries = parse_json(text_without_gil([&](char **out) {
               return evcs_session_diff(out, s.get(), from.c_str(), to.c_str(), pointer(as_of));
-            });
+            }));
+            DiffDecoder(s).decode_changes(entries);
+            return entries;
           },
           py::arg("source"), py::arg("target"), py::arg("as_of"))
       .def(
           "merge",
           [](NativeSession &s, const py::str &source, const std::optional<py::str> &into,
+             const py::str &strategy, const std::optional<py::str> &message) {
+            std::string from = utf8(source, "the source branch name");
+            std::optional<std::string> to = optional_utf8(into, "the target branch name");
+            std::string how = utf8(strategy, "the merge strategy");
+            std::optional<std::string> text = optional_utf8(message, "the commit message");
+            return typed_merge(s, [&](char **out) {
+              return evcs_session_merge_with_message(out, s.get(), from.c_str(), c_str(to),
+                                                     how.c_str(), c_str(text));
+            });
+          },
+          py::arg("source"), py::arg("into"), py::arg("strategy"), py::arg("message"))
+      .def(
+          "merge_preview",
+          [](NativeSession &s, const py::str &source, const std::optional<py::str> &into,
              const py::str &strategy) {
             std::string from = utf8(source, "the source branch name");
             std::optional<std::string> to = optional_utf8(into, "the target branch name");
             std::string how = utf8(strategy, "the merge strategy");
-            return text_without_gil([&](char **out) {
-              return evcs_session_merge(out, s.get(), from.c_str(), c_str(to), how.c_str());
-            });
+            return DiffDecoder(s).merge_result(text_without_gil([&](char **out) {
+              return evcs_session_merge_preview_with_strategy(out, s.get(), from.c_str(),
+                                                              c_str(to), how.c_str());
+            }));
           },
-          py::arg("source"), py::arg("into"), py::arg("strategy"))
-      .def(
-          "merge_preview",
-          [](NativeSession &s, const py::str &source, const std::optional<py::str> &into) {
-            std::string from = utf8(source, "the source branch name");
-            std::optional<std::string> to = optional_utf8(into, "the target branch name");
-            return text_without_gil([&](char **out) {
-              return evcs_session_merge_preview(out, s.get(), from.c_str(), c_str(to));
-            });
-          },
-          py::arg("source"), py::arg("into"));
+          py::arg("source"), py::arg("into"), py::arg("strategy"));
 
   py::class_<NativeRepository>(module, "Repository")
       .def_property_readonly("fields", &NativeRepository::fields)

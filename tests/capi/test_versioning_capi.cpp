@@ -96,6 +96,20 @@ protected:
     EXPECT_EQ(evcs_repository_count(&value, repo_, options), EVCS_OK) << last_message();
     return value;
   }
+  // Writes `values` over entity `head` on `branch`, in a session of its own, and commits.
+  void update_on_branch(const char *branch, const std::string &head, const char *values) {
+    evcs_session *branch_session = nullptr;
+    ASSERT_EQ(evcs_session_open(&branch_session, engine_, branch, "erin"), EVCS_OK);
+    evcs_repository *branch_repo = nullptr;
+    EXPECT_EQ(evcs_session_repository(&branch_repo, branch_session, "project"), EVCS_OK);
+    char *out = nullptr;
+    EXPECT_EQ(evcs_repository_update(&out, branch_repo, head.c_str(), values, -1), EVCS_OK)
+        << last_message();
+    evcs_free(out);
+    EXPECT_EQ(evcs_session_commit(branch_session, nullptr), EVCS_OK) << last_message();
+    evcs_repository_free(branch_repo);
+    evcs_session_free(branch_session);
+  }
   json branches() {
     char *out = nullptr;
     EXPECT_EQ(evcs_session_branches(&out, session_), EVCS_OK) << last_message();
@@ -323,6 +337,23 @@ TEST_F(CapiVersioningTest, UnknownTypesAndNullHandles) {
   EXPECT_EQ(evcs_session_diff(&out, nullptr, "x", nullptr, nullptr), EVCS_EMISUSE);
   EXPECT_EQ(evcs_session_merge(&out, nullptr, "x", nullptr, nullptr), EVCS_EMISUSE);
   EXPECT_EQ(evcs_session_merge_preview(&out, nullptr, "x", nullptr), EVCS_EMISUSE);
+  const int64_t instant = 0;
+  EXPECT_EQ(evcs_session_create_branch_as_of(nullptr, "x", nullptr, nullptr, &instant),
+            EVCS_EMISUSE);
+  EXPECT_EQ(evcs_session_create_branch_as_of(session_, nullptr, nullptr, nullptr, &instant),
+            EVCS_EMISUSE);
+  EXPECT_NE(last_message().find("the branch name is NULL"), std::string::npos);
+  EXPECT_EQ(evcs_session_merge_with_message(&out, nullptr, "x", nullptr, nullptr, "m"),
+            EVCS_EMISUSE);
+  EXPECT_EQ(evcs_session_merge_with_message(nullptr, session_, "x", nullptr, nullptr, "m"),
+            EVCS_EMISUSE);
+  EXPECT_EQ(evcs_session_merge_with_message(&out, session_, nullptr, nullptr, nullptr, "m"),
+            EVCS_EMISUSE);
+  EXPECT_EQ(evcs_session_merge_preview_with_strategy(&out, nullptr, "x", nullptr, "theirs"),
+            EVCS_EMISUSE);
+  EXPECT_EQ(evcs_session_merge_preview_with_strategy(&out, session_, nullptr, nullptr, "theirs"),
+            EVCS_EMISUSE);
+  EXPECT_NE(last_message().find("the source branch name is NULL"), std::string::npos);
   EXPECT_EQ(out, nullptr);
   evcs_repository_free(nullptr);
 }
@@ -414,16 +445,9 @@ TEST_F(CapiVersioningTest, DiffAndMergeAsJson) {
   commit();
   ASSERT_EQ(evcs_session_create_branch(session_, "change-order", nullptr, nullptr), EVCS_OK);
   commit();
-  evcs_session *branch_session = nullptr;
-  ASSERT_EQ(evcs_session_open(&branch_session, engine_, "change-order", "erin"), EVCS_OK);
-  evcs_repository *branch_repo = nullptr;
-  ASSERT_EQ(evcs_session_repository(&branch_repo, branch_session, "project"), EVCS_OK);
-  char *out = nullptr;
-  ASSERT_EQ(evcs_repository_update(&out, branch_repo, head.c_str(), R"({"budget":150})", -1),
-            EVCS_OK);
-  evcs_free(out);
-  ASSERT_EQ(evcs_session_commit(branch_session, nullptr), EVCS_OK);
+  update_on_branch("change-order", head, R"({"budget":150})");
 
+  char *out = nullptr;
   ASSERT_EQ(evcs_session_diff(&out, session_, "change-order", nullptr, nullptr), EVCS_OK)
       << last_message();
   json diff = take_json(out);
@@ -461,9 +485,91 @@ TEST_F(CapiVersioningTest, DiffAndMergeAsJson) {
   EXPECT_EQ(merged["changes"][0]["head_id"], head);
   EXPECT_EQ(get(head)["fields"]["budget"], "150.00");
   EXPECT_EQ(get(head)["merged_from"], "change-order");
+}
 
-  evcs_repository_free(branch_repo);
-  evcs_session_free(branch_session);
+TEST_F(CapiVersioningTest, ASnapshotBranchForksFromAPastInstant) {
+  std::string head = create(R"({"name":"bridge","budget":100})")["head_id"];
+  commit();
+  const int64_t before_raise = get(head)["valid_from"];
+  update(head, R"({"budget":120})");
+  commit();
+  ASSERT_EQ(evcs_session_create_branch_as_of(session_, "audit", "main", "snapshot", &before_raise),
+            EVCS_OK)
+      << last_message();
+  ASSERT_EQ(evcs_session_create_branch_as_of(session_, "now", nullptr, nullptr, nullptr), EVCS_OK)
+      << last_message();
+  commit();
+  json listed = branches();
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[1]["name"], "audit");
+  EXPECT_EQ(listed[1]["fork_stamp"], before_raise);
+  EXPECT_EQ(listed[2]["name"], "now");
+  EXPECT_EQ(listed[2]["mode"], "snapshot");
+  EXPECT_GT(listed[2]["fork_stamp"].get<int64_t>(), before_raise);
+  EXPECT_EQ(get(head, nullptr, "audit")["fields"]["budget"], "100.00") << "before the raise";
+  EXPECT_EQ(get(head, nullptr, "now")["fields"]["budget"], "120.00");
+  EXPECT_EQ(get(head)["fields"]["budget"], "120.00");
+
+  const int64_t in_an_hour = get(head)["valid_from"].get<int64_t>() + 3600LL * 1000000;
+  EXPECT_EQ(evcs_session_create_branch_as_of(session_, "later", nullptr, nullptr, &in_an_hour),
+            EVCS_EINVALID);
+  EXPECT_NE(last_message().find("in the future"), std::string::npos) << last_message();
+  ASSERT_EQ(evcs_session_rollback(session_), EVCS_OK);
+  EXPECT_EQ(evcs_session_create_branch_as_of(session_, "live-past", nullptr, "live", &before_raise),
+            EVCS_EINVALID);
+  EXPECT_NE(last_message().find("live branch"), std::string::npos) << last_message();
+  ASSERT_EQ(evcs_session_rollback(session_), EVCS_OK);
+  EXPECT_EQ(branches().size(), 3u) << "nothing was created";
+}
+
+TEST_F(CapiVersioningTest, AMergeRecordsItsMessageAndAPreviewTakesAStrategy) {
+  std::string head = create(R"({"name":"bridge","budget":100})")["head_id"];
+  commit();
+  ASSERT_EQ(evcs_session_create_branch(session_, "co", nullptr, nullptr), EVCS_OK);
+  commit();
+  update_on_branch("co", head, R"({"budget":150,"status":"approved"})");
+  update(head, R"({"budget":120})");
+  commit();
+
+  char *out = nullptr;
+
+  const json status_only = {{"status", {{"old", nullptr}, {"new", "approved"}}}};
+  for (const char *strategy : {static_cast<const char *>(nullptr), "fail", "ours"}) {
+    ASSERT_EQ(evcs_session_merge_preview_with_strategy(&out, session_, "co", nullptr, strategy),
+              EVCS_OK)
+        << last_message();
+    json preview = take_json(out);
+    ASSERT_EQ(preview["changes"].size(), 1u) << (strategy ? strategy : "NULL");
+    EXPECT_EQ(preview["changes"][0]["fields"], status_only) << (strategy ? strategy : "NULL");
+    EXPECT_EQ(preview["conflicts"].size(), 1u);
+  }
+  ASSERT_EQ(evcs_session_merge_preview_with_strategy(&out, session_, "co", "main", "theirs"),
+            EVCS_OK)
+      << last_message();
+  json theirs = take_json(out);
+  EXPECT_EQ(theirs["stamp"], nullptr);
+  ASSERT_EQ(theirs["changes"].size(), 1u);
+  EXPECT_EQ(theirs["changes"][0]["fields"],
+            json({{"budget", {{"old", "120.00"}, {"new", "150.00"}}},
+                  {"status", {{"old", nullptr}, {"new", "approved"}}}}));
+  EXPECT_EQ(theirs["conflicts"].size(), 1u);
+  EXPECT_EQ(evcs_session_merge_preview_with_strategy(&out, session_, "co", nullptr, "sideways"),
+            EVCS_EINVALID);
+  EXPECT_EQ(out, nullptr);
+  ASSERT_EQ(evcs_session_rollback(session_), EVCS_OK);
+  EXPECT_EQ(get(head)["fields"]["budget"], "120.00") << "a preview writes nothing";
+
+  ASSERT_EQ(evcs_session_merge_with_message(&out, session_, "co", nullptr, "theirs",
+                                            "approve the change order"),
+            EVCS_OK)
+      << last_message();
+  json merged = take_json(out);
+  ASSERT_EQ(evcs_session_commit_log(&out, session_, R"({"limit":1})"), EVCS_OK) << last_message();
+  json last = take_json(out)[0];
+  EXPECT_EQ(last["message"], "approve the change order");
+  EXPECT_EQ(last["merged_from"], "co");
+  EXPECT_EQ(last["stamp"], merged["stamp"]);
+  EXPECT_EQ(get(head)["fields"]["budget"], "150.00");
 }
 
 TEST_F(CapiVersioningTest, FieldsCarryTheirDeclaredTypeAndValueType) {

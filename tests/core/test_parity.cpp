@@ -1,5 +1,6 @@
 // Parity, C++ side: every capability's C++ spelling names a real member, checked at compile
-// time by taking its address, and every row of the manifest has an entry here.
+// time by taking its address (with the signature a parameter row names), and every row of the
+// manifest has an entry here.
 #include "capabilities.hpp"
 #include "evcs/autogenerate.hpp"
 #include "evcs/backup.hpp"
@@ -8,8 +9,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
+#include <string>
 #include <type_traits>
 
 namespace {
@@ -87,6 +91,25 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"Session::diff", [] { exists(&Session::diff); }},
       {"Session::merge", [] { exists(&Session::merge); }},
       {"Session::merge_preview", [] { exists(&Session::merge_preview); }},
+      {"Session::create_branch(as_of)",
+       [] {
+         using WithAsOf = void (Session::*)(const std::string &, const std::string &,
+                                            const std::string &, std::optional<std::int64_t>);
+         exists(static_cast<WithAsOf>(&Session::create_branch));
+       }},
+      {"Session::merge(message)",
+       [] {
+         using WithMessage = evcs::MergeResult (Session::*)(
+             const std::string &, const std::optional<std::string> &, const std::string &,
+             const std::string &);
+         exists(static_cast<WithMessage>(&Session::merge));
+       }},
+      {"Session::merge_preview(strategy)",
+       [] {
+         using WithStrategy = evcs::MergeResult (Session::*)(
+             const std::string &, const std::optional<std::string> &, const std::string &);
+         exists(static_cast<WithStrategy>(&Session::merge_preview));
+       }},
       {"MigrationRunner::MigrationRunner",
        [] { static_assert(std::is_constructible_v<MigrationRunner, Engine &, std::string>); }},
       {"MigrationRunner::~MigrationRunner",

@@ -41,6 +41,20 @@ local function contains(list, value)
   return false
 end
 
+-- A valid value for each option a parameter row names ("classes.Session.merge(message)").
+local sample_argument_values = { as_of = 0, message = "parity", strategy = "ours" }
+
+-- Whether `method` accepts option `parameter`: called on a session of an engine that cannot
+-- connect, it fails to reach the server rather than raising an unknown-option error.
+local function accepts_option(method, parameter)
+  local value = sample_argument_values[parameter]
+  assert(value ~= nil, parameter .. " has no sample value in this spec")
+  local engine <close> = evcs.engine { url = "postgresql:///none?host=/nonexistent-evcs" }
+  local session <close> = engine:open_session()
+  local ok, err = pcall(method, session, "parity", { [parameter] = value })
+  return ok or not tostring(err and err.message or err):find("unknown option", 1, true)
+end
+
 -- A valid value for each engine option: an engine accepts it (engines connect lazily).
 local sample_option_values = {
   url = "postgresql:///none?host=/nonexistent-evcs", pool_size = 2, max_overflow = 0,
@@ -68,7 +82,10 @@ describe("parity", function()
         local engine = evcs.engine(options)
         engine:close()
       else
-        assert.is_not_nil(resolve(row.lua), row.name .. ": " .. row.lua)
+        local path, parameter = row.lua:match("^([%w_.]+)%(([%w_]+)%)$")
+        local method = resolve(path or row.lua)
+        assert.is_not_nil(method, row.name .. ": " .. row.lua)
+        if parameter then assert.is_true(accepts_option(method, parameter), row.name) end
       end
     end
     for _, object in pairs(constructed) do object:close() end

@@ -31,6 +31,13 @@ describe("versioned entities", function()
     return assert(engine:open_session { branch = branch, author = "lua" })
   end
 
+  -- Writes `values` over entity `head` on `branch` in a session of its own, and commits.
+  local function update_on_branch(branch, head, values)
+    local b <close> = open(branch)
+    assert(assert(b:repository("project")):update(head, values))
+    assert(b:commit())
+  end
+
   it("creates, updates, reads and lists the history of an entity", function()
     local s <close> = open()
     local repo = assert(s:repository("project"))
@@ -241,9 +248,7 @@ describe("versioned entities", function()
     assert(s:commit())
     assert(s:create_branch("change-order"))
     assert(s:commit())
-    local b <close> = open("change-order")
-    assert(assert(b:repository("project")):update(head, { budget = 150 }))
-    assert(b:commit())
+    update_on_branch("change-order", head, { budget = 150 })
 
     local diff = assert(s:diff("change-order"))
     assert.are.same({ {
@@ -273,6 +278,74 @@ describe("versioned entities", function()
     local current = assert(repo:get(head))
     assert.are.equal("150.00", current.fields.budget)
     assert.are.equal("change-order", current.merged_from)
+  end)
+
+  it("forks a snapshot branch from a past instant", function()
+    local s <close> = open()
+    local repo = assert(s:repository("project"))
+    local head = assert(repo:create { name = "bridge", budget = 100 }).head_id
+    assert(s:commit())
+    local before_raise = assert(repo:get(head)).valid_from
+    assert(repo:update(head, { budget = 120 }))
+    assert(s:commit())
+    assert(s:create_branch("audit", { as_of = before_raise }))
+    assert(s:create_branch("audit-stamp", { as_of = evcs.timestamp(before_raise) }))
+    assert(s:commit())
+    local branches = assert(s:branches())
+    assert.are.same({ "audit", before_raise }, { branches[2].name, branches[2].fork_stamp })
+    assert.are.same({ "audit-stamp", before_raise }, { branches[3].name, branches[3].fork_stamp })
+    assert.are.equal("100.00", repo:get(head, { branch = "audit" }).fields.budget)
+    assert.are.equal("100.00", repo:get(head, { branch = "audit-stamp" }).fields.budget)
+    assert.are.equal("120.00", repo:get(head).fields.budget)
+
+    local in_an_hour = repo:get(head).valid_from + 3600 * 1000000
+    local ok, err = pcall(s.create_branch, s, "later", { as_of = in_an_hour })
+    assert.is_false(ok)
+    assert.are.equal("invalid_argument", err.code)
+    assert.matches("in the future", err.message)
+    assert(s:rollback())
+    ok, err = pcall(s.create_branch, s, "live-past", { mode = "live", as_of = before_raise })
+    assert.is_false(ok)
+    assert.matches("live branch", err.message)
+    assert(s:rollback())
+    ok, err = pcall(s.create_branch, s, "text", { as_of = "yesterday" })
+    assert.is_false(ok)
+    assert.are.equal("invalid_argument", err.code)
+    assert.matches("as_of must be integer UTC microseconds", err.message)
+    assert.are.equal(3, #assert(s:branches()))
+  end)
+
+  it("records a merge's message and previews a merge with a strategy", function()
+    local s <close> = open()
+    local repo = assert(s:repository("project"))
+    local head = assert(repo:create { name = "bridge", budget = 100 }).head_id
+    assert(s:commit())
+    assert(s:create_branch("co"))
+    assert(s:commit())
+    update_on_branch("co", head, { budget = 150, status = "approved" })
+    assert(repo:update(head, { budget = 120 }))
+    assert(s:commit())
+
+    local failing = assert(s:merge_preview("co"))
+    assert.are.same({ status = { new = "approved" } }, failing.changes[1].fields)
+    assert.are.same(failing.changes, assert(s:merge_preview("co", { strategy = "ours" })).changes)
+    local theirs = assert(s:merge_preview("co", { strategy = "theirs" }))
+    assert.are.same({ budget = { old = "120.00", new = "150.00" }, status = { new = "approved" } },
+                    theirs.changes[1].fields)
+    assert.are.same(failing.conflicts, theirs.conflicts)
+    assert.is_nil(theirs.stamp)
+    local ok, err = pcall(s.merge_preview, s, "co", { strategy = "sideways" })
+    assert.is_false(ok)
+    assert.are.equal("invalid_argument", err.code)
+    assert(s:rollback())
+    assert.are.equal("120.00", repo:get(head).fields.budget, "a preview writes nothing")
+
+    local merged = assert(s:merge("co", { strategy = "theirs", message = "approve the change order" }))
+    local last = assert(s:commit_log { limit = 1 })[1]
+    assert.are.same({ "approve the change order", "co", merged.stamp },
+                    { last.message, last.merged_from, last.stamp })
+    assert.are.equal("150.00", repo:get(head).fields.budget)
+    assert.has_error(function() s:merge("co", { comment = "x" }) end)
   end)
 
   it("lists the fields with their types and reads every column type as documented", function()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime
 import decimal
-from typing import Iterator, Optional
+import uuid
+from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 
@@ -28,6 +29,10 @@ def bridge(engine: evcs.Engine) -> Iterator[str]:
         s.create_entity_type("work_package", {"title": "text not null", "budget": "numeric"})
         head = s.repository("work_package").create({"title": "bridge", "budget": 100}).head_id
     yield head
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+MICROSECOND = datetime.timedelta(microseconds=1)
 
 
 def budget(engine: evcs.Engine, branch: str, head: str,
@@ -169,7 +174,7 @@ def test_diff_and_merge(engine: evcs.Engine, bridge: str) -> None:
                 "entity_type": "work_package",
                 "head_id": bridge,
                 "kind": "modified",
-                "fields": {"budget": {"old": "100", "new": "150"}},
+                "fields": {"budget": {"old": decimal.Decimal(100), "new": decimal.Decimal(150)}},
             }
         ]
         s.repository("work_package").update(bridge, {"budget": 120})
@@ -178,7 +183,8 @@ def test_diff_and_merge(engine: evcs.Engine, bridge: str) -> None:
         assert preview.stamp is None
         conflict = {
             "entity_type": "work_package", "head_id": bridge, "field": "budget",
-            "base": "100", "ours": "120", "theirs": "150",
+            "base": decimal.Decimal(100), "ours": decimal.Decimal(120),
+            "theirs": decimal.Decimal(150),
         }
         assert preview.conflicts == [conflict]
         with pytest.raises(evcs.MergeConflict) as failed:
@@ -233,3 +239,130 @@ def test_the_commit_log_lists_commits_newest_first_with_filters(
             s.commit_log(entity_type="no_such_type")
         with pytest.raises(evcs.InvalidArgument, match="negative"):
             s.commit_log(limit=-1)
+
+
+def test_a_snapshot_branch_forks_from_a_past_instant(engine: evcs.Engine, bridge: str) -> None:
+    with engine.session(author="tester") as s:
+        repo = s.repository("work_package")
+        first = repo.get(bridge)
+        assert first is not None and first.valid_from is not None
+        before_raise = first.valid_from
+        repo.update(bridge, {"budget": 120})
+        s.commit()
+        s.create_branch("audit", as_of=before_raise)
+        s.create_branch("audit-micros", as_of=(before_raise - EPOCH) // MICROSECOND)
+        s.commit()
+        forks = {branch.name: branch.fork_stamp for branch in s.branches()}
+        assert forks["audit"] == before_raise
+        assert forks["audit-micros"] == before_raise
+        in_an_hour = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+        with pytest.raises(evcs.InvalidArgument, match="in the future"):
+            s.create_branch("later", as_of=in_an_hour)
+        s.rollback()
+        with pytest.raises(evcs.InvalidArgument, match="live branch"):
+            s.create_branch("live-past", mode="live", as_of=before_raise)
+        s.rollback()
+        with pytest.raises(evcs.InvalidArgument, match="naive datetime"):
+            s.create_branch("naive", as_of=datetime.datetime(2024, 1, 1))
+        with pytest.raises(TypeError, match="aware datetime or int microseconds"):
+            s.create_branch("text", as_of="2024-01-01")  # type: ignore[arg-type]
+        assert [b.name for b in s.branches()] == ["main", "audit", "audit-micros"]
+    assert budget(engine, "audit", bridge) == "100", "main as of the fork point, before the raise"
+    assert budget(engine, "audit-micros", bridge) == "100"
+    assert budget(engine, "main", bridge) == "120"
+
+
+def test_a_merge_records_its_message_and_a_preview_takes_a_strategy(
+    engine: evcs.Engine, bridge: str
+) -> None:
+    with engine.session(author="tester") as s:
+        s.create_branch("co")
+    with engine.session(branch="co", author="tester") as s:
+        s.repository("work_package").update(bridge, {"budget": 150, "title": "new bridge"})
+    with engine.session(author="tester") as s:
+        s.repository("work_package").update(bridge, {"budget": 120})
+        s.commit()
+        failing = s.merge_preview("co")
+        assert failing.changes[0]["fields"] == {"title": {"old": "bridge", "new": "new bridge"}}
+        assert s.merge_preview("co", strategy="fail").changes == failing.changes
+        assert s.merge_preview("co", strategy="ours").changes == failing.changes
+        theirs = s.merge_preview("co", strategy="theirs")
+        assert theirs.changes[0]["fields"] == {
+            "budget": {"old": decimal.Decimal(120), "new": decimal.Decimal(150)},
+            "title": {"old": "bridge", "new": "new bridge"},
+        }
+        assert theirs.conflicts == failing.conflicts and len(theirs.conflicts) == 1
+        assert theirs.stamp is None
+        with pytest.raises(evcs.InvalidArgument, match="strategy"):
+            s.merge_preview("co", strategy="sideways")
+        s.rollback()
+        assert budget(engine, "main", bridge) == "120", "a preview writes nothing"
+        merged = s.merge("co", strategy="theirs", message="approve the change order")
+        assert [(c.message, c.merged_from) for c in s.commit_log(limit=1)] == [
+            ("approve the change order", "co")]
+        assert s.commit_log(limit=1)[0].stamp == merged.stamp
+    assert budget(engine, "main", bridge) == "150"
+
+
+def test_diff_and_merge_values_have_their_field_types(engine: evcs.Engine) -> None:
+    site = uuid.UUID("6f1c0a8e-1111-4222-8333-444455556666")
+    moved = uuid.UUID("6f1c0a8e-9999-4222-8333-444455556666")
+    start = datetime.datetime(2024, 5, 1, 12, 0, 0, 500000, tzinfo=datetime.timezone.utc)
+    with engine.session(author="tester") as s:
+        s.create_entity_type("permit", [
+            {"name": "fee", "type": "numeric(10,2)"}, {"name": "site", "type": "uuid"},
+            {"name": "due", "type": "date"}, {"name": "issued", "type": "timestamptz"},
+            {"name": "scan", "type": "bytea"}, {"name": "note", "type": "text"},
+        ])
+        permits = s.repository("permit")
+        permit = permits.create({"fee": decimal.Decimal("10.5"), "site": site,
+                                 "due": datetime.date(2024, 6, 1), "issued": start,
+                                 "scan": b"\x00\x01", "note": "filed"}).head_id
+        dropped = permits.create({"note": "to drop"}).head_id
+        s.commit()
+        s.create_branch("review")
+    with engine.session(branch="review", author="tester") as s:
+        permits = s.repository("permit")
+        permits.update(permit, {"fee": decimal.Decimal("12"), "site": moved,
+                                "due": datetime.date(2024, 7, 1),
+                                "issued": start + datetime.timedelta(days=1), "scan": b"\xff"})
+        permits.delete(dropped)
+    with engine.session(author="tester") as s:
+        diff = {entry["head_id"]: entry for entry in s.diff("review")}
+        assert diff[permit]["fields"] == {
+            "fee": {"old": decimal.Decimal("10.50"), "new": decimal.Decimal("12.00")},
+            "site": {"old": site, "new": moved},
+            "due": {"old": datetime.date(2024, 6, 1), "new": datetime.date(2024, 7, 1)},
+            "issued": {"old": start, "new": start + datetime.timedelta(days=1)},
+            "scan": {"old": b"\x00\x01", "new": b"\xff"},
+        }
+        assert diff[dropped]["kind"] == "deleted"
+        permits = s.repository("permit")
+        permits.update(permit, {"fee": decimal.Decimal("11"), "site": None})
+        permits.update(dropped, {"note": "kept"})
+        s.commit()
+        fee_conflict = {"entity_type": "permit", "head_id": permit, "field": "fee",
+                        "base": decimal.Decimal("10.50"), "ours": decimal.Decimal("11.00"),
+                        "theirs": decimal.Decimal("12.00")}
+        site_conflict = {"entity_type": "permit", "head_id": permit, "field": "site",
+                         "base": site, "ours": None, "theirs": moved}
+        delete_conflict = {"entity_type": "permit", "head_id": dropped, "field": "deleted",
+                           "base": False, "ours": False, "theirs": True}
+        def in_order(conflicts: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+            return sorted(conflicts, key=lambda conflict: (conflict["head_id"], conflict["field"]))
+
+        expected = in_order([fee_conflict, site_conflict, delete_conflict])
+        assert in_order(s.merge_preview("review").conflicts) == expected
+        with pytest.raises(evcs.MergeConflict) as failed:
+            s.merge("review")
+        assert in_order(failed.value.conflicts) == expected
+        assert not s.in_transaction, "reading the field types leaves no transaction behind"
+        merged = s.merge("review", strategy="theirs")
+        assert not s.in_transaction
+        assert in_order(merged.conflicts) == expected
+        changed = {entry["head_id"]: entry["fields"] for entry in merged.changes}
+        assert changed[permit]["fee"] == {"old": decimal.Decimal("11.00"),
+                                          "new": decimal.Decimal("12.00")}
+        assert changed[permit]["site"] == {"old": None, "new": moved}
+        assert changed[permit]["issued"] == {"old": start,
+                                             "new": start + datetime.timedelta(days=1)}

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
-from typing import Any, List, Tuple
+from typing import Any, List, Optional, Tuple
 
 import pytest
 
@@ -29,6 +30,13 @@ def resolve(path: str) -> Any:
     return target
 
 
+def split_parameter(spelling: str) -> Tuple[str, Optional[str]]:
+    """Splits "Session.merge(message)" into ("Session.merge", "message"); (spelling, None) when
+    the spelling names no parameter."""
+    match = re.fullmatch(r"([\w.]+)\((\w+)\)", spelling)
+    return (match.group(1), match.group(2)) if match else (spelling, None)
+
+
 def test_the_manifest_is_complete() -> None:
     assert len(capabilities()) > 50
 
@@ -42,4 +50,7 @@ def test_capability_exists_in_python(name: str, c_name: str, python_name: str) -
     elif name.startswith("option."):
         assert python_name in inspect.signature(evcs.Engine).parameters
     else:
-        assert resolve(python_name) is not None
+        path, parameter = split_parameter(python_name)
+        assert resolve(path) is not None
+        if parameter is not None:
+            assert parameter in inspect.signature(resolve(path)).parameters, python_name

@@ -276,7 +276,7 @@ def test_bad_input_is_refused_and_writes_nothing(s: evcs.Session) -> None:
         s.create_entity_type("ok", {"x": "text); DROP TABLE project; --"})
     s.rollback()
     with pytest.raises(evcs.InvalidArgument):
-        s.create_entity_type("ok", ["x text"])  # type: ignore[list-item]
+        s.create_entity_type("ok", ["x text"])  # type: ignore[arg-type]
     assert s.scalar("SELECT to_regclass('ok_version')") is None
 
 
@@ -293,6 +293,22 @@ def test_columns_as_pairs_keep_their_order(s: evcs.Session) -> None:
     )
     assert dict(task) == {"title": "t", "due": datetime.date(2024, 2, 29), "done": False}
     assert s.repository("task").fields == {"title": "text not null", "due": "date", "done": "bool"}
+
+
+def test_columns_as_name_type_mappings_keep_their_order(s: evcs.Session) -> None:
+    s.create_entity_type("ticket", [{"name": "name", "type": "text not null"},
+                                    {"type": "int", "name": "points"}])
+    s.commit()
+    assert s.repository("ticket").fields == {"name": "text not null", "points": "int"}
+    assert dict(s.repository("ticket").create({"name": "t", "points": 3})) == {
+        "name": "t", "points": 3}
+    for mapping in ({"name": "x", "kind": "text"}, {"name": "x"},
+                    {"name": "x", "type": "text", "default": "y"}):
+        with pytest.raises(evcs.InvalidArgument, match='exactly the keys "name" and "type"'):
+            s.create_entity_type("other", [mapping])
+    with pytest.raises(evcs.InvalidArgument, match="must be str"):
+        s.create_entity_type("other", [{"name": "x", "type": 5}])  # type: ignore[arg-type]
+    assert s.scalar("SELECT to_regclass('other_version')") is None
 
 
 def test_version_list_to_pandas_and_html(s: evcs.Session) -> None:

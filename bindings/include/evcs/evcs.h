@@ -392,6 +392,12 @@ EVCS_API int evcs_repository_exists(int *out, evcs_repository *repository,
 /* `from_branch` NULL: "main"; `mode` NULL: "snapshot" (or "live"). Transactional. */
 EVCS_API int evcs_session_create_branch(evcs_session *session, const char *name,
                                         const char *from_branch, const char *mode);
+/* As evcs_session_create_branch, but a snapshot branch whose fork point is `as_of` (UTC
+ * micros; NULL: the commit that creates it): it reads its parent as it was at that past
+ * instant. EVCS_EINVALID for a live branch or an instant in the future. */
+EVCS_API int evcs_session_create_branch_as_of(evcs_session *session, const char *name,
+                                              const char *from_branch, const char *mode,
+                                              const int64_t *as_of);
 /* A JSON array of {"name", "parent" (null for main), "mode", "fork_stamp" (micros or null),
  * "status" ("active", "locked", "archived"), "created_at" (micros), "created_by"}. */
 EVCS_API int evcs_session_branches(char **out_json, evcs_session *session);
@@ -411,9 +417,19 @@ EVCS_API int evcs_session_diff(char **out_json, evcs_session *session, const cha
  * "stamp": micros|null}. */
 EVCS_API int evcs_session_merge(char **out_json, evcs_session *session, const char *source,
                                 const char *into, const char *strategy);
-/* What evcs_session_merge would write and the conflicts, writing nothing ("stamp": null). */
+/* As evcs_session_merge, recording `message` in the commit log (NULL or "": "merge <source>"). */
+EVCS_API int evcs_session_merge_with_message(char **out_json, evcs_session *session,
+                                             const char *source, const char *into,
+                                             const char *strategy, const char *message);
+/* What evcs_session_merge with strategy "fail" would write and the conflicts, writing nothing
+ * ("stamp": null). */
 EVCS_API int evcs_session_merge_preview(char **out_json, evcs_session *session,
                                         const char *source, const char *into);
+/* What evcs_session_merge with `strategy` (NULL: "fail") would write and the conflicts, writing
+ * nothing: with "theirs" the changes include the conflicting fields at the source's values. */
+EVCS_API int evcs_session_merge_preview_with_strategy(char **out_json, evcs_session *session,
+                                                      const char *source, const char *into,
+                                                      const char *strategy);
 
 /* The commit log, newest first: a JSON array of {"id", "stamp" (micros), "branch", "author",
  * "message", "changes" (versions written), "merged_from" (null unless a merge)}.

@@ -76,15 +76,16 @@ evcs_run() { "$@"; }
 # evcs_build DIR TARGET [CMAKE_ARGS...]: configures DIR (Ninja, RelWithDebInfo, Debian's Python)
 # and builds TARGET ("all" for everything). Returns cmake's status; does not exit.
 evcs_build() {
-  local dir="$1" target="$2"
+  local dir="$1" targets
+  read -ra targets <<<"$2" # one or more target names, separated by spaces
   shift 2
   evcs_log "configuring $dir"
   evcs_run cmake -S "$EVCS_REPO_ROOT" -B "$dir" -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DPython_EXECUTABLE="$EVCS_PYTHON" \
     "$@" || return $?
-  evcs_log "building $dir ($target, -j$EVCS_BUILD_JOBS)"
-  evcs_run cmake --build "$dir" --target "$target" -j "$EVCS_BUILD_JOBS" || return $?
+  evcs_log "building $dir (${targets[*]}, -j$EVCS_BUILD_JOBS)"
+  evcs_run cmake --build "$dir" --target "${targets[@]}" -j "$EVCS_BUILD_JOBS" || return $?
 }
 
 # Absolute path of a build dir given relative to the repository root (or already absolute).

@@ -103,14 +103,36 @@ Result SessionState::run(const std::string &sql, const Params &params) {
 
 Result SessionState::run_as_of(const std::string &sql, const Params &params,
                                const std::optional<std::int64_t> &as_of) {
+  const bool settled = !as_of || *as_of <= engine->settled_stamp.load();
+  Result result;
   try {
     ensure_connection();
     Utilities before = take_prelude();
-    if (as_of) before.push_back(await_commits_in_flight);
-    return connection->execute(before, sql, params);
+    if (!settled) before.push_back(await_commits_in_flight);
+    result = connection->execute(before, sql, params);
   } catch (...) {
     absorb_failure(std::current_exception());
     throw;
+  }
+  if (!settled) learn_settled_stamp();
+  return result;
+}
+
+void SessionState::learn_settled_stamp() {
+  // At most once a second per engine: an instant later than every commit (a read of "just
+  // now") stays unsettled however often the stamp is read.
+  using namespace std::chrono;
+  const std::int64_t now = duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+  std::int64_t read_at = engine->settled_stamp_read_at.load();
+  if (now - read_at < duration_cast<nanoseconds>(seconds(1)).count() ||
+      !engine->settled_stamp_read_at.compare_exchange_strong(read_at, now))
+    return;
+  Result last = run("SELECT last_stamp FROM evcs_clock WHERE id = 1 AND last_stamp > '-infinity'",
+                    Params());
+  if (last.rows() == 0) return;
+  std::int64_t stamp = last.get_timestamp(0, 0);
+  std::int64_t known = engine->settled_stamp.load();
+  while (known < stamp && !engine->settled_stamp.compare_exchange_weak(known, stamp)) {
   }
 }
 

@@ -260,3 +260,44 @@ TEST_F(AutocommitTest, APastInstantDoesNotChangeWhenAWriteCommitsLater) {
 }
 
 } // namespace
+
+namespace {
+
+// An as-of read of an instant no later than the last committed stamp cannot be changed by a
+// commit in flight (those stamp later), so it does not wait for one; a later instant does.
+TEST_F(AutocommitTest, OnlyAReadOfAnUnsettledInstantWaitsForACommitInFlight) {
+  auto s = autocommit_session();
+  auto repo = s.repository("task");
+  auto first = repo.create({{"title", "v1"}});
+  auto second = repo.update(first.head_id, {{"title", "v2"}});
+  const std::int64_t unsettled = second.valid_from + 3600LL * 1000000;
+  EXPECT_EQ(repo.get(first.head_id, unsettled)->fields["title"], "v2")
+      << "reading an unsettled instant teaches the engine the last committed stamp";
+
+  // What a commit holds between taking its stamp and becoming visible.
+  auto in_flight = engine_->session();
+  in_flight.execute("SELECT pg_advisory_xact_lock(7311140392591977840)");
+  auto settled_read = std::async(std::launch::async, [&] {
+    auto reader = engine_->session();
+    auto reader_repo = reader.repository("task");
+    evcs::FindOptions at_first;
+    at_first.as_of = first.valid_from;
+    return std::make_pair(reader_repo.get(first.head_id, second.valid_from)->fields["title"],
+                          reader_repo.find(at_first).size());
+  });
+  const bool settled_read_done =
+      settled_read.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (!settled_read_done) in_flight.rollback();
+  ASSERT_TRUE(settled_read_done) << "instants up to the last committed stamp do not wait";
+  EXPECT_EQ(settled_read.get(), std::make_pair(json("v2"), std::size_t{1}));
+  auto unsettled_read = std::async(std::launch::async, [&] {
+    auto reader = engine_->session();
+    return reader.repository("task").get(first.head_id, unsettled)->fields["title"];
+  });
+  EXPECT_EQ(unsettled_read.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout)
+      << "a later instant waits for the commit in flight";
+  in_flight.rollback();
+  EXPECT_EQ(unsettled_read.get(), "v2");
+}
+
+} // namespace

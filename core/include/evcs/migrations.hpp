@@ -106,13 +106,13 @@ public:
   // The texts are read once, here: a file edited afterwards is not what this runner runs.
   MigrationRunner(Engine &engine, std::string directory, MigrationOptions options = {});
 
-  // The SDK's own catalog (entity types, branches, commits, these records' schema functions):
+  // The SDK's own catalog (the entity type registry, branches, commits, the EVCS DDL functions):
   // the steps of migrations/ in the evcs source, compiled into this engine, recorded in
   // evcs_catalog_migration. Every engine applies the pending ones on first use of a database,
   // so this runner is for looking (current() is the catalog's version, history(), verify()) and
   // for deliberate changes (downgrade, stamp). An upgrade of a database whose catalog an
   // earlier evcs installed without records first records the steps found in place (duration 0,
-  // applied_by "... (recognised)"), then applies the rest.
+  // applied_by "user (recognised: created by an earlier evcs)"), then applies the rest.
   static MigrationRunner catalog(Engine &engine, MigrationOptions options = {});
 
   const std::string &directory() const noexcept { return directory_; }

@@ -14,10 +14,13 @@ namespace evcs::cli {
 namespace {
 
 const char *const migrate_usage =
-    "usage: evcs migrate COMMAND [ARGS] [--dir DIR] [--sql] [--author NAME] [--schema FILE]\n"
+    "usage: evcs migrate COMMAND [ARGS] [--dir DIR | --catalog] [--sql] [--author NAME]\n"
+    "                    [--schema FILE]\n"
     "\n"
     "Versioned schema migrations: numbered NNNN_slug.up.sql / NNNN_slug.down.sql steps in DIR\n"
-    "(default: ./migrations), recorded in the table evcs_migration.\n"
+    "(default: ./migrations), recorded in the table evcs_migration. With --catalog, the same\n"
+    "commands act on evcs's own catalog: the steps compiled into evcs, recorded in the table\n"
+    "evcs_catalog_migration, which every engine brings to its newest step on first use.\n"
     "\n"
     "commands:\n"
     "  upgrade [TARGET]    apply steps up to TARGET: head (default), a version (3, 0003), +N\n"
@@ -34,6 +37,8 @@ const char *const migrate_usage =
     "\n"
     "options:\n"
     "  --dir DIR           the migrations directory (default: migrations)\n"
+    "  --catalog           upgrade, downgrade, current, history, pending, verify, stamp: evcs's\n"
+    "                      own catalog instead of DIR\n"
     "  --sql               upgrade/downgrade: print the SQL instead of running it (offline)\n"
     "  --author NAME       recorded next to the database user in the history\n"
     "  --schema FILE       autogenerate: the declared schema (docs/migrations.md, Autogenerate)\n"
@@ -71,6 +76,8 @@ int run_migrate(const std::vector<std::string> &arguments) {
   std::string directory = "migrations";
   MigrationOptions options;
   bool offline = false;
+  bool catalog = false;
+  bool directory_given = false;
   std::string schema_file;
   std::vector<std::string> positional;
   for (std::size_t i = 1; i < arguments.size(); ++i) {
@@ -81,8 +88,11 @@ int run_migrate(const std::vector<std::string> &arguments) {
     }
     if (argument == "--sql") {
       offline = true;
+    } else if (argument == "--catalog") {
+      catalog = true;
     } else if (argument == "--dir" || argument == "--author" || argument == "--schema") {
       if (i + 1 >= arguments.size()) return usage_error(argument + " needs a value");
+      directory_given = directory_given || argument == "--dir";
       (argument == "--dir" ? directory : argument == "--author" ? options.author : schema_file) =
           arguments[++i];
     } else if (argument.size() > 2 && argument.compare(0, 2, "--") == 0) {
@@ -111,6 +121,12 @@ int run_migrate(const std::vector<std::string> &arguments) {
     return usage_error("autogenerate needs --schema FILE: the declared schema to compare with");
   if (command != "autogenerate" && !schema_file.empty())
     return usage_error("--schema applies to autogenerate only");
+  if (catalog && directory_given)
+    return usage_error("--catalog and --dir exclude each other: the catalog's steps are compiled "
+                       "into evcs");
+  if (catalog && (command == "new" || command == "autogenerate"))
+    return usage_error("--catalog does not apply to " + command +
+                       ": the catalog's steps are part of evcs");
 
   if (command == "new") {
     std::string up = MigrationRunner::new_step(directory, positional[0]);
@@ -134,7 +150,8 @@ int run_migrate(const std::vector<std::string> &arguments) {
                 result.up_path.c_str(), result.down_path.c_str());
     return exit_ok;
   }
-  MigrationRunner runner(engine, directory, options);
+  MigrationRunner runner = catalog ? MigrationRunner::catalog(engine, options)
+                                   : MigrationRunner(engine, directory, options);
   if (command == "upgrade" || command == "downgrade") {
     bool up = command == "upgrade";
     std::string target = positional.empty() ? "head" : positional[0];

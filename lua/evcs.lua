@@ -974,15 +974,31 @@ local migration_runner_keys = { author = true, on_batch = true }
 --- on_batch(file, batch, rows, total_rows) is called after every batch of a batched step, and
 --- an error it raises stops the run (the committed batches stay, the step stays pending).
 --- The runner keeps the engine alive until it is closed.
-function evcs.migration_runner(engine, directory, options)
-  check_keys("migration_runner", options, migration_runner_keys)
+-- The runner over what `open(options)` opened: status, handle.
+local function open_migration_runner(name, options, open)
+  check_keys(name, options, migration_runner_keys)
   options = options or {}
-  local status, runner_handle = native.evcs_migration_runner_open(engine and engine.handle,
-                                                                  directory, options.author)
+  local status, runner_handle = open(options)
   if status ~= OK then return failure(status) end
   local runner = setmetatable({ handle = runner_handle }, MigrationRunner)
   runner:set_on_batch(options.on_batch)
   return runner
+end
+
+function evcs.migration_runner(engine, directory, options)
+  return open_migration_runner("migration_runner", options, function(opened)
+    return native.evcs_migration_runner_open(engine and engine.handle, directory, opened.author)
+  end)
+end
+
+--- The SDK's own catalog as a runner (same methods and options): its steps are compiled into
+--- the engine, recorded in evcs_catalog_migration apart from the user's evcs_migration, and
+--- every engine applies the pending ones on first use. runner:current() is the catalog's
+--- version; runner:directory() is "evcs:catalog".
+function evcs.catalog_migration_runner(engine, options)
+  return open_migration_runner("catalog_migration_runner", options, function(opened)
+    return native.evcs_migration_runner_open_catalog(engine and engine.handle, opened.author)
+  end)
 end
 
 --- Sets (or, with nil, removes) the batch progress function of later upgrades and downgrades.

@@ -5,6 +5,8 @@
 #include "evcs/backup.hpp"
 #include "evcs/migrations.hpp"
 
+#include <optional>
+
 using namespace evcs::capi;
 using json = nlohmann::json;
 
@@ -28,8 +30,14 @@ private:
 // reference on the C engine handle. The batch callback lives here rather than in the core
 // runner's options, so that it can be set and replaced after the runner is opened.
 struct evcs_migration_runner {
-  evcs_migration_runner(evcs_engine &owner, std::string directory, std::string author)
-      : engine(owner), runner(owner.engine, std::move(directory), options(std::move(author))) {}
+  // The steps of `directory`, or the catalog's without one.
+  evcs_migration_runner(evcs_engine &owner, const std::optional<std::string> &directory,
+                        std::string author)
+      : engine(owner),
+        runner(directory ? evcs::MigrationRunner(owner.engine, *directory,
+                                                 options(std::move(author)))
+                         : evcs::MigrationRunner::catalog(owner.engine,
+                                                          options(std::move(author)))) {}
 
   evcs::MigrationOptions options(std::string author) {
     evcs::MigrationOptions options;
@@ -118,6 +126,17 @@ int evcs_migration_runner_open(evcs_migration_runner **out, evcs_engine *engine,
     *out = nullptr;
     evcs_engine &owner = deref(engine, "engine");
     *out = new evcs_migration_runner(owner, text_argument(directory, "the migrations directory"),
+                                     optional_text(author, "the author name", ""));
+  });
+}
+
+int evcs_migration_runner_open_catalog(evcs_migration_runner **out, evcs_engine *engine,
+                                       const char *author) {
+  return guarded([&] {
+    deref(out, "out");
+    *out = nullptr;
+    evcs_engine &owner = deref(engine, "engine");
+    *out = new evcs_migration_runner(owner, std::nullopt,
                                      optional_text(author, "the author name", ""));
   });
 }

@@ -49,7 +49,8 @@ private:
   std::map<std::string, Entry> types_;
 };
 
-// Creates the evcs catalog in the session's database if it is not there yet (once per engine).
+// Brings the evcs catalog of the session's database to this engine's newest step if it is not
+// there yet (checked once per engine; src/catalog.cpp).
 void ensure_catalog(SessionState &session);
 
 // Throws InvalidArgument unless `name` is a valid entity type / column name.

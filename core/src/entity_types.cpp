@@ -1,6 +1,5 @@
 #include "entity_type.hpp"
 
-#include "catalog_sql.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
 #include "session_state.hpp"
@@ -65,21 +64,6 @@ void require_column_name(const std::string &name) {
     if (name == *system)
       throw InvalidArgument("column name '" + name + "' is reserved for evcs's version metadata",
                             "EVI01");
-}
-
-void ensure_catalog(SessionState &session) {
-  if (session.engine->catalog_ready) return;
-  // The newest catalog function: a database that has it has the whole catalog.
-  Result present = session.run(
-      "SELECT to_regprocedure('evcs_stamp_single_write(text, text)') IS NOT NULL", Params());
-  if (!present.get_bool(0, 0)) {
-    OperationScope scope(session);
-    // Serialises first-time creation between processes; released at the end of the transaction.
-    session.run("SELECT pg_advisory_xact_lock(7310598)", Params());
-    session.run_script(catalog_sql);
-    scope.commit();
-  }
-  session.engine->catalog_ready = true;
 }
 
 std::shared_ptr<const EntityType> EntityTypeRegistry::find(SessionState &session,

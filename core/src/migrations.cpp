@@ -1,5 +1,6 @@
 #include "evcs/migrations.hpp"
 
+#include "engine_state.hpp"
 #include "entity_type.hpp"
 #include "evcs/engine.hpp"
 #include "evcs/error.hpp"
@@ -244,10 +245,10 @@ std::string leading_keyword(const std::string &text) {
   return word;
 }
 
-StepFile parse_step_file(const std::string &path) {
+// `path` names the step in messages: a file, or a compiled-in step's source.
+StepFile parse_step(const std::string &path, const std::string &text) {
   StepFile file;
   file.path = path;
-  std::string text = read_file(path);
   // Directives live in the comment lines before the first statement.
   static const std::regex directive_line(R"(^--\s*evcs:\s*(.*?)\s*$)");
   std::istringstream lines(text);
@@ -295,7 +296,7 @@ StepFile parse_step_file(const std::string &path) {
 } // namespace
 
 MigrationRunner::MigrationRunner(Engine &engine, std::string directory, MigrationOptions options)
-    : engine_(engine), directory_(std::move(directory)), options_(std::move(options)) {
+    : engine_(engine.state()), directory_(std::move(directory)), options_(std::move(options)) {
   if (!fs::is_directory(directory_))
     throw MigrationError("migrations directory " + directory_ +
                          " does not exist: create it, or create a first step with "
@@ -344,21 +345,25 @@ MigrationRunner::MigrationRunner(Engine &engine, std::string directory, Migratio
                            " (it may be empty when the step cannot be undone)");
     if (pair.up.empty())
       throw MigrationError(pair.down + " has no up step: add the matching .up.sql or remove it");
-    MigrationStep step;
-    step.version = version;
-    step.slug = pair.slug;
-    step.up_path = pair.up;
-    step.down_path = pair.down;
-    step.checksum = sha256_hex(read_file(pair.up));
-    steps_.push_back(std::move(step));
+    add_step(version, pair.slug, pair.up, pair.down, {read_file(pair.up), read_file(pair.down)});
     ++expected;
   }
-  // Parse every file now so a bad directive or an unterminated quote is reported before any
-  // step runs.
-  for (const auto &step : steps_) {
-    parse_step_file(step.up_path);
-    parse_step_file(step.down_path);
-  }
+}
+
+void MigrationRunner::add_step(int version, std::string slug, std::string up_path,
+                               std::string down_path, StepText text) {
+  // Parsed now so that a bad directive or an unterminated quote is reported before any step
+  // runs.
+  parse_step(up_path, text.up);
+  parse_step(down_path, text.down);
+  MigrationStep step;
+  step.version = version;
+  step.slug = std::move(slug);
+  step.up_path = std::move(up_path);
+  step.down_path = std::move(down_path);
+  step.checksum = sha256_hex(text.up);
+  steps_.push_back(std::move(step));
+  texts_.push_back(std::move(text));
 }
 
 const MigrationStep &MigrationRunner::step(int version) const {
@@ -408,15 +413,21 @@ int MigrationRunner::resolve_version(const std::string &target, int current, boo
 
 namespace {
 
-const char *const create_record_table_sql =
-    "CREATE TABLE IF NOT EXISTS evcs_migration (\n"
-    "    version integer PRIMARY KEY CHECK (version > 0),\n"
-    "    slug text NOT NULL,\n"
-    "    checksum text NOT NULL,\n"
-    "    applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
-    "    duration_ms bigint NOT NULL,\n"
-    "    applied_by text NOT NULL\n"
-    ")";
+std::string create_record_table_sql(const std::string &table) {
+  return "CREATE TABLE IF NOT EXISTS " + table + " (\n"
+         "    version integer PRIMARY KEY CHECK (version > 0),\n"
+         "    slug text NOT NULL,\n"
+         "    checksum text NOT NULL,\n"
+         "    applied_at timestamptz NOT NULL DEFAULT clock_timestamp(),\n"
+         "    duration_ms bigint NOT NULL,\n"
+         "    applied_by text NOT NULL\n"
+         ")";
+}
+
+// A session of the runner's own (not tied to a branch or an author).
+Session runner_session(const std::shared_ptr<detail::EngineState> &engine) {
+  return Session(engine, "main", "");
+}
 
 // Where a non-transactional step records its start, so its bookkeeping row can compute the
 // duration server-side (the same SQL then serves online and offline).
@@ -429,12 +440,13 @@ const char *const mark_step_start_sql =
 // step wait for it forever. The connection closing (a crash) releases the lock too.
 class RunnerLock {
 public:
-  explicit RunnerLock(Engine &engine) : session_(engine.session()) {
-    session_.execute_autocommit("SELECT pg_advisory_lock(" + key() + ")");
+  RunnerLock(const std::shared_ptr<detail::EngineState> &engine, std::int64_t key)
+      : session_(runner_session(engine)), key_(std::to_string(key)) {
+    session_.execute_autocommit("SELECT pg_advisory_lock(" + key_ + ")");
   }
   ~RunnerLock() {
     try {
-      session_.execute_autocommit("SELECT pg_advisory_unlock(" + key() + ")");
+      session_.execute_autocommit("SELECT pg_advisory_unlock(" + key_ + ")");
     } catch (const Error &) {
       // Only a lost connection makes the unlock fail, and the server dropped the lock with it.
     }
@@ -444,19 +456,21 @@ public:
   RunnerLock &operator=(const RunnerLock &) = delete;
 
 private:
-  static std::string key() { return std::to_string(MigrationRunner::lock_key); }
   Session session_;
+  std::string key_;
 };
 
 } // namespace
 
 std::vector<AppliedMigration> MigrationRunner::read_applied() {
-  auto session = engine_.session();
+  auto session = runner_session(engine_);
   std::vector<AppliedMigration> applied;
-  if (!session.scalar<bool>("SELECT to_regclass('evcs_migration') IS NOT NULL").value_or(false))
+  if (!session.scalar<bool>("SELECT to_regclass($1) IS NOT NULL", Params::of(record_table_))
+           .value_or(false))
     return applied;
   Result rows = session.execute("SELECT version, slug, checksum, applied_at, duration_ms, "
-                                "applied_by FROM evcs_migration ORDER BY version");
+                                "applied_by FROM " + std::string(record_table_) +
+                                " ORDER BY version");
   session.rollback();
   for (std::int64_t row = 0; row < rows.rows(); ++row)
     applied.push_back({static_cast<int>(rows.get_int64(row, 0)), rows.get_text(row, 1),
@@ -513,31 +527,41 @@ struct PlannedStep {
   StepFile file;
   // Statements after the step's own, in one transaction: the record row's insert or delete.
   std::vector<std::string> bookkeeping;
+  // Found in place (the catalog an earlier evcs created): recorded, not run.
+  bool recognised = false;
 };
 
 } // namespace
 
 struct MigrationRunner::Plan {
-  bool create_record_table = false;
+  // The record table's CREATE when it may be missing, else empty.
+  std::string create_record_table;
   std::vector<PlannedStep> steps;
 };
 
 namespace {
 
-std::string record_insert_sql(const MigrationStep &step, bool transactional,
-                              const std::string &author) {
-  std::string started = transactional ? "transaction_timestamp()"
-                                      : "current_setting('evcs.step_started')::timestamptz";
-  std::string applied_by =
-      author.empty() ? "current_user" : "current_user || " + quote_literal(" (" + author + ")");
-  return "INSERT INTO evcs_migration (version, slug, checksum, duration_ms, applied_by) VALUES (" +
-         std::to_string(step.version) + ", " + quote_literal(step.slug) + ", " +
-         quote_literal(step.checksum) + ", (extract(epoch FROM clock_timestamp() - " + started +
-         ") * 1000)::bigint, " + applied_by + ")";
+// current_user, and the author (or another note) in parentheses.
+std::string applied_by_sql(const std::string &author) {
+  return author.empty() ? "current_user" : "current_user || " + quote_literal(" (" + author + ")");
 }
 
-std::string record_delete_sql(const MigrationStep &step) {
-  return "DELETE FROM evcs_migration WHERE version = " + std::to_string(step.version);
+// The step's duration as the server measures it when the bookkeeping row is written.
+std::string measured_duration_sql(bool transactional) {
+  std::string started = transactional ? "transaction_timestamp()"
+                                      : "current_setting('evcs.step_started')::timestamptz";
+  return "(extract(epoch FROM clock_timestamp() - " + started + ") * 1000)::bigint";
+}
+
+std::string record_insert_sql(const std::string &table, const MigrationStep &step,
+                              const std::string &duration_ms, const std::string &applied_by) {
+  return "INSERT INTO " + table + " (version, slug, checksum, duration_ms, applied_by) VALUES (" +
+         std::to_string(step.version) + ", " + quote_literal(step.slug) + ", " +
+         quote_literal(step.checksum) + ", " + duration_ms + ", " + applied_by + ")";
+}
+
+std::string record_delete_sql(const std::string &table, const MigrationStep &step) {
+  return "DELETE FROM " + table + " WHERE version = " + std::to_string(step.version);
 }
 
 } // namespace
@@ -548,11 +572,25 @@ MigrationRunner::Plan MigrationRunner::plan_upgrade(const std::string &target) {
   int current = applied.empty() ? 0 : applied.back().version;
   int version = resolve_version(target, current, true);
   Plan plan;
-  plan.create_record_table = applied.empty();
+  if (applied.empty()) plan.create_record_table = create_record_table_sql(record_table_);
+  if (catalog_ && applied.empty()) {
+    auto session = runner_session(engine_);
+    int in_place = std::min(catalog_steps_in_place(session), version);
+    for (; current < in_place; ++current) {
+      const MigrationStep &found = step(current + 1);
+      std::string record = record_insert_sql(
+          record_table_, found, "0", applied_by_sql("recognised: created by an earlier evcs"));
+      StepFile recorded_only;
+      recorded_only.path = found.up_path;
+      plan.steps.push_back({&found, std::move(recorded_only), {record}, true});
+    }
+  }
   for (int next = current + 1; next <= version; ++next) {
     const MigrationStep &up = step(next);
-    StepFile file = parse_step_file(up.up_path);
-    std::string record = record_insert_sql(up, file.runs_in_transaction(), options_.author);
+    StepFile file = parse_step(up.up_path, texts_[static_cast<std::size_t>(next - 1)].up);
+    std::string record =
+        record_insert_sql(record_table_, up, measured_duration_sql(file.runs_in_transaction()),
+                          applied_by_sql(options_.author));
     plan.steps.push_back({&up, std::move(file), {record}});
   }
   return plan;
@@ -566,21 +604,24 @@ MigrationRunner::Plan MigrationRunner::plan_downgrade(const std::string &target)
   Plan plan;
   for (int next = current; next > version; --next) {
     const MigrationStep &down = step(next);
-    plan.steps.push_back({&down, parse_step_file(down.down_path), {record_delete_sql(down)}});
+    plan.steps.push_back({&down,
+                          parse_step(down.down_path, texts_[static_cast<std::size_t>(next - 1)].down),
+                          {record_delete_sql(record_table_, down)}});
   }
   return plan;
 }
 
 namespace {
 
-std::string render(const std::vector<PlannedStep> &steps, bool create_record_table) {
+std::string render(const std::vector<PlannedStep> &steps, const std::string &create_record_table) {
   std::string sql;
-  if (create_record_table)
-    sql += "BEGIN;\n" + std::string(create_record_table_sql) + ";\nCOMMIT;\n\n";
+  if (!create_record_table.empty()) sql += "BEGIN;\n" + create_record_table + ";\nCOMMIT;\n\n";
   for (const auto &planned : steps) {
     const auto &file = planned.file;
     sql += "-- " + file_name(file.path);
-    if (file.batch)
+    if (planned.recognised)
+      sql += " (in place, created by an earlier evcs: recorded, not run)";
+    else if (file.batch)
       sql += " (batch: the statement is repeated, committing each run, until it affects no "
              "rows)";
     else if (!file.transactional)
@@ -614,8 +655,8 @@ std::string render(const std::vector<PlannedStep> &steps, bool create_record_tab
                        error.sqlstate());
 }
 
-[[noreturn]] void fail_record(const StepFile &file, const Error &error) {
-  throw MigrationError(file.path + ": recording the step in evcs_migration failed: " +
+[[noreturn]] void fail_record(const StepFile &file, const std::string &table, const Error &error) {
+  throw MigrationError(file.path + ": recording the step in " + table + " failed: " +
                            error.what() + ". Check `evcs migrate history` and the table.",
                        error.sqlstate());
 }
@@ -624,14 +665,20 @@ std::string render(const std::vector<PlannedStep> &steps, bool create_record_tab
 
 std::vector<MigrationStep> MigrationRunner::run(const Plan &plan) {
   std::vector<MigrationStep> done;
-  auto session = engine_.session();
-  if (plan.create_record_table) {
-    session.execute(create_record_table_sql);
+  auto session = runner_session(engine_);
+  if (!plan.create_record_table.empty()) {
+    session.execute(plan.create_record_table);
     session.commit();
   }
+  // Statements outside a transaction block (non-transactional steps) are not bounded.
+  auto bound_lock_waits = [&] {
+    if (!lock_timeout_.empty())
+      session.execute("SET LOCAL lock_timeout = " + quote_literal(lock_timeout_));
+  };
   for (const auto &planned : plan.steps) {
     const StepFile &file = planned.file;
     bool in_transaction = file.runs_in_transaction();
+    if (in_transaction) bound_lock_waits();
     auto execute = [&](const SqlStatement &statement) {
       try {
         return in_transaction ? session.execute(statement.text)
@@ -658,13 +705,14 @@ std::vector<MigrationStep> MigrationRunner::run(const Plan &plan) {
       for (const auto &statement : file.statements) execute(statement);
     }
     try {
+      if (!in_transaction) bound_lock_waits();
       for (const auto &statement : planned.bookkeeping) session.execute(statement);
       session.commit();
     } catch (const ConnectionLost &) {
       throw;
     } catch (const Error &error) {
       session.rollback();
-      fail_record(file, error);
+      fail_record(file, record_table_, error);
     }
     done.push_back(*planned.step);
   }
@@ -672,12 +720,13 @@ std::vector<MigrationStep> MigrationRunner::run(const Plan &plan) {
 }
 
 std::vector<MigrationStep> MigrationRunner::upgrade(const std::string &target) {
-  RunnerLock lock(engine_);
+  RunnerLock lock(engine_, lock_key_);
   return run(plan_upgrade(target));
 }
 
 std::vector<MigrationStep> MigrationRunner::downgrade(const std::string &target) {
-  RunnerLock lock(engine_);
+  RunnerLock lock(engine_, lock_key_);
+  forget_catalog_state();
   return run(plan_downgrade(target));
 }
 
@@ -688,24 +737,26 @@ std::string MigrationRunner::upgrade_sql(const std::string &target) {
 
 std::string MigrationRunner::downgrade_sql(const std::string &target) {
   Plan plan = plan_downgrade(target);
-  return render(plan.steps, false);
+  return render(plan.steps, "");
 }
 
 void MigrationRunner::stamp(const std::string &target) {
   int version = absolute_version(target);
-  RunnerLock lock(engine_);
-  auto session = engine_.session();
-  session.execute(create_record_table_sql);
-  session.execute("DELETE FROM evcs_migration WHERE version > $1", Params::of(version));
-  std::string applied_by = options_.author.empty() ? "" : " (" + options_.author + ")";
-  for (int next = 1; next <= version; ++next) {
-    const MigrationStep &stamped = step(next);
-    session.execute("INSERT INTO evcs_migration (version, slug, checksum, duration_ms, "
-                    "applied_by) VALUES ($1, $2, $3, 0, current_user || $4) "
-                    "ON CONFLICT (version) DO NOTHING",
-                    Params::of(stamped.version, stamped.slug, stamped.checksum, applied_by));
-  }
+  RunnerLock lock(engine_, lock_key_);
+  forget_catalog_state();
+  auto session = runner_session(engine_);
+  session.execute(create_record_table_sql(record_table_));
+  session.execute("DELETE FROM " + std::string(record_table_) + " WHERE version > $1",
+                  Params::of(version));
+  for (int next = 1; next <= version; ++next)
+    session.execute(record_insert_sql(record_table_, step(next), "0",
+                                      applied_by_sql(options_.author)) +
+                    " ON CONFLICT (version) DO NOTHING");
   session.commit();
+}
+
+void MigrationRunner::forget_catalog_state() {
+  if (catalog_) engine_->catalog_ready = false;
 }
 
 namespace {

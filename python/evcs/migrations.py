@@ -135,7 +135,27 @@ class MigrationRunner:
         on_batch: Optional[Callable[[BatchProgress], None]] = None,
         progress: bool = False,
     ) -> None:
-        self._native = _native.MigrationRunner(engine._native, os.fspath(directory), author)
+        self._open(engine, os.fspath(directory), author, on_batch, progress)
+
+    @classmethod
+    def catalog(cls, engine: Engine, *, author: Optional[str] = None) -> "MigrationRunner":
+        """The SDK's own catalog as a runner: its steps are compiled into the engine, recorded
+        in ``evcs_catalog_migration`` apart from your own ``evcs_migration``, and every engine
+        applies the pending ones on first use. ``current()`` is the catalog's version;
+        ``directory`` is "evcs:catalog" and the steps' paths "evcs:catalog/NNNN_slug.up.sql"."""
+        runner = cls.__new__(cls)
+        runner._open(engine, None, author, None, False)
+        return runner
+
+    def _open(
+        self,
+        engine: Engine,
+        directory: Optional[str],
+        author: Optional[str],
+        on_batch: Optional[Callable[[BatchProgress], None]],
+        progress: bool,
+    ) -> None:
+        self._native = _native.MigrationRunner(engine._native, directory, author)
         self._on_batch = on_batch
         self._bars = _ProgressBars() if progress else None
         self._native.set_on_batch(self._report)

@@ -15,19 +15,21 @@ namespace {
 
 class NativeMigrationRunner {
 public:
-  NativeMigrationRunner(py::object engine, const py::str &directory,
+  // The steps of `directory`; None: the evcs catalog's.
+  NativeMigrationRunner(py::object engine, const std::optional<py::str> &directory,
                         const std::optional<py::str> &author)
       // A session of the engine keeps what the engine's log callback points at alive, as long
       // as this runner may run statements (the C runner itself keeps the C engine alive).
       : engine_anchor_(engine.attr("session")("main", py::none())) {
-    std::string path = utf8(directory, "the migrations directory");
+    std::optional<std::string> path = optional_utf8(directory, "the migrations directory");
     std::optional<std::string> by = optional_utf8(author, "the author name");
     evcs_engine *owner = engine_handle(engine);
     evcs_migration_runner *opened = nullptr;
     int status;
     {
       py::gil_scoped_release released;
-      status = evcs_migration_runner_open(&opened, owner, path.c_str(), c_str(by));
+      status = path ? evcs_migration_runner_open(&opened, owner, path->c_str(), c_str(by))
+                    : evcs_migration_runner_open_catalog(&opened, owner, c_str(by));
     }
     abi::check(status);
     handle_.reset(opened);
@@ -168,7 +170,7 @@ py::str manifest(ManifestCall c_call, const py::str &first, const char *first_wh
 
 void register_migrations(py::module_ &module) {
   py::class_<NativeMigrationRunner>(module, "MigrationRunner")
-      .def(py::init<py::object, const py::str &, const std::optional<py::str> &>(),
+      .def(py::init<py::object, const std::optional<py::str> &, const std::optional<py::str> &>(),
            py::arg("engine"), py::arg("directory"), py::arg("author"))
       .def_property_readonly("directory", &NativeMigrationRunner::directory)
       .def_property_readonly("closed", &NativeMigrationRunner::closed)

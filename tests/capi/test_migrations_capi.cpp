@@ -290,6 +290,45 @@ TEST_F(CapiMigrationsTest, TargetsAndBadInputHaveTheirCodes) {
   evcs_migration_runner_free(nullptr);
 }
 
+TEST_F(CapiMigrationsTest, TheCatalogRunnerShowsTheCatalogTheEngineInstalled) {
+  ASSERT_EQ(evcs_migration_runner_open_catalog(&runner_, engine_, "ops"), EVCS_OK)
+      << last_message();
+  const char *directory = nullptr;
+  ASSERT_EQ(evcs_migration_runner_directory(&directory, runner_), EVCS_OK);
+  EXPECT_STREQ(directory, "evcs:catalog");
+  json steps = listed(evcs_migration_runner_steps);
+  ASSERT_GE(steps.size(), 2u);
+  EXPECT_EQ(steps[0].at("name"), "0001_evcs_catalog");
+  EXPECT_EQ(steps[0].at("up_path"), "evcs:catalog/0001_evcs_catalog.up.sql");
+  EXPECT_EQ(current(), 0);
+  EXPECT_EQ(listed(evcs_migration_runner_pending).size(), steps.size());
+
+  // Any catalog operation brings the catalog to its newest step.
+  char *branches = nullptr;
+  evcs_session *session = nullptr;
+  ASSERT_EQ(evcs_session_open(&session, engine_, nullptr, nullptr), EVCS_OK);
+  ASSERT_EQ(evcs_session_branches(&branches, session), EVCS_OK) << last_message();
+  evcs_free(branches);
+  evcs_session_free(session);
+  EXPECT_EQ(current(), static_cast<int64_t>(steps.size()));
+  json history = listed(evcs_migration_runner_history);
+  ASSERT_EQ(history.size(), steps.size());
+  EXPECT_EQ(history[0].at("checksum"), steps[0].at("checksum"));
+  EXPECT_EQ(history[0].at("applied_by"), query_text(engine_, "SELECT current_user::text"));
+  EXPECT_EQ(evcs_migration_runner_verify(runner_), EVCS_OK) << last_message();
+
+  json reverted = downgrade("-1");
+  ASSERT_EQ(reverted.size(), 1u);
+  EXPECT_EQ(reverted[0].at("version"), steps.size());
+  EXPECT_EQ(current(), static_cast<int64_t>(steps.size() - 1));
+  json applied = upgrade();
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_EQ(listed(evcs_migration_runner_history).back().at("applied_by"),
+            query_text(engine_, "SELECT current_user::text") + " (ops)");
+  // The user's record table is another numbering space, not made by the catalog.
+  EXPECT_EQ(query_text(engine_, "SELECT (to_regclass('evcs_migration') IS NULL)::text"), "true");
+}
+
 TEST_F(CapiMigrationsTest, TheRunnerKeepsItsEngineAlive) {
   two_steps();
   open_runner();

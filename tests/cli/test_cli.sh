@@ -57,6 +57,7 @@ DB="$(db cli_migrate)"
 BROKEN_DB="$(db cli_broken)"
 TARGET="$(db cli_restore)"
 VERSIONS_DB="$(db cli_versions)"
+CATALOG_DB="$(db cli_catalog)"
 
 # usage and help
 expect 0 '^usage: evcs migrate COMMAND' "$EVCS" migrate --help
@@ -107,6 +108,23 @@ printf 'CREATE TABLE t (id int);\nSELECT *\n  FROM missing;\n' >"$WORK/broken/00
 expect 3 "$WORK/broken/0001_broken.up.sql:3: relation \"missing\" does not exist.*\[migration_error 42P01\]" \
   env DATABASE_URL="$BROKEN_DB" "$EVCS" migrate upgrade --dir "$WORK/broken"
 expect 3 'malformed migration file name' sh -c "touch '$WORK/broken/1_bad.sql' && '$EVCS' migrate current --dir '$WORK/broken'"
+
+# the evcs catalog: its own steps and records, the same commands
+expect 2 '--catalog and --dir exclude each other' "$EVCS" migrate current --catalog --dir "$MIG"
+expect 2 '--catalog does not apply to new' "$EVCS" migrate new "x" --catalog
+expect 0 '^base$' env DATABASE_URL="$CATALOG_DB" "$EVCS" migrate current --catalog
+expect 0 '^0002_evcs_entity_ddl$' env DATABASE_URL="$CATALOG_DB" "$EVCS" migrate pending --catalog
+expect 0 '^-- 0001_evcs_catalog.up.sql$' \
+  env DATABASE_URL="$CATALOG_DB" "$EVCS" migrate upgrade --sql --catalog
+expect 0 '^applied 0001_evcs_catalog$' \
+  env DATABASE_URL="$CATALOG_DB" "$EVCS" migrate upgrade --catalog --author ops
+expect 0 '^0001_evcs_catalog  [0-9-]+ [0-9:.]+.*  [0-9]+ ms  postgres \(ops\)$' \
+  env DATABASE_URL="$CATALOG_DB" "$EVCS" migrate history --catalog
+expect 0 '^[0-9]{4}_[a-z0-9_]+ \(head\)$' env DATABASE_URL="$CATALOG_DB" "$EVCS" migrate current --catalog
+expect 0 'ok: [0-9]+ applied steps match their files' \
+  env DATABASE_URL="$CATALOG_DB" "$EVCS" migrate verify --catalog
+expect 0 '^reverted [0-9]{4}_' env DATABASE_URL="$CATALOG_DB" "$EVCS" migrate downgrade -1 --catalog
+expect 0 '^$' psql -qAt "$CATALOG_DB" -c "SELECT to_regclass('evcs_migration')"
 
 # backup, restore, tamper, re-verify
 expect 0 'public.widget_version +50 rows' "$EVCS" backup "$WORK/db.dump"

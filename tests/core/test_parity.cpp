@@ -125,6 +125,7 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"MigrationRunner::verify", [] { exists(&MigrationRunner::verify); }},
       {"MigrationRunner::stamp", [] { exists(&MigrationRunner::stamp); }},
       {"MigrationRunner::new_step", [] { exists(&MigrationRunner::new_step); }},
+      {"MigrationRunner::catalog", [] { exists(&MigrationRunner::catalog); }},
       {"autogenerate", [] { exists(&evcs::autogenerate); }},
       {"MigrationOptions::on_batch", [] { exists(&evcs::MigrationOptions::on_batch); }},
       {"backup_database", [] { exists(&evcs::backup_database); }},

@@ -51,6 +51,36 @@ describe("migrations", function()
     return assert(engine:session(function(s) return s:scalar(sql) end))
   end
 
+  it("shows the catalog the engine installed, apart from the user's steps", function()
+    local catalog <close> = assert(evcs.catalog_migration_runner(engine, { author = "ops" }))
+    assert.are.equal("evcs:catalog", catalog:directory())
+    local steps = assert(catalog:steps())
+    assert.are.equal("0001_evcs_catalog", steps[1].name)
+    assert.are.equal("evcs:catalog/0001_evcs_catalog.up.sql", steps[1].up_path)
+    assert.are.equal(0, catalog:current())
+    assert.are.same({ "main" }, assert(engine:session(function(s)
+      local listed = {}
+      for index, branch in ipairs(assert(s:branches())) do listed[index] = branch.name end
+      return listed
+    end)))
+    assert.are.equal(#steps, catalog:current())
+    local history = assert(catalog:history())
+    assert.are.equal(#steps, #history)
+    assert.are.equal(steps[#steps].checksum, history[#history].checksum)
+    assert.is_true(assert(catalog:verify()))
+
+    assert.are.same({ steps[#steps].name }, names(assert(catalog:downgrade("-1"))))
+    assert.are.equal(#steps - 1, catalog:current())
+    assert.are.same({ steps[#steps].name }, names(assert(catalog:upgrade())))
+    local user = query("SELECT current_user::text")
+    assert.are.equal(user .. " (ops)", assert(catalog:history())[#steps].applied_by)
+
+    local mine <close> = assert(evcs.migration_runner(engine, directory))
+    assert.are.same({ "0001_create_project", "0002_seed_project" }, names(assert(mine:upgrade())))
+    assert.are.equal(#steps, math.tointeger(query("SELECT count(*) FROM evcs_catalog_migration")))
+    assert.are.equal(2, math.tointeger(query("SELECT count(*) FROM evcs_migration")))
+  end)
+
   it("upgrades, lists history and pending steps, and downgrades", function()
     local runner <close> = assert(evcs.migration_runner(engine, directory, { author = "lua" }))
     assert.are.equal(directory, runner:directory())

@@ -379,3 +379,38 @@ def test_backup_restore_and_verify(
         assert s.scalar("SELECT name FROM project_current") == "alpha"
     with pytest.raises(evcs.InvalidArgument, match="is not empty"):
         evcs.restore(archive, restore_target)
+
+
+def test_the_catalog_runner_records_the_catalog_apart_from_user_steps(
+    database_url: str, directory: pathlib.Path, admin: psycopg.Connection  # type: ignore[type-arg]
+) -> None:
+    step(directory, "0001_create_project", "CREATE TABLE project (id int);\n",
+         "DROP TABLE project;\n")
+    user = scalar(admin, "SELECT current_user::text")
+    # A new engine: it has not checked this database's catalog yet.
+    with evcs.Engine(database_url) as engine:
+        with evcs.MigrationRunner.catalog(engine, author="ops") as catalog:
+            assert catalog.directory == "evcs:catalog"
+            steps = catalog.steps
+            assert [s.name for s in steps[:2]] == ["0001_evcs_catalog", "0002_evcs_entity_ddl"]
+            assert steps[0].up_path == "evcs:catalog/0001_evcs_catalog.up.sql"
+            assert catalog.current() is None
+            with engine.session() as s:
+                assert [b.name for b in s.branches()] == ["main"]
+            assert catalog.current() == len(steps)
+            history = catalog.history()
+            assert [r.version for r in history] == list(range(1, len(steps) + 1))
+            assert [r.checksum for r in history] == [s.checksum for s in steps]
+            assert [r.applied_by for r in history] == [user] * len(steps)
+            catalog.verify()
+            assert catalog.pending() == []
+
+            assert [s.version for s in catalog.downgrade("-1")] == [len(steps)]
+            assert catalog.current() == len(steps) - 1
+            assert [s.version for s in catalog.upgrade()] == [len(steps)]
+            assert catalog.history()[-1].applied_by == f"{user} (ops)"
+        with evcs.MigrationRunner(engine, directory) as mine:
+            assert [s.name for s in mine.upgrade()] == ["0001_create_project"]
+            assert mine.current() == 1
+    assert scalar(admin, "SELECT count(*) FROM evcs_catalog_migration") == len(steps)
+    assert scalar(admin, "SELECT count(*) FROM evcs_migration") == 1

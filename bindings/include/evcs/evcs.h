@@ -469,6 +469,12 @@ typedef struct evcs_migration_runner evcs_migration_runner;
  * the database user in applied_by. The runner keeps the engine alive. */
 EVCS_API int evcs_migration_runner_open(evcs_migration_runner **out, evcs_engine *engine,
                                         const char *directory, const char *author);
+/* The SDK's own catalog as a runner: its steps are compiled into the library, recorded in
+ * evcs_catalog_migration apart from the user's evcs_migration, and every engine applies the
+ * pending ones on first use. `current` is the catalog's version; the steps' paths read
+ * "evcs:catalog/NNNN_slug.up.sql" and `directory` is "evcs:catalog". */
+EVCS_API int evcs_migration_runner_open_catalog(evcs_migration_runner **out, evcs_engine *engine,
+                                                const char *author);
 EVCS_API void evcs_migration_runner_free(evcs_migration_runner *runner);
 /* Progress of a batched step ("-- evcs: batch"): called on the calling thread after every batch
  * that affected rows, with the step's file, the batch number (from 1), the rows of this batch and

@@ -6,13 +6,15 @@
 //   -- evcs: transactional=false   each statement runs outside a transaction block
 //   -- evcs: batch                 the step's single statement is repeated, committing each run,
 //                                  until it affects no rows
-// docs/migrations.md describes the format and the commands.
+// The SDK's own catalog is a second, separate set of steps compiled into the engine
+// (MigrationRunner::catalog). docs/migrations.md describes the format and the commands.
 #pragma once
 
 #include "evcs/params.hpp"
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +22,12 @@
 namespace evcs {
 
 class Engine;
+class Session;
+namespace detail {
+struct EngineState;
+struct SessionState;
+void ensure_catalog(SessionState &session);
+} // namespace detail
 
 // One statement of a SQL text and the 1-based line it starts on.
 struct SqlStatement {
@@ -38,13 +46,15 @@ std::vector<SqlStatement> split_sql_statements(const std::string &sql,
 // counted in characters as the server counts them in an error position).
 int line_of_position(const SqlStatement &statement, int position);
 
-// A step found in the migrations directory.
+// A step found in the migrations directory, or compiled in (the catalog's: their paths are
+// "evcs:catalog/NNNN_slug.up.sql", naming the file of the evcs source they were built from).
 struct MigrationStep {
   int version = 0;
   std::string slug;
   std::string up_path;
   std::string down_path;
-  // SHA-256 of the up file, lowercase hex: what the database records and verify() compares.
+  // SHA-256 of the up step's text, lowercase hex: what the database records and verify()
+  // compares.
   std::string checksum;
 
   // "0003_add_index"
@@ -83,10 +93,27 @@ public:
   static constexpr const char *record_table = "evcs_migration";
   // The advisory lock key that serialises runners on one database ('evcsmigr' as a bigint).
   static constexpr std::int64_t lock_key = 7311140392490592114;
+  // The catalog's steps are numbered from 0001 like a user's, so they are recorded apart, in
+  // their own table, and serialised by their own lock: the key engines before the catalog was
+  // recorded took to create it, so those and this runner exclude each other too.
+  static constexpr const char *catalog_record_table = "evcs_catalog_migration";
+  static constexpr std::int64_t catalog_lock_key = 7310598;
+  // What directory() says for the catalog runner, and the prefix of its steps' paths.
+  static constexpr const char *catalog_directory = "evcs:catalog";
 
   // Reads and validates the directory: file names, numbering without gaps or duplicates, an up
   // and a down file for every step, directives. Throws MigrationError naming the offending file.
+  // The texts are read once, here: a file edited afterwards is not what this runner runs.
   MigrationRunner(Engine &engine, std::string directory, MigrationOptions options = {});
+
+  // The SDK's own catalog (the entity type registry, branches, commits, the EVCS DDL functions):
+  // the steps of migrations/ in the evcs source, compiled into this engine, recorded in
+  // evcs_catalog_migration. Every engine applies the pending ones on first use of a database,
+  // so this runner is for looking (current() is the catalog's version, history(), verify()) and
+  // for deliberate changes (downgrade, stamp). An upgrade of a database whose catalog an
+  // earlier evcs installed without records first records the steps found in place (duration 0,
+  // applied_by "user (recognised: created by an earlier evcs)"), then applies the rest.
+  static MigrationRunner catalog(Engine &engine, MigrationOptions options = {});
 
   const std::string &directory() const noexcept { return directory_; }
   // Every step in the directory, in order.
@@ -122,12 +149,25 @@ public:
   static std::string new_step(const std::string &directory, const std::string &message);
 
 private:
+  friend void detail::ensure_catalog(detail::SessionState &session);
   struct Plan;
+  struct StepText {
+    std::string up;
+    std::string down;
+  };
 
+  // The catalog's runner on an engine's shared state (what ensure_catalog has).
+  MigrationRunner(std::shared_ptr<detail::EngineState> engine, MigrationOptions options);
+  // Steps 1..n the catalog has in place without records (an earlier evcs created it).
+  int catalog_steps_in_place(Session &session) const;
+  void add_step(int version, std::string slug, std::string up_path, std::string down_path,
+                StepText text);
   Plan plan_upgrade(const std::string &target);
   Plan plan_downgrade(const std::string &target);
   std::vector<MigrationStep> run(const Plan &plan);
   std::vector<AppliedMigration> read_applied();
+  // After the catalog went down or was stamped, the engine checks it again at its next use.
+  void forget_catalog_state();
   void verify_against(const std::vector<AppliedMigration> &applied) const;
   const MigrationStep &step(int version) const;
   // "head", "base" or an existing version ("3", "0003", "0003_slug") as a number.
@@ -135,10 +175,17 @@ private:
   // The same, or "+N"/"-N" from `current`, checked against the direction of travel.
   int resolve_version(const std::string &target, int current, bool upward) const;
 
-  Engine &engine_;
+  std::shared_ptr<detail::EngineState> engine_;
   std::string directory_;
   MigrationOptions options_;
   std::vector<MigrationStep> steps_;
+  std::vector<StepText> texts_;
+  const char *record_table_ = record_table;
+  std::int64_t lock_key_ = lock_key;
+  bool catalog_ = false;
+  // When set, every transaction a run opens waits at most this long for a lock (SET LOCAL
+  // lock_timeout, e.g. "3s"): a step that times out is rolled back instead of waiting.
+  std::string lock_timeout_;
 };
 
 } // namespace evcs

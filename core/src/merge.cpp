@@ -207,33 +207,36 @@ MergeResult plan_merge(SessionState &session, const std::string &source,
     // target state planned below is still the target state when the merge writes over it.
     if (writes != nullptr)
       session.run("SELECT 1 FROM " + quoted(type->name) + " WHERE head_id IN (SELECT head_id FROM " +
-                      versions + " WHERE branch = $1 AND valid_from > $2 AND valid_from <> "
-                      "'infinity') ORDER BY head_id FOR UPDATE",
+                      versions + " WHERE branch = $1 AND valid_to IS NULL AND valid_from > $2 AND "
+                      "valid_from <> 'infinity') ORDER BY head_id FOR UPDATE",
                   Params::of(source, Timestamp{base_row.get_timestamp(0, 0)}));
+    // Every join is a LATERAL lookup by head_id, so the plan stays one index probe per entity
+    // whatever the planner estimates for tables a bulk load has just filled. An entity the
+    // source changed since its base has its open version on the source from after the base.
     std::string sql =
         "WITH target_now AS (SELECT * FROM evcs_lineage($2, 'infinity')), "
         "target_at_base AS (SELECT * FROM evcs_lineage($2, $4)), "
-        "changed AS (SELECT DISTINCT head_id FROM " + versions +
-        " WHERE branch = $1 AND valid_from > $3 AND valid_from <> 'infinity') "
-        "SELECT c.head_id::text, " + state_columns(*type, "theirs") + ", " +
+        "theirs AS (SELECT * FROM " + versions + " WHERE branch = $1 AND valid_to IS NULL AND "
+        "valid_from > $3 AND valid_from <> 'infinity') "
+        "SELECT theirs.head_id::text, " + state_columns(*type, "theirs") + ", " +
         state_columns(*type, "ours") + ", " + state_columns(*type, "recorded") + ", " +
         state_columns(*type, "at_base") +
-        " FROM changed c"
-        " LEFT JOIN " + versions + " theirs ON theirs.head_id = c.head_id AND theirs.branch = $1"
-        " AND theirs.valid_to IS NULL"
+        " FROM theirs"
         " LEFT JOIN LATERAL (SELECT x.* FROM target_now l CROSS JOIN LATERAL (SELECT * FROM " +
-        versions + " y WHERE y.head_id = c.head_id AND y.branch = l.branch AND y.valid_from <= "
-        "l.at ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1) ours ON true"
+        versions + " y WHERE y.head_id = theirs.head_id AND y.branch = l.branch AND "
+        "y.valid_from <= l.at ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1) "
+        "ours ON true"
         " LEFT JOIN LATERAL (SELECT parent_branch, parent_version FROM " + versions +
-        " f WHERE f.head_id = c.head_id AND f.branch = $1 AND f.valid_from > $3 ORDER BY "
+        " f WHERE f.head_id = theirs.head_id AND f.branch = $1 AND f.valid_from > $3 ORDER BY "
         "f.valid_from LIMIT 1) first_change ON true"
-        " LEFT JOIN " + versions + " recorded ON recorded.head_id = c.head_id AND "
-        "recorded.branch = first_change.parent_branch AND recorded.version = "
-        "first_change.parent_version AND recorded.valid_from >= $4"
+        " LEFT JOIN LATERAL (SELECT * FROM " + versions + " r WHERE r.head_id = theirs.head_id "
+        "AND r.branch = first_change.parent_branch AND r.version = first_change.parent_version "
+        "AND r.valid_from >= $4 LIMIT 1) recorded ON true"
         " LEFT JOIN LATERAL (SELECT x.* FROM target_at_base l CROSS JOIN LATERAL (SELECT * FROM " +
-        versions + " y WHERE y.head_id = c.head_id AND y.branch = l.branch AND y.valid_from <= "
-        "l.at ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1) at_base ON true"
-        " ORDER BY c.head_id";
+        versions + " y WHERE y.head_id = theirs.head_id AND y.branch = l.branch AND "
+        "y.valid_from <= l.at ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1) "
+        "at_base ON true"
+        " ORDER BY theirs.head_id";
     Result rows = session.run(sql, params);
     nlohmann::json type_writes = nlohmann::json::array();
     for (std::int64_t row = 0; row < rows.rows(); ++row) {
@@ -326,12 +329,14 @@ MergeResult Session::merge(const std::string &source, const std::optional<std::s
     std::int64_t changes = 0;
     for (const auto &[type, entities] : writes) {
       std::string versions = quoted(type->version_table());
+      std::string head_ids = "{";
+      for (const auto &entity : entities)
+        head_ids += (head_ids.size() > 1 ? "," : "") + entity["head_id"].get<std::string>();
+      state_->run("UPDATE " + versions + " SET valid_to = $2::timestamptz WHERE head_id = "
+                  "ANY($3::uuid[]) AND branch = $1 AND valid_to IS NULL",
+                  Params::of(target, stamp.text, head_ids + "}"));
       Params params = Params::of(target, stamp.text);
       params.add_json(entities.dump());
-      state_->run("UPDATE " + versions + " v SET valid_to = $2::timestamptz FROM "
-                  "jsonb_to_recordset($3::jsonb) AS m(head_id uuid) WHERE v.head_id = m.head_id "
-                  "AND v.branch = $1 AND v.valid_to IS NULL",
-                  params);
       params.add(source);
       params.add(state_->author.empty() ? std::nullopt
                                         : std::optional<std::string>(state_->author));
@@ -354,8 +359,9 @@ MergeResult Session::merge(const std::string &source, const std::optional<std::s
           "$4, $5" + merged_fields +
           " FROM jsonb_to_recordset($3::jsonb) AS m(head_id uuid, deleted boolean, fields jsonb)"
           " CROSS JOIN LATERAL jsonb_populate_record(NULL::" + versions + ", m.fields) merged"
-          " LEFT JOIN " + versions + " own ON own.head_id = m.head_id AND own.branch = $1"
-          " AND own.valid_to = $2::timestamptz"
+          " LEFT JOIN LATERAL (SELECT o.head_id, o.version, o.parent_branch, o.parent_version "
+          "FROM " + versions + " o WHERE o.head_id = m.head_id AND o.branch = $1 AND "
+          "o.valid_to = $2::timestamptz LIMIT 1) own ON true"
           " LEFT JOIN LATERAL (SELECT x.branch, x.version FROM ancestors l CROSS JOIN LATERAL "
           "(SELECT y.branch, y.version FROM " + versions + " y WHERE y.head_id = m.head_id AND "
           "y.branch = l.branch AND y.valid_from <= l.at ORDER BY y.valid_from DESC LIMIT 1) x "

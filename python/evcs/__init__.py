@@ -32,7 +32,7 @@ from .errors import (
     ProgrammingError,
     SerializationFailure,
 )
-from .aio import AsyncSession, AsyncTransaction
+from .aio import AsyncRepository, AsyncSession, AsyncTransaction
 from .autogenerate import AutogenerateResult, autogenerate
 from .branching import Branch, Commit, MergeResult
 from .engine import EmbeddedServer, Engine, PoolStatus, embedded
@@ -50,6 +50,7 @@ __all__ = [
     "PoolStatus",
     "Session",
     "Transaction",
+    "AsyncRepository",
     "AsyncSession",
     "AsyncTransaction",
     "Result",

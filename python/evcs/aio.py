@@ -1,8 +1,11 @@
 """Async sessions (SPEC §2): the same operations as awaitables.
 
-Each call queues work on the engine's I/O thread and awaits an asyncio future. Completions are
-queued for the loop and wake it through an eventfd it watches (``loop.add_reader``); the loop
-settles them in batches. The event loop never waits for the database. A pending call keeps the session in use: a second concurrent call on the same
+Statements, commits and rollbacks queue work on the engine's I/O thread and await an asyncio
+future. Completions are queued for the loop and wake it through an eventfd it watches
+(``loop.add_reader``); the loop settles them in batches. The versioned operations (repositories,
+entity types, branches, diff, merge, commit log) have no native async form yet: they run the
+session's blocking call on a worker thread (``asyncio.to_thread``), which releases the GIL while it
+waits. Either way the event loop never waits for the database. A pending call keeps the session in use: a second concurrent call on the same
 session raises MisuseError (use one session per task). Cancelling the awaiting task does not
 stop the statement already sent; the session stays in use until it finishes.
 """
@@ -11,13 +14,62 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import Any, Callable, Optional, Type
+from typing import Any, Callable, Concatenate, Coroutine, Dict, Optional, ParamSpec, Type, TypeVar
 
 from . import _native
+from .repository import Repository
 from .result import Result, _as_result
-from .session import Params
+from .session import Params, Session
 
-__all__ = ["AsyncSession", "AsyncTransaction"]
+__all__ = ["AsyncSession", "AsyncTransaction", "AsyncRepository"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _in_worker_thread(
+    method: Callable[Concatenate[Any, P], R]
+) -> Callable[Concatenate[Any, P], Coroutine[Any, Any, R]]:
+    """The awaitable form of a blocking method of ``self._blocking`` (a Session or Repository):
+    the same parameters, run on a worker thread."""
+
+    async def call(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return await asyncio.to_thread(lambda: method(self._blocking, *args, **kwargs))
+
+    call.__name__ = method.__name__
+    call.__qualname__ = method.__qualname__
+    call.__doc__ = method.__doc__
+    return call
+
+
+class AsyncRepository:
+    """The repository of an AsyncSession: Repository's operations as awaitables."""
+
+    def __init__(self, blocking: Repository) -> None:
+        self._blocking = blocking
+
+    @property
+    def entity_type(self) -> str:
+        return self._blocking.entity_type
+
+    @property
+    def fields(self) -> Dict[str, str]:
+        return self._blocking.fields
+
+    create = _in_worker_thread(Repository.create)
+    create_many = _in_worker_thread(Repository.create_many)
+    update = _in_worker_thread(Repository.update)
+    delete = _in_worker_thread(Repository.delete)
+    restore = _in_worker_thread(Repository.restore)
+    revert = _in_worker_thread(Repository.revert)
+    get = _in_worker_thread(Repository.get)
+    history = _in_worker_thread(Repository.history)
+    find = _in_worker_thread(Repository.find)
+    count = _in_worker_thread(Repository.count)
+    exists = _in_worker_thread(Repository.exists)
+
+    def __repr__(self) -> str:
+        return f"<evcs.AsyncRepository {self.entity_type!r}>"
 
 
 def _resolve(
@@ -85,6 +137,34 @@ class AsyncSession:
 
     def __init__(self, native: _native.Session) -> None:
         self._native = native
+        self._blocking = Session(native)
+
+    async def repository(self, entity_type: str) -> AsyncRepository:
+        """The repository of one entity type, on this session's branch and transaction."""
+        return AsyncRepository(await asyncio.to_thread(self._blocking.repository, entity_type))
+
+    create_entity_type = _in_worker_thread(Session.create_entity_type)
+    add_column = _in_worker_thread(Session.add_column)
+    drop_column = _in_worker_thread(Session.drop_column)
+    rename_column = _in_worker_thread(Session.rename_column)
+    create_branch = _in_worker_thread(Session.create_branch)
+    branches = _in_worker_thread(Session.branches)
+    lock_branch = _in_worker_thread(Session.lock_branch)
+    unlock_branch = _in_worker_thread(Session.unlock_branch)
+    archive_branch = _in_worker_thread(Session.archive_branch)
+    diff = _in_worker_thread(Session.diff)
+    merge = _in_worker_thread(Session.merge)
+    merge_preview = _in_worker_thread(Session.merge_preview)
+    commit_log = _in_worker_thread(Session.commit_log)
+
+    @property
+    def autocommit(self) -> bool:
+        """Session.autocommit: outside begin(), each write commits by itself."""
+        return self._blocking.autocommit
+
+    @autocommit.setter
+    def autocommit(self, on: bool) -> None:
+        self._blocking.autocommit = on
 
     async def execute(self, sql: str, params: Params = None) -> Result:
         future = asyncio.get_running_loop().create_future()

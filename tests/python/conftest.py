@@ -45,6 +45,16 @@ def engine(database_url: str) -> Iterator[evcs.Engine]:
 
 
 @pytest.fixture
+def empty_schema_engine(database_url: str) -> Iterator[evcs.Engine]:
+    """An engine on the module's database with the public schema emptied first."""
+    with evcs.Engine(database_url) as cleaner, cleaner.session() as setup:
+        setup.execute("DROP SCHEMA public CASCADE")
+        setup.execute("CREATE SCHEMA public")
+    with evcs.Engine(database_url) as engine:
+        yield engine
+
+
+@pytest.fixture
 def admin(database_url: str) -> Iterator[psycopg.Connection]:  # type: ignore[type-arg]
     """An autocommit connection to the test database, outside evcs."""
     with psycopg.connect(database_url, autocommit=True, application_name="evcs-test-admin") as conn:

@@ -3,7 +3,6 @@ begin(), run_in_transaction and the operations of several statements still land 
 
 from __future__ import annotations
 
-from typing import Iterator
 
 import pytest
 
@@ -11,14 +10,10 @@ import evcs
 
 
 @pytest.fixture
-def engine_with_tasks(database_url: str) -> Iterator[evcs.Engine]:
-    with evcs.Engine(database_url) as cleaner, cleaner.session() as setup:
-        setup.execute("DROP SCHEMA public CASCADE")
-        setup.execute("CREATE SCHEMA public")
-    with evcs.Engine(database_url) as engine:
-        with engine.session() as setup:
-            setup.create_entity_type("task", {"title": "text not null", "points": "int"})
-        yield engine
+def engine_with_tasks(empty_schema_engine: evcs.Engine) -> evcs.Engine:
+    with empty_schema_engine.session() as setup:
+        setup.create_entity_type("task", {"title": "text not null", "points": "int"})
+    return empty_schema_engine
 
 
 def test_each_write_commits_with_its_own_stamp(engine_with_tasks: evcs.Engine) -> None:

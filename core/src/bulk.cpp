@@ -7,6 +7,7 @@
 // rewriting every row at commit (that UPDATE costs as much as the COPY): it takes the stamp
 // under the evcs_clock row lock and keeps that lock until its COMMIT, as evcs_finalize does,
 // so stamps still follow commit order.
+#include "copy_text.hpp"
 #include "entity_type.hpp"
 #include "evcs/error.hpp"
 #include "evcs/versioning.hpp"
@@ -18,95 +19,16 @@
 
 namespace evcs {
 
+using detail::append_copy_field;
+using detail::append_copy_value;
+using detail::ColumnShape;
 using detail::EntityType;
 using detail::quoted;
 using detail::SessionState;
 
 namespace {
 
-// How a column's values are written in COPY text format.
-enum class ColumnShape { scalar, array, json };
-
-ColumnShape shape_of(const ColumnDefinition &column) {
-  std::string type = column.type;
-  const std::string not_null = " not null";
-  if (type.size() > not_null.size() &&
-      type.compare(type.size() - not_null.size(), not_null.size(), not_null) == 0)
-    type.erase(type.size() - not_null.size());
-  if (type.compare(0, 4, "json") == 0) return ColumnShape::json;
-  if (type.size() > 2 && type.compare(type.size() - 2, 2, "[]") == 0) return ColumnShape::array;
-  return ColumnShape::scalar;
-}
-
-// Appends `text` as one COPY text field: backslash and the delimiters are escaped.
-void append_field(std::string &out, const std::string &text) {
-  for (char c : text) {
-    switch (c) {
-    case '\\': out += "\\\\"; break;
-    case '\t': out += "\\t"; break;
-    case '\n': out += "\\n"; break;
-    case '\r': out += "\\r"; break;
-    default: out += c;
-    }
-  }
-}
-
-std::string scalar_text(const nlohmann::json &value) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
-  return value.dump();
-}
-
-// A PostgreSQL array literal, every element quoted, nested lists as nested arrays.
-std::string array_literal(const nlohmann::json &values) {
-  std::string literal = "{";
-  for (const auto &value : values) {
-    if (literal.size() > 1) literal += ',';
-    if (value.is_null()) {
-      literal += "NULL";
-    } else if (value.is_array()) {
-      literal += array_literal(value);
-    } else {
-      literal += '"';
-      for (char c : scalar_text(value)) {
-        if (c == '"' || c == '\\') literal += '\\';
-        literal += c;
-      }
-      literal += '"';
-    }
-  }
-  return literal + "}";
-}
-
 std::string describe_row(std::size_t index) { return "row " + std::to_string(index); }
-
-void append_value(std::string &out, const nlohmann::json &value, const ColumnDefinition &column,
-                  ColumnShape shape, std::size_t row) {
-  if (value.is_null()) {
-    out += "\\N";
-    return;
-  }
-  switch (shape) {
-  case ColumnShape::json:
-    append_field(out, value.dump());
-    return;
-  case ColumnShape::array:
-    if (value.is_array()) {
-      append_field(out, array_literal(value));
-      return;
-    }
-    if (!value.is_string())
-      throw InvalidArgument(describe_row(row) + ": field '" + column.name + "' (" + column.type +
-                            ") takes a list, not " + std::string(value.type_name()));
-    break;
-  case ColumnShape::scalar:
-    if (value.is_array() || value.is_object())
-      throw InvalidArgument(describe_row(row) + ": field '" + column.name + "' (" + column.type +
-                            ") takes a single value, not " + std::string(value.type_name()));
-    break;
-  }
-  append_field(out, scalar_text(value));
-}
 
 // The canonical (lowercase, hyphenated) form of a uuid given by the caller.
 std::string canonical_uuid(const nlohmann::json &value, std::size_t row) {
@@ -158,12 +80,12 @@ CopyData copy_data(const EntityType &type, const nlohmann::json &rows, const std
   if (!rows.is_array())
     throw InvalidArgument("rows must be a list of objects mapping field names to values");
   std::vector<ColumnShape> shapes;
-  for (const auto &column : type.columns) shapes.push_back(shape_of(column));
+  for (const auto &column : type.columns) shapes.push_back(detail::shape_of(column));
   std::string author_field;
   if (author.empty()) author_field = "\\N";
-  else append_field(author_field, author);
+  else append_copy_field(author_field, author);
   std::string branch_field;
-  append_field(branch_field, branch);
+  append_copy_field(branch_field, branch);
   CopyData data;
   for (std::size_t row = 0; row < rows.size(); ++row) {
     const nlohmann::json &values = rows[row];
@@ -185,7 +107,7 @@ CopyData copy_data(const EntityType &type, const nlohmann::json &rows, const std
         continue;
       }
       ++known;
-      append_value(line, *value, column, shapes[index], row);
+      append_copy_value(line, *value, column, shapes[index], row);
     }
     if (known != values.size())
       for (const auto &item : values.items())
@@ -238,18 +160,10 @@ CreatedEntities Repository::create_many(const nlohmann::json &rows, const std::s
   created.valid_from = std::numeric_limits<std::int64_t>::max();
   if (data.head_ids.empty()) return created;
 
-  auto copy = [&session](const std::string &sql, const std::string &text) {
-    try {
-      session.ensure_connection();
-      session.connection->copy_in(session.take_prelude(), sql, text);
-    } catch (...) {
-      session.absorb_failure(std::current_exception());
-      throw;
-    }
-  };
   auto write = [&] {
     session.run("SELECT evcs_require_writable($1)", Params::of(session.branch));
-    copy("COPY " + quoted(type_->name) + " (head_id, created_by) FROM STDIN", data.heads);
+    session.copy_in("COPY " + quoted(type_->name) + " (head_id, created_by) FROM STDIN",
+                    data.heads);
     SessionState::CommitStamp stamp{"infinity", created.valid_from};
     if (own_commit) stamp = session.take_commit_stamp();
     created.valid_from = stamp.micros;
@@ -257,7 +171,7 @@ CreatedEntities Repository::create_many(const nlohmann::json &rows, const std::s
     versions.reserve(data.version_prefixes.size() * (data.version_prefixes[0].size() + 40));
     for (const auto &prefix : data.version_prefixes) versions += prefix + stamp.text + '\n';
     data.version_prefixes.clear();
-    copy(version_copy_sql(*type_), versions);
+    session.copy_in(version_copy_sql(*type_), versions);
     if (!own_commit) {
       session.written_types.insert(type_->name);
       return;

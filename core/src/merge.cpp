@@ -1,6 +1,7 @@
 // Diff and three-way merge of branches (SPEC §3.5). The states to compare are computed in SQL,
 // set-based per entity type; the per-field decisions are made here; the merged versions are
 // written by each type's write function in one statement per type, and stamped at commit.
+#include "copy_text.hpp"
 #include "entity_type.hpp"
 #include "evcs/error.hpp"
 #include "evcs/merge.hpp"
@@ -9,6 +10,8 @@
 
 namespace evcs {
 
+using detail::append_copy_field;
+using detail::append_copy_value;
 using detail::EntityType;
 using detail::quoted;
 using detail::SessionState;
@@ -36,16 +39,17 @@ nlohmann::json MergeResult::to_json() const {
 
 namespace {
 
-// An entity's state on one side: absent, or a (possibly deleted) version's content.
+// An entity's state on one side: absent, or a (possibly deleted) version's content, its values
+// in the entity type's column order.
 struct State {
   bool present = false;
   bool deleted = false;
-  nlohmann::json fields = nlohmann::json::object();
+  std::vector<nlohmann::json> values;
 
   bool live() const { return present && !deleted; }
   bool same_as(const State &other) const {
     if (live() != other.live()) return false;
-    return !live() || fields == other.fields;
+    return !live() || values == other.values;
   }
 };
 
@@ -58,17 +62,29 @@ std::string state_columns(const EntityType &type, const std::string &alias) {
   return list;
 }
 
-State read_state(const Result &result, std::int64_t row, const EntityType &type,
-                 const std::string &alias) {
-  State state;
-  std::int64_t head = result.column_index(alias + ".head_id");
-  if (result.is_null(row, head)) return state;
-  state.present = true;
-  state.deleted = result.get_bool(row, result.column_index(alias + ".deleted"));
-  for (const auto &column : type.columns)
-    state.fields[column.name] = result.get_json(row, result.column_index(alias + "." + column.name));
-  return state;
-}
+// Where one side's state sits in the rows of a result, looked up once per result.
+struct StateColumns {
+  StateColumns(const Result &result, const EntityType &type, const std::string &alias)
+      : head_id(result.column_index(alias + ".head_id")),
+        deleted(result.column_index(alias + ".deleted")) {
+    for (const auto &column : type.columns)
+      values.push_back(result.column_index(alias + "." + column.name));
+  }
+
+  State read(const Result &result, std::int64_t row) const {
+    State state;
+    if (result.is_null(row, head_id)) return state;
+    state.present = true;
+    state.deleted = result.get_bool(row, deleted);
+    state.values.reserve(values.size());
+    for (std::int64_t column : values) state.values.push_back(result.get_json(row, column));
+    return state;
+  }
+
+  std::int64_t head_id;
+  std::int64_t deleted;
+  std::vector<std::int64_t> values;
+};
 
 // The version of each entity a branch shows at an instant, deleted ones included, reading
 // through the branch's lineage (a CTE named `lineage` must hold evcs_lineage(branch, at)).
@@ -107,7 +123,7 @@ std::vector<std::shared_ptr<const EntityType>> all_entity_types(SessionState &se
 // The three-way merge of one entity. Returns the content to write into the target, if any.
 struct Resolution {
   enum class Action { none, write, remove } action = Action::none;
-  nlohmann::json fields;
+  std::vector<nlohmann::json> values;
 };
 
 Resolution merge_entity(const EntityType &type, const std::string &head_id, const State &base,
@@ -137,27 +153,26 @@ Resolution merge_entity(const EntityType &type, const std::string &head_id, cons
       if (strategy != "theirs") return resolution;
     }
     resolution.action = Action::write;
-    resolution.fields = theirs.fields;
+    resolution.values = theirs.values;
     return resolution;
   }
-  nlohmann::json merged = ours.fields;
-  for (const auto &column : type.columns) {
-    const auto &name = column.name;
-    const nlohmann::json none;
-    const nlohmann::json &base_value = base.live() ? base.fields[name] : none;
-    const nlohmann::json &ours_value = ours.fields[name];
-    const nlohmann::json &theirs_value = theirs.fields[name];
+  std::vector<nlohmann::json> merged = ours.values;
+  const nlohmann::json none;
+  for (std::size_t field = 0; field < type.columns.size(); ++field) {
+    const nlohmann::json &base_value = base.live() ? base.values[field] : none;
+    const nlohmann::json &ours_value = ours.values[field];
+    const nlohmann::json &theirs_value = theirs.values[field];
     if (theirs_value == base_value || theirs_value == ours_value) continue;
     if (ours_value == base_value) {
-      merged[name] = theirs_value;
+      merged[field] = theirs_value;
       continue;
     }
-    conflict(name, base_value, ours_value, theirs_value);
-    if (strategy == "theirs") merged[name] = theirs_value;
+    conflict(type.columns[field].name, base_value, ours_value, theirs_value);
+    if (strategy == "theirs") merged[field] = theirs_value;
   }
-  if (merged != ours.fields) {
+  if (merged != ours.values) {
     resolution.action = Action::write;
-    resolution.fields = merged;
+    resolution.values = std::move(merged);
   }
   return resolution;
 }
@@ -167,18 +182,105 @@ EntityDiff describe(const EntityType &type, const std::string &head_id, const St
   EntityDiff diff{type.name, head_id, "modified", {}};
   if (source.live() && !target.live()) diff.kind = "added";
   else if (!source.live() && target.live()) diff.kind = "deleted";
-  for (const auto &column : type.columns) {
-    nlohmann::json old_value = target.live() ? target.fields[column.name] : nlohmann::json();
-    nlohmann::json new_value = source.live() ? source.fields[column.name] : nlohmann::json();
-    if (old_value != new_value) diff.fields[column.name] = {old_value, new_value};
+  const nlohmann::json none;
+  for (std::size_t field = 0; field < type.columns.size(); ++field) {
+    const nlohmann::json &old_value = target.live() ? target.values[field] : none;
+    const nlohmann::json &new_value = source.live() ? source.values[field] : none;
+    if (old_value != new_value) diff.fields[type.columns[field].name] = {old_value, new_value};
   }
   return diff;
 }
 
+// Where the target's lineage of an entity stands before the merge: the version the target shows
+// (its own, or one it reads through to an ancestor), read from the plan's "ours" columns.
+struct TargetLineage {
+  TargetLineage(const Result &result, const std::string &target)
+      : target_(target), branch_(result.column_index("ours.branch")),
+        version_(result.column_index("ours.version")),
+        parent_branch_(result.column_index("ours.parent_branch")),
+        parent_version_(result.column_index("ours.parent_version")) {}
+
+  // The COPY fields (version, parent_branch, parent_version) of the merged version: it continues
+  // the target's own version, or starts the target's lineage from the version read through to
+  // (as a first write on a branch does), or is version 1 of an entity new to the target.
+  std::string continuation(const Result &result, std::int64_t row) const {
+    if (result.is_null(row, branch_)) return "1\t\\N\t\\N";
+    std::string version = result.get_text(row, version_);
+    std::string fields;
+    if (result.get_text(row, branch_) != target_) {
+      fields = "1\t";
+      append_copy_field(fields, result.get_text(row, branch_));
+      return fields + '\t' + version;
+    }
+    fields = std::to_string(std::stoll(version) + 1) + '\t';
+    if (result.is_null(row, parent_branch_)) return fields + "\\N\t\\N";
+    append_copy_field(fields, result.get_text(row, parent_branch_));
+    return fields + '\t' + result.get_text(row, parent_version_);
+  }
+
+private:
+  std::string target_;
+  std::int64_t branch_, version_, parent_branch_, parent_version_;
+};
+
+// The merged versions of one entity type as COPY rows. A row ends right before its stamp (the
+// last column), which is taken only after the whole merge is planned.
+class MergedVersions {
+public:
+  MergedVersions(const EntityType &type, const std::string &target, const std::string &source,
+                 const std::string &author)
+      : type_(type) {
+    for (const auto &column : type.columns) shapes_.push_back(detail::shape_of(column));
+    append_copy_field(target_field_, target);
+    append_copy_field(source_field_, source);
+    if (author.empty()) author_field_ = "\\N";
+    else append_copy_field(author_field_, author);
+  }
+
+  void add(const std::string &head_id, const std::string &continuation, bool deleted,
+           const std::vector<nlohmann::json> &values) {
+    std::string row = head_id + '\t' + target_field_ + '\t' + continuation +
+                      (deleted ? "\ttrue\t" : "\tfalse\t") + source_field_ + '\t' +
+                      author_field_;
+    for (std::size_t field = 0; field < values.size(); ++field) {
+      row += '\t';
+      append_copy_value(row, values[field], type_.columns[field], shapes_[field], rows_.size());
+    }
+    rows_.push_back(std::move(row));
+    head_ids_ += head_ids_.empty() ? "{" : ",";
+    head_ids_ += head_id;
+  }
+
+  bool empty() const { return rows_.empty(); }
+  std::string head_ids_array() const { return head_ids_ + "}"; }
+
+  std::string copy_sql() const {
+    std::string sql = "COPY " + quoted(type_.version_table()) +
+                      " (head_id, branch, version, parent_branch, parent_version, deleted, "
+                      "merged_from, author";
+    for (const auto &column : type_.columns) sql += ", " + quoted(column.name);
+    return sql + ", valid_from) FROM STDIN";
+  }
+
+  std::string stamped_rows(const std::string &stamp) const {
+    std::string data;
+    for (const auto &row : rows_) data += row + '\t' + stamp + '\n';
+    return data;
+  }
+
+private:
+  const EntityType &type_;
+  std::vector<detail::ColumnShape> shapes_;
+  std::string target_field_, source_field_, author_field_;
+  std::vector<std::string> rows_;
+  std::string head_ids_;
+};
+
+using MergeWrites = std::vector<std::pair<std::shared_ptr<const EntityType>, MergedVersions>>;
+
 MergeResult plan_merge(SessionState &session, const std::string &source,
                        const std::optional<std::string> &into, const std::string &strategy,
-                       std::vector<std::pair<std::shared_ptr<const EntityType>, nlohmann::json>>
-                           *writes) {
+                       MergeWrites *writes) {
   if (strategy != "fail" && strategy != "theirs" && strategy != "ours")
     throw InvalidArgument("merge strategy must be \"fail\", \"theirs\" or \"ours\", not \"" +
                           strategy + "\"");
@@ -219,7 +321,9 @@ MergeResult plan_merge(SessionState &session, const std::string &source,
         "theirs AS (SELECT * FROM " + versions + " WHERE branch = $1 AND valid_to IS NULL AND "
         "valid_from > $3 AND valid_from <> 'infinity') "
         "SELECT theirs.head_id::text, " + state_columns(*type, "theirs") + ", " +
-        state_columns(*type, "ours") + ", " + state_columns(*type, "recorded") + ", " +
+        state_columns(*type, "ours") + ", ours.branch AS \"ours.branch\", ours.version AS "
+        "\"ours.version\", ours.parent_branch AS \"ours.parent_branch\", ours.parent_version AS "
+        "\"ours.parent_version\", " + state_columns(*type, "recorded") + ", " +
         state_columns(*type, "at_base") +
         " FROM theirs"
         " LEFT JOIN LATERAL (SELECT x.* FROM target_now l CROSS JOIN LATERAL (SELECT * FROM " +
@@ -231,32 +335,36 @@ MergeResult plan_merge(SessionState &session, const std::string &source,
         "f.valid_from LIMIT 1) first_change ON true"
         " LEFT JOIN LATERAL (SELECT * FROM " + versions + " r WHERE r.head_id = theirs.head_id "
         "AND r.branch = first_change.parent_branch AND r.version = first_change.parent_version "
-        "AND r.valid_from >= $4 LIMIT 1) recorded ON true"
+        "AND r.valid_from >= $4 ORDER BY r.valid_from LIMIT 1) recorded ON true"
         " LEFT JOIN LATERAL (SELECT x.* FROM target_at_base l CROSS JOIN LATERAL (SELECT * FROM " +
         versions + " y WHERE y.head_id = theirs.head_id AND y.branch = l.branch AND "
         "y.valid_from <= l.at ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1) "
         "at_base ON true"
         " ORDER BY theirs.head_id";
     Result rows = session.run(sql, params);
-    nlohmann::json type_writes = nlohmann::json::array();
+    const StateColumns theirs_columns(rows, *type, "theirs"), ours_columns(rows, *type, "ours"),
+        recorded_columns(rows, *type, "recorded"), at_base_columns(rows, *type, "at_base");
+    const TargetLineage target_lineage(rows, target);
+    MergedVersions type_writes(*type, target, source, session.author);
     for (std::int64_t row = 0; row < rows.rows(); ++row) {
       std::string head_id = rows.get_text(row, 0);
-      State theirs = read_state(rows, row, *type, "theirs");
-      State ours = read_state(rows, row, *type, "ours");
-      State recorded = read_state(rows, row, *type, "recorded");
-      State base = recorded.present ? recorded : read_state(rows, row, *type, "at_base");
+      State theirs = theirs_columns.read(rows, row);
+      State ours = ours_columns.read(rows, row);
+      State recorded = recorded_columns.read(rows, row);
+      State base = recorded.present ? std::move(recorded) : at_base_columns.read(rows, row);
       Resolution resolution =
           merge_entity(*type, head_id, base, ours, theirs, strategy, result.conflicts);
       if (resolution.action == Resolution::Action::none) continue;
       State written;
       written.present = true;
       written.deleted = resolution.action == Resolution::Action::remove;
-      written.fields = written.deleted ? ours.fields : resolution.fields;
+      written.values = written.deleted ? ours.values : std::move(resolution.values);
       result.changes.push_back(describe(*type, head_id, ours, written));
-      type_writes.push_back(
-          {{"head_id", head_id}, {"deleted", written.deleted}, {"fields", written.fields}});
+      if (writes != nullptr)
+        type_writes.add(head_id, target_lineage.continuation(rows, row), written.deleted,
+                        written.values);
     }
-    if (writes != nullptr && !type_writes.empty()) writes->emplace_back(type, type_writes);
+    if (writes != nullptr && !type_writes.empty()) writes->emplace_back(type, std::move(type_writes));
   }
   return result;
 }
@@ -285,9 +393,10 @@ std::vector<EntityDiff> Session::diff(const std::string &source, const std::stri
         " WHERE s.deleted IS NOT TRUE OR t.deleted IS NOT TRUE"
         " ORDER BY 1";
     Result rows = state_->run_as_of(sql, params, as_of);
+    const StateColumns source_columns(rows, *type, "s"), target_columns(rows, *type, "t");
     for (std::int64_t row = 0; row < rows.rows(); ++row) {
-      State source_state = read_state(rows, row, *type, "s");
-      State target_state = read_state(rows, row, *type, "t");
+      State source_state = source_columns.read(rows, row);
+      State target_state = target_columns.read(rows, row);
       if (source_state.same_as(target_state)) continue;
       diffs.push_back(describe(*type, rows.get_text(row, 0), target_state, source_state));
     }
@@ -311,7 +420,7 @@ MergeResult Session::merge(const std::string &source, const std::optional<std::s
                           "back before merging");
   detail::OperationScope scope(*state_);
   try {
-    std::vector<std::pair<std::shared_ptr<const EntityType>, nlohmann::json>> writes;
+    MergeWrites writes;
     MergeResult result = plan_merge(*state_, source, into, strategy, &writes);
     if (!result.conflicts.empty() && strategy == "fail") {
       nlohmann::json detail = {{"conflicts", nlohmann::json::array()}};
@@ -329,45 +438,10 @@ MergeResult Session::merge(const std::string &source, const std::optional<std::s
     std::int64_t changes = 0;
     for (const auto &[type, entities] : writes) {
       std::string versions = quoted(type->version_table());
-      std::string head_ids = "{";
-      for (const auto &entity : entities)
-        head_ids += (head_ids.size() > 1 ? "," : "") + entity["head_id"].get<std::string>();
       state_->run("UPDATE " + versions + " SET valid_to = $2::timestamptz WHERE head_id = "
                   "ANY($3::uuid[]) AND branch = $1 AND valid_to IS NULL",
-                  Params::of(target, stamp.text, head_ids + "}"));
-      Params params = Params::of(target, stamp.text);
-      params.add_json(entities.dump());
-      params.add(source);
-      params.add(state_->author.empty() ? std::nullopt
-                                        : std::optional<std::string>(state_->author));
-      std::string fields;
-      for (const auto &column : type->columns) fields += ", " + quoted(column.name);
-      std::string merged_fields;
-      for (const auto &column : type->columns) merged_fields += ", merged." + quoted(column.name);
-      // Each version continues the target's own version (just closed) or, on a target that
-      // reads the entity through to its parent, starts the target's lineage from the version
-      // read there (as a first write on a branch does); an entity new to the target starts
-      // at version 1.
-      Result inserted = state_->run(
-          "WITH ancestors AS MATERIALIZED (SELECT * FROM evcs_lineage($1, 'infinity') "
-          "WHERE depth > 0) "
-          "INSERT INTO " + versions + " (head_id, branch, version, valid_from, deleted, "
-          "parent_branch, parent_version, merged_from, author" + fields + ") "
-          "SELECT m.head_id, $1, coalesce(own.version + 1, 1), $2::timestamptz, m.deleted, "
-          "CASE WHEN own.head_id IS NULL THEN read_through.branch ELSE own.parent_branch END, "
-          "CASE WHEN own.head_id IS NULL THEN read_through.version ELSE own.parent_version END, "
-          "$4, $5" + merged_fields +
-          " FROM jsonb_to_recordset($3::jsonb) AS m(head_id uuid, deleted boolean, fields jsonb)"
-          " CROSS JOIN LATERAL jsonb_populate_record(NULL::" + versions + ", m.fields) merged"
-          " LEFT JOIN LATERAL (SELECT o.head_id, o.version, o.parent_branch, o.parent_version "
-          "FROM " + versions + " o WHERE o.head_id = m.head_id AND o.branch = $1 AND "
-          "o.valid_to = $2::timestamptz LIMIT 1) own ON true"
-          " LEFT JOIN LATERAL (SELECT x.branch, x.version FROM ancestors l CROSS JOIN LATERAL "
-          "(SELECT y.branch, y.version FROM " + versions + " y WHERE y.head_id = m.head_id AND "
-          "y.branch = l.branch AND y.valid_from <= l.at ORDER BY y.valid_from DESC LIMIT 1) x "
-          "ORDER BY l.depth LIMIT 1) read_through ON own.head_id IS NULL",
-          params);
-      changes += inserted.rows_affected();
+                  Params::of(target, stamp.text, entities.head_ids_array()));
+      changes += state_->copy_in(entities.copy_sql(), entities.stamped_rows(stamp.text));
     }
     // The source's next merge starts from this one: its base moves to this commit's stamp.
     state_->run("INSERT INTO evcs_branch_base (branch, valid_from, base_stamp) "

@@ -101,6 +101,16 @@ Result SessionState::run(const std::string &sql, const Params &params) {
   return run_as_of(sql, params, std::nullopt);
 }
 
+std::int64_t SessionState::copy_in(const std::string &copy_sql, const std::string &data) {
+  try {
+    ensure_connection();
+    return connection->copy_in(take_prelude(), copy_sql, data);
+  } catch (...) {
+    absorb_failure(std::current_exception());
+    throw;
+  }
+}
+
 Result SessionState::run_as_of(const std::string &sql, const Params &params,
                                const std::optional<std::int64_t> &as_of) {
   const bool settled = !as_of || *as_of <= engine->settled_stamp.load();

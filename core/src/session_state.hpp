@@ -69,6 +69,8 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   Result run_as_of(const std::string &sql, const Params &params,
                    const std::optional<std::int64_t> &as_of);
   void run_script(const std::string &sql);
+  // COPY … FROM STDIN of `data` (rows in COPY's text format), inside the session's transaction.
+  std::int64_t copy_in(const std::string &copy_sql, const std::string &data);
   // Reads the latest committed stamp into the engine's settled_stamp (rate-limited).
   void learn_settled_stamp();
   void ensure_connection();

@@ -318,4 +318,74 @@ TEST_F(MergeTest, APreviewAppliesTheStrategyAndAMergeRecordsItsMessage) {
   EXPECT_EQ(log.get_text(0, 0), "take the change order");
 }
 
+TEST_F(MergeTest, MergedVersionsContinueTheTargetsLineageAndKeepEveryValueExactly) {
+  auto s = on("main");
+  s.create_entity_type("document", {{"note", "text"}, {"tags", "text[]"}, {"data", "jsonb"},
+                                    {"amount", "numeric(12,2)"}, {"due", "timestamptz"},
+                                    {"ref", "uuid"}, {"flag", "boolean"}, {"ratio", "float8"}});
+  auto documents = s.repository("document");
+  std::string kept = documents.create({{"note", "plain"}, {"amount", "1.00"}}).head_id;
+  s.commit();
+  s.create_branch("docs");
+  s.commit();
+  {
+    auto docs = on("docs");
+    docs.create_branch("sub", "docs");
+    docs.commit();
+  }
+  const json tricky = {{"note", "tab\there\nnew line \\ back \"quoted\""},
+                       {"tags", json::array({"a,b", "say \"hi\"", "back\\slash", nullptr, "{}"})},
+                       {"data", {{"nested", {{"list", {1, 2.5, "é"}}}}, {"none", nullptr}}},
+                       {"amount", "12345.67"},
+                       {"due", "2026-11-25 10:30:00.123456+00"},
+                       {"ref", "123e4567-e89b-12d3-a456-426614174000"},
+                       {"flag", true},
+                       {"ratio", 0.1}};
+  std::string added;
+  {
+    auto sub = on("sub");
+    auto repo = sub.repository("document");
+    repo.update(kept, tricky);
+    added = repo.create({{"note", "added on sub"}}).head_id;
+    sub.commit();
+  }
+  auto docs = on("docs");
+  EXPECT_EQ(docs.merge("sub").changes.size(), 2u);
+  auto docs_repo = docs.repository("document");
+  auto read_through = docs_repo.history(kept, std::string("docs"));
+  ASSERT_EQ(read_through.size(), 1u);
+  EXPECT_EQ(read_through[0].version, 1) << "docs read the entity through to main";
+  EXPECT_EQ(read_through[0].parent_branch, "main");
+  EXPECT_EQ(read_through[0].parent_version, 1);
+  EXPECT_EQ(read_through[0].merged_from, "sub");
+  EXPECT_EQ(read_through[0].author, "tester");
+  for (const auto &[name, value] : tricky.items())
+    EXPECT_EQ(read_through[0].fields[name], value) << name;
+  auto created = docs_repo.history(added, std::string("docs"));
+  ASSERT_EQ(created.size(), 1u);
+  EXPECT_EQ(created[0].version, 1);
+  EXPECT_FALSE(created[0].parent_branch.has_value());
+  EXPECT_FALSE(created[0].parent_version.has_value());
+
+  auto merged = s.merge("docs");
+  auto on_main = documents.history(kept, std::string("main"));
+  ASSERT_EQ(on_main.size(), 2u);
+  EXPECT_EQ(on_main[1].version, 2) << "main continues its own version";
+  EXPECT_FALSE(on_main[1].parent_branch.has_value());
+  EXPECT_EQ(on_main[0].valid_to, on_main[1].valid_from);
+  EXPECT_EQ(on_main[1].valid_from, *merged.stamp);
+  EXPECT_EQ(on_main[1].merged_from, "docs");
+  for (const auto &[name, value] : tricky.items()) EXPECT_EQ(on_main[1].fields[name], value) << name;
+
+  docs_repo.remove(added);
+  docs.commit();
+  s.merge("docs");
+  auto removed = documents.history(added, std::string("main"));
+  ASSERT_EQ(removed.size(), 2u);
+  EXPECT_EQ(removed[1].version, 2);
+  EXPECT_TRUE(removed[1].deleted);
+  EXPECT_EQ(removed[1].fields["note"], "added on sub") << "a tombstone keeps the last content";
+  EXPECT_FALSE(documents.get(added).has_value());
+}
+
 } // namespace

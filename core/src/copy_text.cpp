@@ -1,0 +1,92 @@
+#include "copy_text.hpp"
+
+#include "evcs/error.hpp"
+
+namespace evcs::detail {
+
+namespace {
+
+std::string scalar_text(const nlohmann::json &value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  return value.dump();
+}
+
+// A PostgreSQL array literal, every element quoted, nested lists as nested arrays.
+std::string array_literal(const nlohmann::json &values) {
+  std::string literal = "{";
+  for (const auto &value : values) {
+    if (literal.size() > 1) literal += ',';
+    if (value.is_null()) {
+      literal += "NULL";
+    } else if (value.is_array()) {
+      literal += array_literal(value);
+    } else {
+      literal += '"';
+      for (char c : scalar_text(value)) {
+        if (c == '"' || c == '\\') literal += '\\';
+        literal += c;
+      }
+      literal += '"';
+    }
+  }
+  return literal + "}";
+}
+
+std::string wrong_shape(const ColumnDefinition &column, std::size_t row, const char *expected,
+                        const nlohmann::json &value) {
+  return "row " + std::to_string(row) + ": field '" + column.name + "' (" + column.type +
+         ") takes " + expected + ", not " + std::string(value.type_name());
+}
+
+} // namespace
+
+ColumnShape shape_of(const ColumnDefinition &column) {
+  std::string type = column.type;
+  const std::string not_null = " not null";
+  if (type.size() > not_null.size() &&
+      type.compare(type.size() - not_null.size(), not_null.size(), not_null) == 0)
+    type.erase(type.size() - not_null.size());
+  if (type.compare(0, 4, "json") == 0) return ColumnShape::json;
+  if (type.size() > 2 && type.compare(type.size() - 2, 2, "[]") == 0) return ColumnShape::array;
+  return ColumnShape::scalar;
+}
+
+void append_copy_field(std::string &out, const std::string &text) {
+  for (char c : text) {
+    switch (c) {
+    case '\\': out += "\\\\"; break;
+    case '\t': out += "\\t"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    default: out += c;
+    }
+  }
+}
+
+void append_copy_value(std::string &out, const nlohmann::json &value,
+                       const ColumnDefinition &column, ColumnShape shape, std::size_t row) {
+  if (value.is_null()) {
+    out += "\\N";
+    return;
+  }
+  switch (shape) {
+  case ColumnShape::json:
+    append_copy_field(out, value.dump());
+    return;
+  case ColumnShape::array:
+    if (value.is_array()) {
+      append_copy_field(out, array_literal(value));
+      return;
+    }
+    if (!value.is_string()) throw InvalidArgument(wrong_shape(column, row, "a list", value));
+    break;
+  case ColumnShape::scalar:
+    if (value.is_array() || value.is_object())
+      throw InvalidArgument(wrong_shape(column, row, "a single value", value));
+    break;
+  }
+  append_copy_field(out, scalar_text(value));
+}
+
+} // namespace evcs::detail

@@ -1,0 +1,26 @@
+// Rows in COPY's text format, for the operations that write many versions at once through COPY
+// (a bulk create, a merge).
+#pragma once
+
+#include "evcs/versioning.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace evcs::detail {
+
+// How a column's values are written.
+enum class ColumnShape { scalar, array, json };
+
+ColumnShape shape_of(const ColumnDefinition &column);
+
+// Appends `text` as one field: backslash and the delimiters are escaped.
+void append_copy_field(std::string &out, const std::string &text);
+
+// Appends `value` (NULL for a JSON null) as the field of `column`; a list for a scalar column
+// or a single value for an array column is an InvalidArgument naming `row`.
+void append_copy_value(std::string &out, const nlohmann::json &value,
+                       const ColumnDefinition &column, ColumnShape shape, std::size_t row);
+
+} // namespace evcs::detail

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import datetime
 import decimal
+import hashlib
 import os
 import random
 import re
@@ -40,12 +41,15 @@ DEPTHS = (10, 100, 1_000, 10_000)
 HISTORY_START = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
 AUTHOR = "bench"
 # Entity n of a benchmark has a head_id computable in SQL too (pgbench has no uuid generator).
-UUID_PREFIX = "00000000-0000-4000-8000-"
-PGBENCH_UUID = f"('{UUID_PREFIX}' || lpad(:n::text, 12, '0'))::uuid"
+# Entity n's head id: random-looking like the ids evcs assigns, and computable in SQL too. (Ids
+# differing only in their last bytes, such as 00000000-0000-4000-8000-<n>, degrade btree_gist's
+# exclusion index: it places uuids by their leading bytes, so every write would pay for it.)
+UUID_SQL = "md5('evcs-bench-' || {n})::uuid"
+PGBENCH_UUID = UUID_SQL.format(n=":n")
 
 
 def uid(n: int) -> str:
-    return f"{UUID_PREFIX}{n:012d}"
+    return str(uuid.UUID(hashlib.md5(f"evcs-bench-{n}".encode()).hexdigest()))
 
 
 def instant(version: int) -> datetime.datetime:
@@ -183,6 +187,38 @@ class Bench:
             done += 1
         return self.report(label, done / (time.perf_counter() - started))
 
+    def measure_interleaved(self, operations: Dict[str, Tuple[str, Callable[[], None]]]
+                            ) -> Dict[str, float]:
+        """measure_interleaved_async for blocking operations."""
+        def awaitable(operation: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                operation()
+            return run
+        return asyncio.run(self.measure_interleaved_async(
+            {key: (label, awaitable(operation)) for key, (label, operation) in operations.items()}))
+
+    async def measure_interleaved_async(
+            self, operations: Dict[str, Tuple[str, Callable[[], Awaitable[None]]]],
+            rounds: int = 6) -> Dict[str, float]:
+        """Rates of several operations measured in turn, a slice each per round, so a change in
+        the machine's load over the run weighs on all of them alike (the targets compare the
+        ratios between them)."""
+        done = {key: 0 for key in operations}
+        spent = {key: 0.0 for key in operations}
+        for _, operation in operations.values():
+            await operation()
+        for _ in range(rounds):
+            for key, (_, operation) in operations.items():
+                count = 0
+                started = time.perf_counter()
+                while time.perf_counter() - started < self.seconds / rounds:
+                    await operation()
+                    count += 1
+                spent[key] += time.perf_counter() - started
+                done[key] += count
+        return {key: self.report(label, done[key] / spent[key])
+                for key, (label, _) in operations.items()}
+
     def pgbench(self, label: str, script: str) -> float:
         with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
             handle.write(script + "\n")
@@ -232,21 +268,21 @@ def load(bench: Bench, layout: Layout) -> None:
             session.create_entity_type(name, COLUMNS)
         session.commit()
     history = (
-        "INSERT INTO {table} (head_id, created_by) SELECT ('{prefix}' || lpad(n::text, 12, '0'))"
-        "::uuid, 'bench' FROM generate_series({lo}, {hi}) n\n"
+        "INSERT INTO {table} (head_id, created_by) SELECT {head_id}, 'bench' FROM "
+        "generate_series({lo}, {hi}) n\n"
         "INSERT INTO {table}_version (head_id, branch, version, valid_from, valid_to, author, "
-        "name, qty, price) SELECT ('{prefix}' || lpad(n::text, 12, '0'))::uuid, 'main', k, "
+        "name, qty, price) SELECT {head_id}, 'main', k, "
         "'{start}'::timestamptz + k * interval '1 second', CASE WHEN k < {depth} THEN "
         "'{start}'::timestamptz + (k + 1) * interval '1 second' END, 'bench', 'item ' || n, k, "
         "k * 1.5 FROM generate_series({lo}, {hi}) n, generate_series(1, {depth}) k")
+
+    def write_history(table: str, lo: int, hi: int, depth: int) -> None:
+        bench.sql(*history.format(table=table, head_id=UUID_SQL.format(n="n"), lo=lo, hi=hi,
+                                  depth=depth, start=HISTORY_START.isoformat()).split("\n"))
     for depth, (lo, hi) in layout.groups.items():
-        bench.sql(*history.format(table="item", prefix=UUID_PREFIX, lo=lo, hi=hi, depth=depth,
-                                  start=HISTORY_START.isoformat()).split("\n"))
-    lo, hi = layout.updates
-    bench.sql(*history.format(table="item", prefix=UUID_PREFIX, lo=lo, hi=hi, depth=1,
-                              start=HISTORY_START.isoformat()).split("\n"))
-    bench.sql(*history.format(table="scan_item", prefix=UUID_PREFIX, lo=1, hi=layout.scan,
-                              depth=layout.scan_depth, start=HISTORY_START.isoformat()).split("\n"))
+        write_history("item", lo, hi, depth)
+    write_history("item", *layout.updates, 1)
+    write_history("scan_item", 1, layout.scan, layout.scan_depth)
     # The history is written with plain SQL, not by commits: advance the commit clock to its end,
     # as the commits that wrote it would have.
     bench.sql("UPDATE evcs_clock SET last_stamp = greatest(last_stamp, "
@@ -263,17 +299,20 @@ def random_entity(group: Tuple[int, int]) -> int:
 # ---- reads -------------------------------------------------------------------------------------
 
 def reads(bench: Bench, layout: Layout) -> Dict[str, float]:
+    """The current read and the as-of reads at each depth, each client's measured interleaved."""
     results: Dict[str, float] = {}
     current_group = layout.groups[10]
     with bench.engine.session() as session:
         repo = session.repository("item")
-        results["evcs current"] = bench.measure(
-            "current read: evcs (sync)", lambda: repo.get(uid(random_entity(current_group))) and None)
+        evcs_reads: Dict[str, Tuple[str, Callable[[], None]]] = {
+            "evcs current": ("current read: evcs (sync)",
+                             lambda: repo.get(uid(random_entity(current_group))) and None)}
         for depth, group in layout.groups.items():
             def as_of_read(depth: int = depth, group: Tuple[int, int] = group) -> None:
                 repo.get(uid(random_entity(group)), as_of=instant(random.randint(1, depth)))
-            results[f"evcs as-of {depth}"] = bench.measure(
-                f"as-of read, {depth:,} versions: evcs (sync)", as_of_read)
+            evcs_reads[f"evcs as-of {depth}"] = (f"as-of read, {depth:,} versions: evcs (sync)",
+                                                 as_of_read)
+        results.update(bench.measure_interleaved(evcs_reads))
         session.rollback()
 
     async def asyncpg_reads() -> None:
@@ -281,13 +320,15 @@ def reads(bench: Bench, layout: Layout) -> Dict[str, float]:
 
         async def current() -> None:
             await connection.fetchrow(CURRENT_SQL, uuid.UUID(uid(random_entity(current_group))))
-        results["asyncpg current"] = await bench.measure_async("current read: asyncpg", current)
+        operations: Dict[str, Tuple[str, Callable[[], Awaitable[None]]]] = {
+            "asyncpg current": ("current read: asyncpg", current)}
         for depth, group in layout.groups.items():
             async def as_of(depth: int = depth, group: Tuple[int, int] = group) -> None:
                 await connection.fetchrow(AS_OF_SQL, uuid.UUID(uid(random_entity(group))),
                                           instant(random.randint(1, depth)))
-            results[f"asyncpg as-of {depth}"] = await bench.measure_async(
-                f"as-of read, {depth:,} versions: asyncpg", as_of)
+            operations[f"asyncpg as-of {depth}"] = (f"as-of read, {depth:,} versions: asyncpg",
+                                                    as_of)
+        results.update(await bench.measure_interleaved_async(operations))
         await connection.close()
 
     async def orm_reads() -> None:
@@ -298,8 +339,8 @@ def reads(bench: Bench, layout: Layout) -> Dict[str, float]:
                                                   Item.branch == "main", Item.valid_to.is_(None))
                 (await session.execute(statement)).scalar_one()
                 session.expunge_all()
-            results["orm current"] = await bench.measure_async("current read: SQLAlchemy ORM",
-                                                               current)
+            operations: Dict[str, Tuple[str, Callable[[], Awaitable[None]]]] = {
+                "orm current": ("current read: SQLAlchemy ORM", current)}
             for depth, group in layout.groups.items():
                 async def as_of(depth: int = depth, group: Tuple[int, int] = group) -> None:
                     statement = sa.select(Item).where(
@@ -308,8 +349,9 @@ def reads(bench: Bench, layout: Layout) -> Dict[str, float]:
                         Item.valid_from.desc()).limit(1)
                     (await session.execute(statement)).scalar_one()
                     session.expunge_all()
-                results[f"orm as-of {depth}"] = await bench.measure_async(
+                operations[f"orm as-of {depth}"] = (
                     f"as-of read, {depth:,} versions: SQLAlchemy ORM", as_of)
+            results.update(await bench.measure_interleaved_async(operations))
         await engine.dispose()
 
     asyncio.run(asyncpg_reads())
@@ -331,63 +373,63 @@ def reads(bench: Bench, layout: Layout) -> Dict[str, float]:
 # ---- versioned update --------------------------------------------------------------------------
 
 def updates(bench: Bench, layout: Layout) -> Dict[str, float]:
-    results: Dict[str, float] = {}
+    """Each client's versioned update of random entities of one group, measured interleaved (the
+    version tables grow as they run, alike for all of them)."""
     group = layout.updates
-    # Autocommit: the write is the transaction, as asyncpg's one statement is (one round trip).
-    with bench.engine.session(author=AUTHOR, autocommit=True) as session:
-        repo = session.repository("item")
 
-        def update_autocommit() -> None:
-            repo.update(uid(random_entity(group)), {"qty": random.randint(1, 1_000_000)})
-        results["evcs update"] = bench.measure("versioned update, autocommit: evcs (sync)",
-                                               update_autocommit)
-    # A unit of work: the write, then commit() stamps it (two round trips, the row rewritten).
-    with bench.engine.session(author=AUTHOR) as session:
-        repo = session.repository("item")
-        session.commit()
-
-        def update() -> None:
-            repo.update(uid(random_entity(group)), {"qty": random.randint(1, 1_000_000)})
-            session.commit()
-        results["evcs update + commit"] = bench.measure("versioned update + commit(): evcs (sync)",
-                                                        update)
-
-    async def asyncpg_updates() -> None:
+    async def measure() -> Dict[str, float]:
         connection = await asyncpg.connect(bench.url)
-
-        async def update() -> None:
-            row = await connection.fetchrow(UPDATE_SQL, uuid.UUID(uid(random_entity(group))),
-                                            random.randint(1, 1_000_000))
-            assert row is not None
-        results["asyncpg update"] = await bench.measure_async(
-            "versioned update + commit: asyncpg, one CTE", update)
-        await connection.close()
-
-    async def orm_updates() -> None:
         engine = create_async_engine(bench.sa_url)
         factory = sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        # Autocommit: the write is the transaction, as asyncpg's one statement is (one round
+        # trip). A unit of work: the write, then commit() stamps it (two round trips, the row
+        # rewritten).
+        with bench.engine.session(author=AUTHOR, autocommit=True) as autocommit_session, \
+                bench.engine.session(author=AUTHOR) as unit_session:
+            autocommit_repo = autocommit_session.repository("item")
+            unit_repo = unit_session.repository("item")
+            unit_session.commit()
 
-        async def update() -> None:
-            async with factory() as session, session.begin():
-                current = (await session.execute(
-                    sa.select(Item).where(Item.head_id == uid(random_entity(group)),
-                                          Item.branch == "main", Item.valid_to.is_(None))
-                    .with_for_update())).scalar_one()
-                clock, stamp = (await session.execute(
-                    sa.select(Clock, NEXT_STAMP).where(Clock.id == 1).with_for_update())).one()
-                current.valid_to = stamp
-                session.add(Item(head_id=current.head_id, branch="main",
-                                 version=current.version + 1, valid_from=stamp, author=AUTHOR,
-                                 name=current.name, qty=random.randint(1, 1_000_000),
-                                 price=current.price))
-                clock.last_stamp = stamp
-                session.add(CommitLog(stamp=stamp, branch="main", author=AUTHOR, changes=1))
-        results["orm update"] = await bench.measure_async(
-            "versioned update + commit: SQLAlchemy ORM", update)
+            async def evcs_autocommit() -> None:
+                autocommit_repo.update(uid(random_entity(group)),
+                                       {"qty": random.randint(1, 1_000_000)})
+
+            async def evcs_unit_of_work() -> None:
+                unit_repo.update(uid(random_entity(group)), {"qty": random.randint(1, 1_000_000)})
+                unit_session.commit()
+
+            async def asyncpg_update() -> None:
+                row = await connection.fetchrow(UPDATE_SQL, uuid.UUID(uid(random_entity(group))),
+                                                random.randint(1, 1_000_000))
+                assert row is not None
+
+            async def orm_update() -> None:
+                async with factory() as session, session.begin():
+                    current = (await session.execute(
+                        sa.select(Item).where(Item.head_id == uid(random_entity(group)),
+                                              Item.branch == "main", Item.valid_to.is_(None))
+                        .with_for_update())).scalar_one()
+                    clock, stamp = (await session.execute(
+                        sa.select(Clock, NEXT_STAMP).where(Clock.id == 1).with_for_update())).one()
+                    current.valid_to = stamp
+                    session.add(Item(head_id=current.head_id, branch="main",
+                                     version=current.version + 1, valid_from=stamp, author=AUTHOR,
+                                     name=current.name, qty=random.randint(1, 1_000_000),
+                                     price=current.price))
+                    clock.last_stamp = stamp
+                    session.add(CommitLog(stamp=stamp, branch="main", author=AUTHOR, changes=1))
+
+            results = await bench.measure_interleaved_async({
+                "evcs update": ("versioned update, autocommit: evcs (sync)", evcs_autocommit),
+                "evcs update + commit": ("versioned update + commit(): evcs (sync)",
+                                         evcs_unit_of_work),
+                "asyncpg update": ("versioned update + commit: asyncpg, one CTE", asyncpg_update),
+                "orm update": ("versioned update + commit: SQLAlchemy ORM", orm_update)})
+        await connection.close()
         await engine.dispose()
+        return results
 
-    asyncio.run(asyncpg_updates())
-    asyncio.run(orm_updates())
+    results = asyncio.run(measure())
     lo, hi = group
     results["pgbench update"] = bench.pgbench(
         "versioned update + commit: pgbench -M prepared, one CTE",
@@ -555,10 +597,7 @@ def merge(bench: Bench, layout: Layout) -> Dict[str, float]:
     with bench.engine.session(author=AUTHOR) as session:
         repo = session.repository("merge_item")
         session.commit()
-        # Random head ids, as evcs assigns them: ids sharing their first 8 bytes (like uid(n))
-        # defeat btree_gist's uuid penalty, and the exclusion index degrades (docs/benchmarks.md).
-        rows = [{key: value for key, value in row.items() if key != "head_id"}
-                for row in bulk_rows(count, 1)]
+        rows = bulk_rows(count, 1)
         started = time.perf_counter()
         created = repo.create_many(rows, "base")
         create_seconds = time.perf_counter() - started

@@ -31,7 +31,15 @@ struct EntityType {
   // with the definition and a prepared statement never outlives the row type it was planned for
   // (PostgreSQL refuses to run it: "cached plan must not change result type").
   std::string select_list(const std::string &qualifier = "") const;
+  // The whole of an update in autocommit mode in the common case, as one statement
+  // (autocommit_update_statement, src/repository.cpp).
+  std::string autocommit_update_sql;
 };
+
+// The update of an entity's own current version on a branch, stamped and logged as its own
+// transaction, in one statement; it returns no row when the case is not that simple, and the
+// write function then does the write.
+std::string autocommit_update_statement(const EntityType &type);
 
 // The definitions of the entity types an engine has seen, parsed once per catalog text: find()
 // reads the catalog row every time and reuses the parsed definition while the row is unchanged.

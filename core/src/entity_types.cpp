@@ -102,6 +102,7 @@ std::shared_ptr<const EntityType> EntityTypeRegistry::find(SessionState &session
         value_type = column_type_of_oid(static_cast<std::uint32_t>(types.get_int64(row, 1)));
     type->value_types.push_back(value_type);
   }
+  type->autocommit_update_sql = autocommit_update_statement(*type);
   std::lock_guard<std::mutex> lock(mutex_);
   types_[name] = {std::move(definition), type};
   return type;

@@ -4,6 +4,7 @@
 #include "session_state.hpp"
 
 #include <climits>
+#include <cstring>
 
 namespace evcs {
 
@@ -172,6 +173,21 @@ Version version_from_row(const Result &result, std::int64_t row, const EntityTyp
   return version;
 }
 
+// An update in autocommit mode as one statement (detail::autocommit_update_statement); nothing
+// when the case is not that simple.
+std::optional<Version> update_in_one_statement(SessionState &session, const EntityType &type,
+                                               const std::string &head_id,
+                                               const nlohmann::json &values,
+                                               std::optional<std::int64_t> expected) {
+  Params params = Params::of(head_id, session.branch);
+  params.add_json(values.dump());
+  params.add(expected);
+  params.add(session.author.empty() ? std::nullopt : std::optional<std::string>(session.author));
+  Result updated = session.run(type.autocommit_update_sql, params);
+  if (updated.rows() == 0) return std::nullopt;
+  return version_from_row(updated, 0, type);
+}
+
 } // namespace
 
 nlohmann::json Version::to_json() const {
@@ -225,6 +241,9 @@ Version Repository::write(const char *operation, const std::string &head_id,
   if (session_->author.empty()) params.add_null();
   else params.add(session_->author);
   const bool commit_now = session_->statements_autocommit();
+  if (commit_now && std::strcmp(operation, "update") == 0)
+    if (auto updated = update_in_one_statement(*session_, *type_, head_id, values, expected))
+      return *updated;
   params.add(commit_now);
   Result result = session_->run("SELECT " + type_->select_list() + " FROM " +
                                     quoted(type_->name + "_evcs_write") +
@@ -403,5 +422,52 @@ bool Repository::exists(const FindOptions &options) {
   std::string sql = state_query(*type_, options, branch_or_default(options.branch), "1", params);
   return session_->run_as_of("SELECT EXISTS (" + sql + ")", params, options.as_of).get_bool(0, 0);
 }
+
+namespace detail {
+
+// Parameters: $1 head id, $2 branch, $3 changes (fields of the type, as Repository::write
+// checked), $4 expected version, $5 author. Every step takes its rows from the one before, so the
+// locks come in the write function's order (the entity's row, then the as-of readers' advisory
+// lock, then the clock row) and nothing is stamped or logged unless a version is written. A
+// writer that waited for the entity's lock read the version to supersede before the wait:
+// closing it then finds it closed, and nothing is written. Any case but the simple one (no own
+// version on the branch, a deleted or unchanged entity, another expected version, a read-only
+// branch) writes nothing here either, and the write function reports or handles it.
+std::string autocommit_update_statement(const EntityType &type) {
+  std::string versions = quoted(type.version_table());
+  std::string old_values, new_values, insert_columns, inserted_values;
+  for (const auto &column : type.columns) {
+    std::string name = quoted(column.name);
+    old_values += (old_values.empty() ? "" : ", ") + std::string("(old).") + name;
+    new_values += (new_values.empty() ? "" : ", ") + std::string("(new).") + name;
+    insert_columns += ", " + name;
+    inserted_values += ", (new)." + name;
+  }
+  return "WITH head AS (SELECT head_id FROM " + quoted(type.name) +
+         " WHERE head_id = $1::uuid AND EXISTS (SELECT 1 FROM evcs_branch WHERE name = $2 AND "
+         "status = 'active') FOR UPDATE), "
+         "current AS (SELECT v AS old, jsonb_populate_record(v, $3::jsonb) AS new FROM " +
+         versions + " v WHERE v.head_id = (SELECT head_id FROM head) AND v.branch = $2 AND "
+         "v.valid_to IS NULL AND NOT v.deleted AND v.valid_from <> 'infinity' AND "
+         "($4::int IS NULL OR v.version = $4::int)), "
+         "changed AS (SELECT old, new FROM current WHERE ROW(" + new_values +
+         ") IS DISTINCT FROM ROW(" + old_values + ")), "
+         "frontier AS (" + lock_commit_stamp + " FROM changed), "
+         "clock AS (UPDATE evcs_clock SET last_stamp = greatest(clock_timestamp(), last_stamp + "
+         "interval '1 microsecond') FROM frontier WHERE id = 1 RETURNING last_stamp AS stamp), "
+         "closed AS (UPDATE " + versions + " v SET valid_to = clock.stamp FROM clock, changed "
+         "WHERE v.head_id = (changed.old).head_id AND v.branch = $2 AND v.valid_from = "
+         "(changed.old).valid_from AND v.valid_to IS NULL RETURNING clock.stamp), "
+         "inserted AS (INSERT INTO " + versions + " (head_id, branch, version, valid_from, "
+         "deleted, parent_branch, parent_version, merged_from, author" + insert_columns +
+         ") SELECT (old).head_id, $2, (old).version + 1, closed.stamp, false, "
+         "(old).parent_branch, (old).parent_version, NULL, $5" + inserted_values +
+         " FROM changed, closed RETURNING " + type.select_list() + "), "
+         "logged AS (INSERT INTO evcs_commit (stamp, branch, author, changes) SELECT stamp, $2, "
+         "$5, 1 FROM closed WHERE EXISTS (SELECT 1 FROM inserted)) "
+         "SELECT * FROM inserted";
+}
+
+} // namespace detail
 
 } // namespace evcs

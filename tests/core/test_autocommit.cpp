@@ -109,6 +109,81 @@ TEST_F(AutocommitTest, AFailedWriteLeavesNothingBehind) {
   EXPECT_EQ(repo.update(created.head_id, {{"points", 2}}).version, 2) << "the session goes on";
 }
 
+TEST_F(AutocommitTest, AnUpdateIsOneStatement) {
+  evcs::EngineOptions options;
+  options.url = *url_;
+  options.echo = true;
+  evcs::Engine logged_engine(options);
+  std::vector<std::string> log;
+  logged_engine.set_logger([&log](const std::string &line) { log.push_back(line); });
+  auto s = logged_engine.session("main", "alice");
+  s.set_autocommit(true);
+  auto repo = s.repository("task");
+  auto created = repo.create({{"title", "t"}, {"points", 1}});
+  log.clear();
+  auto updated = repo.update(created.head_id, {{"points", 2}}, 1);
+  EXPECT_EQ(updated.version, 2);
+  EXPECT_EQ(updated.fields["points"], 2);
+  EXPECT_EQ(updated.fields["title"], "t");
+  EXPECT_EQ(updated.author, "alice");
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].find("task_evcs_write"), std::string::npos) << log[0];
+  EXPECT_EQ(scalar("SELECT count(*) FROM evcs_commit WHERE stamp = (SELECT valid_from FROM "
+                   "task_version WHERE version = 2)"), 1);
+}
+
+TEST_F(AutocommitTest, EveryCaseOfAnUpdateBehavesAsTheWriteFunctionDefinesIt) {
+  auto s = autocommit_session();
+  auto repo = s.repository("task");
+  auto created = repo.create({{"title", "t"}, {"points", 1}});
+  EXPECT_EQ(repo.update(created.head_id, {{"points", 2}}, 1).version, 2) << "expected version met";
+  auto setup = engine_->session();
+  setup.create_branch("feature");
+  setup.commit();
+
+  auto on_branch = autocommit_session("bob", "feature");
+  auto branch_repo = on_branch.repository("task");
+  auto first = branch_repo.update(created.head_id, {{"points", 3}});
+  EXPECT_EQ(first.branch, "feature");
+  EXPECT_EQ(first.version, 1) << "the branch read the entity through to main";
+  EXPECT_EQ(first.parent_branch, "main");
+  EXPECT_EQ(first.parent_version, 2);
+  auto second = branch_repo.update(created.head_id, {{"title", "t2"}});
+  EXPECT_EQ(second.version, 2);
+  EXPECT_EQ(second.parent_branch, "main") << "the lineage stays recorded";
+  EXPECT_EQ(second.parent_version, 2);
+  EXPECT_EQ(second.author, "bob");
+  EXPECT_EQ(second.fields["points"], 3);
+  EXPECT_EQ(second.fields["title"], "t2");
+  EXPECT_EQ(repo.get(created.head_id)->fields["points"], 2) << "main is untouched";
+
+  setup.lock_branch("feature");
+  setup.commit();
+  const auto commits = [this] { return scalar("SELECT count(*) FROM evcs_commit"); };
+  auto logged = commits();
+  EXPECT_THROW(branch_repo.update(created.head_id, {{"points", 4}}), evcs::BranchLocked);
+  EXPECT_EQ(commits(), logged);
+  EXPECT_EQ(branch_repo.get(created.head_id)->version, 2) << "a locked branch serves reads";
+  setup.unlock_branch("feature");
+  setup.commit();
+
+  branch_repo.remove(created.head_id);
+  logged = commits();
+  EXPECT_THROW(branch_repo.update(created.head_id, {{"points", 5}}), evcs::NotFound)
+      << "a deleted entity is restored first";
+  EXPECT_EQ(commits(), logged);
+
+  setup.drop_column("task", "points");
+  setup.commit();
+  logged = commits();
+  EXPECT_THROW(repo.update(created.head_id, {{"title", "t3"}}), evcs::Error)
+      << "a repository opened before the definition changed fails, writing nothing";
+  EXPECT_EQ(commits(), logged);
+  EXPECT_EQ(scalar("SELECT count(*) FROM task_version"), 5);
+  EXPECT_EQ(s.repository("task").update(created.head_id, {{"title", "t3"}}).version, 3);
+  EXPECT_EQ(scalar("SELECT (last_stamp = (SELECT max(stamp) FROM evcs_commit))::int FROM evcs_clock"), 1);
+}
+
 TEST_F(AutocommitTest, BeginOpensATransactionAsUsual) {
   auto s = autocommit_session();
   auto repo = s.repository("task");

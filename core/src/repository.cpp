@@ -144,32 +144,32 @@ private:
   Params &params_;
 };
 
-std::optional<std::int64_t> optional_timestamp(const Result &result, std::int64_t row,
-                                               const char *column) {
-  std::int64_t index = result.column_index(column);
-  if (result.is_null(row, index)) return std::nullopt;
-  return result.get_timestamp(row, index);
-}
-
+// A version row as every read here selects it: EntityType::select_list's columns, in its order
+// (the system columns, then the entity's fields), so cells are read by position.
 Version version_from_row(const Result &result, std::int64_t row, const EntityType &type) {
-  auto text = [&](const char *column) -> std::optional<std::string> {
-    std::int64_t index = result.column_index(column);
-    if (result.is_null(row, index)) return std::nullopt;
-    return result.get_text(row, index);
+  enum : std::int64_t {
+    head_id, branch, version_number, valid_from, valid_to, deleted, parent_branch, parent_version,
+    merged_from, author, first_field
+  };
+  auto text = [&](std::int64_t column) -> std::optional<std::string> {
+    if (result.is_null(row, column)) return std::nullopt;
+    return result.get_text(row, column);
   };
   Version version;
-  version.head_id = *text("head_id");
-  version.branch = *text("branch");
-  version.version = result.get_int64(row, result.column_index("version"));
-  version.valid_from = result.get_timestamp(row, result.column_index("valid_from"));
-  version.valid_to = optional_timestamp(result, row, "valid_to");
-  version.deleted = result.get_bool(row, result.column_index("deleted"));
-  version.author = text("author").value_or("");
-  version.parent_branch = text("parent_branch");
-  if (auto parent = text("parent_version")) version.parent_version = std::stoll(*parent);
-  version.merged_from = text("merged_from");
-  for (const auto &column : type.columns)
-    version.fields[column.name] = result.get_json(row, result.column_index(column.name));
+  version.head_id = result.get_text(row, head_id);
+  version.branch = result.get_text(row, branch);
+  version.version = result.get_int64(row, version_number);
+  version.valid_from = result.get_timestamp(row, valid_from);
+  if (!result.is_null(row, valid_to)) version.valid_to = result.get_timestamp(row, valid_to);
+  version.deleted = result.get_bool(row, deleted);
+  version.author = text(author).value_or("");
+  version.parent_branch = text(parent_branch);
+  if (!result.is_null(row, parent_version))
+    version.parent_version = result.get_int64(row, parent_version);
+  version.merged_from = text(merged_from);
+  for (std::size_t field = 0; field < type.columns.size(); ++field)
+    version.fields[type.columns[field].name] =
+        result.get_json(row, first_field + static_cast<std::int64_t>(field));
   return version;
 }
 

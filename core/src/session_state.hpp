@@ -151,8 +151,8 @@ public:
   }
   OperationScope(const OperationScope &) = delete;
   OperationScope &operator=(const OperationScope &) = delete;
-  void commit(const std::string &message = "") {
-    if (owned_) session_.commit(message);
+  void commit() {
+    if (owned_) session_.commit("");
   }
 
 private:

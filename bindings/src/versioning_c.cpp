@@ -9,12 +9,15 @@ using json = nlohmann::json;
 
 namespace {
 
-char *version_out(const evcs::Version &version) { return copy_out(version.to_json().dump()); }
+char *version_out(const evcs::Version &version) { return copy_out(version.to_json_text()); }
 
 char *versions_out(const std::vector<evcs::Version> &versions) {
-  json array = json::array();
-  for (const auto &version : versions) array.push_back(version.to_json());
-  return copy_out(array.dump());
+  std::string array = "[";
+  for (const auto &version : versions) {
+    if (array.size() > 1) array += ',';
+    array += version.to_json_text();
+  }
+  return copy_out(array + "]");
 }
 
 // [{"name": "...", "type": "..."}, ...] in column order.

@@ -177,12 +177,13 @@ Version version_from_row(const Result &result, std::int64_t row, const EntityTyp
 // when the case is not that simple.
 std::optional<Version> update_in_one_statement(SessionState &session, const EntityType &type,
                                                const std::string &head_id,
-                                               const nlohmann::json &values,
-                                               std::optional<std::int64_t> expected) {
+                                               const std::string &changes,
+                                               std::optional<std::int64_t> expected,
+                                               const std::optional<std::string> &author) {
   Params params = Params::of(head_id, session.branch);
-  params.add_json(values.dump());
+  params.add_json(changes);
   params.add(expected);
-  params.add(session.author.empty() ? std::nullopt : std::optional<std::string>(session.author));
+  params.add(author);
   Result updated = session.run(type.autocommit_update_sql, params);
   if (updated.rows() == 0) return std::nullopt;
   return version_from_row(updated, 0, type);
@@ -200,6 +201,27 @@ nlohmann::json Version::to_json() const {
   json["merged_from"] = merged_from ? nlohmann::json(*merged_from) : nlohmann::json(nullptr);
   json["changed"] = changed;
   return json;
+}
+
+std::string Version::to_json_text() const {
+  auto text = [](const std::string &value) { return nlohmann::json(value).dump(); };
+  auto optional_text = [&](const std::optional<std::string> &value) {
+    return value ? text(*value) : std::string("null");
+  };
+  std::string out = "{\"author\":" + text(author) + ",\"branch\":" + text(branch) +
+                    ",\"changed\":[";
+  for (std::size_t index = 0; index < changed.size(); ++index)
+    out += (index > 0 ? "," : "") + text(changed[index]);
+  out += "],\"deleted\":";
+  out += deleted ? "true" : "false";
+  out += ",\"fields\":" + fields.dump() + ",\"head_id\":" + text(head_id) +
+         ",\"merged_from\":" + optional_text(merged_from) +
+         ",\"parent_branch\":" + optional_text(parent_branch) + ",\"parent_version\":" +
+         (parent_version ? std::to_string(*parent_version) : "null") +
+         ",\"valid_from\":" + std::to_string(valid_from) +
+         ",\"valid_to\":" + (valid_to ? std::to_string(*valid_to) : "null") +
+         ",\"version\":" + std::to_string(version) + "}";
+  return out;
 }
 
 Repository::Repository(std::shared_ptr<SessionState> session,
@@ -231,19 +253,21 @@ Version Repository::write(const char *operation, const std::string &head_id,
       if (!type_->has_column(item.key()))
         throw InvalidArgument("'" + item.key() + "' is not a field of entity type '" +
                               type_->name + "' (fields: " + known_fields(*type_) + ")");
-  Params params;
-  params.add(std::string(operation));
+  const std::string changes = values.is_null() ? "{}" : values.dump();
+  const std::optional<std::string> author =
+      session_->author.empty() ? std::nullopt : std::optional<std::string>(session_->author);
+  const bool commit_now = session_->statements_autocommit();
+  if (commit_now && std::strcmp(operation, "update") == 0)
+    if (auto updated = update_in_one_statement(*session_, *type_, head_id, changes, expected,
+                                               author))
+      return *updated;
+  Params params = Params::of(std::string(operation));
   if (head_id.empty()) params.add_null();
   else params.add(head_id);
   params.add(session_->branch);
-  params.add_json(values.is_null() ? "{}" : values.dump());
+  params.add_json(changes);
   params.add(expected);
-  if (session_->author.empty()) params.add_null();
-  else params.add(session_->author);
-  const bool commit_now = session_->statements_autocommit();
-  if (commit_now && std::strcmp(operation, "update") == 0)
-    if (auto updated = update_in_one_statement(*session_, *type_, head_id, values, expected))
-      return *updated;
+  params.add(author);
   params.add(commit_now);
   Result result = session_->run("SELECT " + type_->select_list() + " FROM " +
                                     quoted(type_->name + "_evcs_write") +
@@ -435,33 +459,35 @@ namespace detail {
 // branch) writes nothing here either, and the write function reports or handles it.
 std::string autocommit_update_statement(const EntityType &type) {
   std::string versions = quoted(type.version_table());
-  std::string old_values, new_values, insert_columns, inserted_values;
+  std::string fields, merged_fields, current_fields, changed_fields;
   for (const auto &column : type.columns) {
     std::string name = quoted(column.name);
-    old_values += (old_values.empty() ? "" : ", ") + std::string("(old).") + name;
-    new_values += (new_values.empty() ? "" : ", ") + std::string("(new).") + name;
-    insert_columns += ", " + name;
-    inserted_values += ", (new)." + name;
+    fields += ", " + name;
+    merged_fields += ", merged." + name;
+    current_fields += (current_fields.empty() ? "v." : ", v.") + name;
+    changed_fields += ", changed." + name;
   }
+  std::string merged_row = merged_fields.empty() ? "" : merged_fields.substr(2);
   return "WITH head AS (SELECT head_id FROM " + quoted(type.name) +
          " WHERE head_id = $1::uuid AND EXISTS (SELECT 1 FROM evcs_branch WHERE name = $2 AND "
          "status = 'active') FOR UPDATE), "
-         "current AS (SELECT v AS old, jsonb_populate_record(v, $3::jsonb) AS new FROM " +
-         versions + " v WHERE v.head_id = (SELECT head_id FROM head) AND v.branch = $2 AND "
-         "v.valid_to IS NULL AND NOT v.deleted AND v.valid_from <> 'infinity' AND "
-         "($4::int IS NULL OR v.version = $4::int)), "
-         "changed AS (SELECT old, new FROM current WHERE ROW(" + new_values +
-         ") IS DISTINCT FROM ROW(" + old_values + ")), "
+         "changed AS (SELECT v.head_id, v.version, v.valid_from, v.parent_branch, "
+         "v.parent_version" + merged_fields + " FROM " + versions +
+         " v CROSS JOIN LATERAL jsonb_populate_record(v, $3::jsonb) merged "
+         "WHERE v.head_id = (SELECT head_id FROM head) AND v.branch = $2 AND v.valid_to IS NULL "
+         "AND NOT v.deleted AND v.valid_from <> 'infinity' AND "
+         "($4::int IS NULL OR v.version = $4::int) AND "
+         "ROW(" + merged_row + ") IS DISTINCT FROM ROW(" + current_fields + ")), "
          "frontier AS (" + lock_commit_stamp + " FROM changed), "
          "clock AS (UPDATE evcs_clock SET last_stamp = greatest(clock_timestamp(), last_stamp + "
          "interval '1 microsecond') FROM frontier WHERE id = 1 RETURNING last_stamp AS stamp), "
          "closed AS (UPDATE " + versions + " v SET valid_to = clock.stamp FROM clock, changed "
-         "WHERE v.head_id = (changed.old).head_id AND v.branch = $2 AND v.valid_from = "
-         "(changed.old).valid_from AND v.valid_to IS NULL RETURNING clock.stamp), "
+         "WHERE v.head_id = changed.head_id AND v.branch = $2 AND v.valid_from = "
+         "changed.valid_from AND v.valid_to IS NULL RETURNING clock.stamp), "
          "inserted AS (INSERT INTO " + versions + " (head_id, branch, version, valid_from, "
-         "deleted, parent_branch, parent_version, merged_from, author" + insert_columns +
-         ") SELECT (old).head_id, $2, (old).version + 1, closed.stamp, false, "
-         "(old).parent_branch, (old).parent_version, NULL, $5" + inserted_values +
+         "deleted, parent_branch, parent_version, merged_from, author" + fields +
+         ") SELECT changed.head_id, $2, changed.version + 1, closed.stamp, false, "
+         "changed.parent_branch, changed.parent_version, NULL, $5" + changed_fields +
          " FROM changed, closed RETURNING " + type.select_list() + "), "
          "logged AS (INSERT INTO evcs_commit (stamp, branch, author, changes) SELECT stamp, $2, "
          "$5, 1 FROM closed WHERE EXISTS (SELECT 1 FROM inserted)) "

@@ -362,4 +362,27 @@ TEST_F(VersioningTest, BadInputIsRefusedAndWritesNothing) {
   EXPECT_THROW(s.create_entity_type("project", {{"x", "text"}}), evcs::InvalidArgument);
 }
 
+TEST(VersionText, IsExactlyTheDumpOfItsJson) {
+  evcs::Version bare;
+  bare.head_id = "123e4567-e89b-12d3-a456-426614174000";
+  bare.branch = "main";
+  bare.version = 1;
+  bare.valid_from = 1732500000123456;
+  EXPECT_EQ(bare.to_json_text(), bare.to_json().dump());
+
+  evcs::Version full = bare;
+  full.branch = "feature \"x\"\\y";
+  full.version = 7;
+  full.valid_to = 1732500000999999;
+  full.deleted = true;
+  full.author = "zoë\t\n";
+  full.parent_branch = "main";
+  full.parent_version = 3;
+  full.merged_from = "other";
+  full.fields = {{"title", "naïve \"quote\""}, {"budget", "12.50"}, {"tags", {"a", nullptr}},
+                 {"meta", {{"nested", {1, 2.5, true}}}}, {"none", nullptr}};
+  full.changed = {"budget", "title"};
+  EXPECT_EQ(full.to_json_text(), full.to_json().dump());
+}
+
 } // namespace

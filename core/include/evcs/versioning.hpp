@@ -58,6 +58,9 @@ struct Version {
   std::vector<std::string> changed;
 
   nlohmann::json to_json() const;
+  // The text of to_json().dump(), written without building the object (the C ABI hands out
+  // every version a read returns this way).
+  std::string to_json_text() const;
 };
 
 // A branch (SPEC §3.4). Timestamps are UTC microseconds.

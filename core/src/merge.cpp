@@ -1,6 +1,7 @@
 // Diff and three-way merge of branches (SPEC §3.5). The states to compare are computed in SQL,
 // set-based per entity type; the per-field decisions are made here; the merged versions are
-// written by each type's write function in one statement per type, and stamped at commit.
+// written already stamped, two statements per type: an UPDATE closes the target's versions and a
+// COPY brings in the merged ones.
 #include "copy_text.hpp"
 #include "entity_type.hpp"
 #include "evcs/error.hpp"

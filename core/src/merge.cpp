@@ -309,10 +309,11 @@ MergeResult plan_merge(SessionState &session, const std::string &source,
     // Writers of these entities on any branch wait from here to the merge's commit, so the
     // target state planned below is still the target state when the merge writes over it.
     if (writes != nullptr)
-      session.run("SELECT 1 FROM " + quoted(type->name) + " WHERE head_id IN (SELECT head_id FROM " +
-                      versions + " WHERE branch = $1 AND valid_to IS NULL AND valid_from > $2 AND "
-                      "valid_from <> 'infinity') ORDER BY head_id FOR UPDATE",
-                  Params::of(source, Timestamp{base_row.get_timestamp(0, 0)}));
+      session.run_set_based("SELECT 1 FROM " + quoted(type->name) +
+                                " WHERE head_id IN (SELECT head_id FROM " + versions +
+                                " WHERE branch = $1 AND valid_to IS NULL AND valid_from > $2 AND "
+                                "valid_from <> 'infinity') ORDER BY head_id FOR UPDATE",
+                            Params::of(source, Timestamp{base_row.get_timestamp(0, 0)}));
     // Every join is a LATERAL lookup by head_id, so the plan stays one index probe per entity
     // whatever the planner estimates for tables a bulk load has just filled. An entity the
     // source changed since its base has its open version on the source from after the base.
@@ -342,7 +343,7 @@ MergeResult plan_merge(SessionState &session, const std::string &source,
         "y.valid_from <= l.at ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1) "
         "at_base ON true"
         " ORDER BY theirs.head_id";
-    Result rows = session.run(sql, params);
+    Result rows = session.run_set_based(sql, params);
     const StateColumns theirs_columns(rows, *type, "theirs"), ours_columns(rows, *type, "ours"),
         recorded_columns(rows, *type, "recorded"), at_base_columns(rows, *type, "at_base");
     const TargetLineage target_lineage(rows, target);
@@ -365,7 +366,8 @@ MergeResult plan_merge(SessionState &session, const std::string &source,
         type_writes.add(head_id, target_lineage.continuation(rows, row), written.deleted,
                         written.values);
     }
-    if (writes != nullptr && !type_writes.empty()) writes->emplace_back(type, std::move(type_writes));
+    if (writes != nullptr && !type_writes.empty())
+      writes->emplace_back(type, std::move(type_writes));
   }
   return result;
 }
@@ -393,7 +395,7 @@ std::vector<EntityDiff> Session::diff(const std::string &source, const std::stri
         " FROM source_state s FULL JOIN target_state t ON s.head_id = t.head_id"
         " WHERE s.deleted IS NOT TRUE OR t.deleted IS NOT TRUE"
         " ORDER BY 1";
-    Result rows = state_->run_as_of(sql, params, as_of);
+    Result rows = state_->run_set_based(sql, params, as_of);
     const StateColumns source_columns(rows, *type, "s"), target_columns(rows, *type, "t");
     for (std::int64_t row = 0; row < rows.rows(); ++row) {
       State source_state = source_columns.read(rows, row);
@@ -439,9 +441,9 @@ MergeResult Session::merge(const std::string &source, const std::optional<std::s
     std::int64_t changes = 0;
     for (const auto &[type, entities] : writes) {
       std::string versions = quoted(type->version_table());
-      state_->run("UPDATE " + versions + " SET valid_to = $2::timestamptz WHERE head_id = "
-                  "ANY($3::uuid[]) AND branch = $1 AND valid_to IS NULL",
-                  Params::of(target, stamp.text, entities.head_ids_array()));
+      state_->run_set_based("UPDATE " + versions + " SET valid_to = $2::timestamptz WHERE "
+                            "head_id = ANY($3::uuid[]) AND branch = $1 AND valid_to IS NULL",
+                            Params::of(target, stamp.text, entities.head_ids_array()));
       changes += state_->copy_in(entities.copy_sql(), entities.stamped_rows(stamp.text));
     }
     // The source's next merge starts from this one: its base moves to this commit's stamp.

@@ -41,6 +41,10 @@ Utilities SessionState::take_prelude() {
     if (frame.nested) statements.push_back("SAVEPOINT " + frame.savepoint);
     frame.sent = true;
   }
+  if (jit_restore_pending) {
+    statements.push_back(jit_as_before);
+    jit_restore_pending = false;
+  }
   return statements;
 }
 
@@ -113,13 +117,25 @@ std::int64_t SessionState::copy_in(const std::string &copy_sql, const std::strin
 
 Result SessionState::run_as_of(const std::string &sql, const Params &params,
                                const std::optional<std::int64_t> &as_of) {
+  return run_read(sql, params, as_of, false);
+}
+
+Result SessionState::run_set_based(const std::string &sql, const Params &params,
+                                   const std::optional<std::int64_t> &as_of) {
+  return run_read(sql, params, as_of, true);
+}
+
+Result SessionState::run_read(const std::string &sql, const Params &params,
+                              const std::optional<std::int64_t> &as_of, bool without_jit) {
   const bool settled = !as_of || *as_of <= engine->settled_stamp.load();
   Result result;
   try {
     ensure_connection();
     Utilities before = take_prelude();
     if (!settled) before.push_back(await_commits_in_flight);
+    if (without_jit) before.push_back(jit_off_for_the_statement);
     result = connection->execute(before, sql, params);
+    if (without_jit && !statements_autocommit()) jit_restore_pending = true;
   } catch (...) {
     absorb_failure(std::current_exception());
     throw;
@@ -223,6 +239,7 @@ void SessionState::forget_transaction() noexcept {
   catalog_stamp_pending = false;
   merge_source.clear();
   merge_target.clear();
+  jit_restore_pending = false;
 }
 
 void SessionState::absorb_failure(std::exception_ptr error) noexcept {

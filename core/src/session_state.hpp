@@ -19,6 +19,15 @@ namespace evcs::detail {
 // it is visible. An as-of read waits for it, so that no commit stamped at or before the instant
 // read can become visible afterwards: reads of the past are repeatable (SPEC §3.2).
 constexpr const char *lock_commit_stamp = "SELECT pg_advisory_xact_lock(7311140392591977840)";
+// JIT off for the rest of the transaction (a pipeline's statements share one even in autocommit
+// mode), and back as it was; the value before is kept in a setting of the transaction, and a
+// rolled-back savepoint that took it leaves the setting as it is.
+constexpr const char *jit_off_for_the_statement =
+    "SELECT set_config('evcs.jit_before', current_setting('jit'), true), "
+    "set_config('jit', 'off', true)";
+constexpr const char *jit_as_before =
+    "SELECT set_config('jit', coalesce(nullif(current_setting('evcs.jit_before', true), ''), "
+    "current_setting('jit')), true)";
 constexpr const char *await_commits_in_flight =
     "SELECT pg_advisory_unlock_shared(7311140392591977840) "
     "FROM (SELECT pg_advisory_lock_shared(7311140392591977840)) AS in_flight";
@@ -68,6 +77,14 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   // first, in the same round trip.
   Result run_as_of(const std::string &sql, const Params &params,
                    const std::optional<std::int64_t> &as_of);
+  // run_as_of for a statement that probes an index once per row of thousands (a merge plan, a
+  // diff): the server's JIT would spend longer compiling it than running it (a 10,000-entity
+  // merge plan: about a second of compilation for 0.1 s of work), so it is off for that
+  // statement; inside the caller's transaction it is back before the next statement.
+  Result run_set_based(const std::string &sql, const Params &params,
+                       const std::optional<std::int64_t> &as_of = std::nullopt);
+  Result run_read(const std::string &sql, const Params &params,
+                  const std::optional<std::int64_t> &as_of, bool without_jit);
   void run_script(const std::string &sql);
   // COPY … FROM STDIN of `data` (rows in COPY's text format), inside the session's transaction.
   std::int64_t copy_in(const std::string &copy_sql, const std::string &data);
@@ -111,6 +128,9 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   std::unique_ptr<PgConnection> connection;
   bool transaction_open = false;
   bool transaction_sent = false;
+  // A statement of run_set_based switched JIT off in the open transaction: the next statement
+  // sent in it switches it back first.
+  bool jit_restore_pending = false;
   std::vector<Frame> frames;
   // Entity types this transaction wrote versions of: their stamps are set at commit.
   std::set<std::string> written_types;

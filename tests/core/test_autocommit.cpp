@@ -181,7 +181,9 @@ TEST_F(AutocommitTest, EveryCaseOfAnUpdateBehavesAsTheWriteFunctionDefinesIt) {
   EXPECT_EQ(commits(), logged);
   EXPECT_EQ(scalar("SELECT count(*) FROM task_version"), 5);
   EXPECT_EQ(s.repository("task").update(created.head_id, {{"title", "t3"}}).version, 3);
-  EXPECT_EQ(scalar("SELECT (last_stamp = (SELECT max(stamp) FROM evcs_commit))::int FROM evcs_clock"), 1);
+  EXPECT_EQ(scalar("SELECT (last_stamp = (SELECT max(stamp) FROM evcs_commit))::int FROM "
+                   "evcs_clock"),
+            1);
 }
 
 TEST_F(AutocommitTest, BeginOpensATransactionAsUsual) {

@@ -375,7 +375,8 @@ TEST_F(MergeTest, MergedVersionsContinueTheTargetsLineageAndKeepEveryValueExactl
   EXPECT_EQ(on_main[0].valid_to, on_main[1].valid_from);
   EXPECT_EQ(on_main[1].valid_from, *merged.stamp);
   EXPECT_EQ(on_main[1].merged_from, "docs");
-  for (const auto &[name, value] : tricky.items()) EXPECT_EQ(on_main[1].fields[name], value) << name;
+  for (const auto &[name, value] : tricky.items())
+    EXPECT_EQ(on_main[1].fields[name], value) << name;
 
   docs_repo.remove(added);
   docs.commit();
@@ -386,6 +387,39 @@ TEST_F(MergeTest, MergedVersionsContinueTheTargetsLineageAndKeepEveryValueExactl
   EXPECT_TRUE(removed[1].deleted);
   EXPECT_EQ(removed[1].fields["note"], "added on sub") << "a tombstone keeps the last content";
   EXPECT_FALSE(documents.get(added).has_value());
+}
+
+TEST_F(MergeTest, SetBasedStatementsRunWithoutJitAndLeaveTheSettingAsItWas) {
+  {
+    auto branch = on("co");
+    branch.repository("work_package").update(bridge_, {{"budget", 150}});
+    branch.commit();
+  }
+  auto setting = [](evcs::Session &session, const std::string &name) {
+    return session.execute("SELECT coalesce(current_setting($1, true), '(none)')",
+                           evcs::Params::of(name))
+        .get_text(0, 0);
+  };
+  auto s = on("main");
+  s.execute("SET jit = on");
+  EXPECT_EQ(s.merge_preview("co").changes.size(), 1u);
+  EXPECT_EQ(setting(s, "evcs.jit_before"), "on")
+      << "the preview switched JIT off in this transaction";
+  EXPECT_EQ(setting(s, "jit"), "on") << "and it is back before the next statement";
+  s.commit();
+
+  auto nested = s.begin_nested();
+  EXPECT_EQ(s.diff("co", "main").size(), 1u);
+  nested.rollback();
+  EXPECT_EQ(setting(s, "jit"), "on") << "a savepoint rolled back after the switch";
+  s.commit();
+
+  s.set_autocommit(true);
+  EXPECT_EQ(s.diff("co", "main").size(), 1u);
+  EXPECT_EQ(setting(s, "jit"), "on");
+  EXPECT_EQ(s.merge("co").changes.size(), 1u);
+  EXPECT_EQ(setting(s, "jit"), "on");
+  EXPECT_EQ(field("main", bridge_, "budget"), "150");
 }
 
 } // namespace

@@ -191,17 +191,7 @@ std::optional<Version> update_in_one_statement(SessionState &session, const Enti
 
 } // namespace
 
-nlohmann::json Version::to_json() const {
-  nlohmann::json json = {{"head_id", head_id}, {"branch", branch}, {"version", version},
-                         {"valid_from", valid_from}, {"deleted", deleted}, {"author", author},
-                         {"fields", fields}};
-  json["valid_to"] = valid_to ? nlohmann::json(*valid_to) : nlohmann::json(nullptr);
-  json["parent_branch"] = parent_branch ? nlohmann::json(*parent_branch) : nlohmann::json(nullptr);
-  json["parent_version"] = parent_version ? nlohmann::json(*parent_version) : nlohmann::json(nullptr);
-  json["merged_from"] = merged_from ? nlohmann::json(*merged_from) : nlohmann::json(nullptr);
-  json["changed"] = changed;
-  return json;
-}
+nlohmann::json Version::to_json() const { return nlohmann::json::parse(to_json_text()); }
 
 std::string Version::to_json_text() const {
   auto text = [](const std::string &value) { return nlohmann::json(value).dump(); };

@@ -117,16 +117,16 @@ std::int64_t SessionState::copy_in(const std::string &copy_sql, const std::strin
 
 Result SessionState::run_as_of(const std::string &sql, const Params &params,
                                const std::optional<std::int64_t> &as_of) {
-  return run_read(sql, params, as_of, false);
+  return run_statement(sql, params, as_of, false);
 }
 
 Result SessionState::run_set_based(const std::string &sql, const Params &params,
                                    const std::optional<std::int64_t> &as_of) {
-  return run_read(sql, params, as_of, true);
+  return run_statement(sql, params, as_of, true);
 }
 
-Result SessionState::run_read(const std::string &sql, const Params &params,
-                              const std::optional<std::int64_t> &as_of, bool without_jit) {
+Result SessionState::run_statement(const std::string &sql, const Params &params,
+                                   const std::optional<std::int64_t> &as_of, bool without_jit) {
   const bool settled = !as_of || *as_of <= engine->settled_stamp.load();
   Result result;
   try {

@@ -83,8 +83,9 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   // statement; inside the caller's transaction it is back before the next statement.
   Result run_set_based(const std::string &sql, const Params &params,
                        const std::optional<std::int64_t> &as_of = std::nullopt);
-  Result run_read(const std::string &sql, const Params &params,
-                  const std::optional<std::int64_t> &as_of, bool without_jit);
+  // What run_as_of and run_set_based share.
+  Result run_statement(const std::string &sql, const Params &params,
+                       const std::optional<std::int64_t> &as_of, bool without_jit);
   void run_script(const std::string &sql);
   // COPY … FROM STDIN of `data` (rows in COPY's text format), inside the session's transaction.
   std::int64_t copy_in(const std::string &copy_sql, const std::string &data);

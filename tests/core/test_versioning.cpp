@@ -362,13 +362,17 @@ TEST_F(VersioningTest, BadInputIsRefusedAndWritesNothing) {
   EXPECT_THROW(s.create_entity_type("project", {{"x", "text"}}), evcs::InvalidArgument);
 }
 
-TEST(VersionText, IsExactlyTheDumpOfItsJson) {
+TEST(VersionText, IsTheVersionAsJsonWithSortedKeys) {
   evcs::Version bare;
   bare.head_id = "123e4567-e89b-12d3-a456-426614174000";
   bare.branch = "main";
   bare.version = 1;
   bare.valid_from = 1732500000123456;
-  EXPECT_EQ(bare.to_json_text(), bare.to_json().dump());
+  EXPECT_EQ(bare.to_json_text(),
+            "{\"author\":\"\",\"branch\":\"main\",\"changed\":[],\"deleted\":false,\"fields\":{},"
+            "\"head_id\":\"123e4567-e89b-12d3-a456-426614174000\",\"merged_from\":null,"
+            "\"parent_branch\":null,\"parent_version\":null,\"valid_from\":1732500000123456,"
+            "\"valid_to\":null,\"version\":1}");
 
   evcs::Version full = bare;
   full.branch = "feature \"x\"\\y";
@@ -382,7 +386,16 @@ TEST(VersionText, IsExactlyTheDumpOfItsJson) {
   full.fields = {{"title", "naïve \"quote\""}, {"budget", "12.50"}, {"tags", {"a", nullptr}},
                  {"meta", {{"nested", {1, 2.5, true}}}}, {"none", nullptr}};
   full.changed = {"budget", "title"};
-  EXPECT_EQ(full.to_json_text(), full.to_json().dump());
+  EXPECT_EQ(full.to_json_text(),
+            "{\"author\":\"zoë\\t\\n\",\"branch\":\"feature \\\"x\\\"\\\\y\","
+            "\"changed\":[\"budget\",\"title\"],\"deleted\":true,"
+            "\"fields\":{\"budget\":\"12.50\",\"meta\":{\"nested\":[1,2.5,true]},\"none\":null,"
+            "\"tags\":[\"a\",null],\"title\":\"naïve \\\"quote\\\"\"},"
+            "\"head_id\":\"123e4567-e89b-12d3-a456-426614174000\",\"merged_from\":\"other\","
+            "\"parent_branch\":\"main\",\"parent_version\":3,\"valid_from\":1732500000123456,"
+            "\"valid_to\":1732500000999999,\"version\":7}");
+  EXPECT_EQ(full.to_json().dump(), full.to_json_text());
+  EXPECT_EQ(full.to_json()["parent_version"], 3);
 }
 
 } // namespace

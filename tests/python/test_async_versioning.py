@@ -6,19 +6,13 @@ from __future__ import annotations
 import asyncio
 
 import psycopg
-import pytest
 
 import evcs
 
 
-@pytest.fixture
-def engine_with_tasks(empty_schema_engine: evcs.Engine) -> evcs.Engine:
-    return empty_schema_engine
-
-
-def test_versioned_operations_as_awaitables(engine_with_tasks: evcs.Engine) -> None:
+def test_versioned_operations_as_awaitables(empty_schema_engine: evcs.Engine) -> None:
     async def scenario() -> None:
-        async with engine_with_tasks.async_session(author="ann") as s:
+        async with empty_schema_engine.async_session(author="ann") as s:
             await s.create_entity_type("task", {"title": "text not null", "points": "int"})
             await s.commit()
             repo = await s.repository("task")
@@ -37,10 +31,10 @@ def test_versioned_operations_as_awaitables(engine_with_tasks: evcs.Engine) -> N
             await s.create_branch("feature")
             await s.commit()
             assert [b.name for b in await s.branches()] == ["main", "feature"]
-        async with engine_with_tasks.async_session("feature", "bob") as feature:
+        async with empty_schema_engine.async_session("feature", "bob") as feature:
             feature_repo = await feature.repository("task")
             await feature_repo.update(created.head_id, {"title": "user docs"})
-        async with engine_with_tasks.async_session(author="ann") as s:
+        async with empty_schema_engine.async_session(author="ann") as s:
             diff = await s.diff("feature")
             assert [(d["kind"], d["fields"]) for d in diff] == [
                 ("modified", {"title": {"old": "docs", "new": "user docs"}})]
@@ -56,15 +50,15 @@ def test_versioned_operations_as_awaitables(engine_with_tasks: evcs.Engine) -> N
 
 
 def test_the_loop_runs_while_a_write_waits_for_a_lock(
-        engine_with_tasks: evcs.Engine, admin: psycopg.Connection) -> None:  # type: ignore[type-arg]
-    with engine_with_tasks.session(author="setup") as setup:
+        empty_schema_engine: evcs.Engine, admin: psycopg.Connection) -> None:  # type: ignore[type-arg]
+    with empty_schema_engine.session(author="setup") as setup:
         setup.create_entity_type("task", {"title": "text not null"})
         setup.commit()
         head_id = setup.repository("task").create({"title": "locked"}).head_id
 
     async def scenario() -> int:
         ticks = 0
-        async with engine_with_tasks.async_session(author="ann") as s:
+        async with empty_schema_engine.async_session(author="ann") as s:
             s.autocommit = True
             repo = await s.repository("task")
             with admin.transaction():

@@ -13,15 +13,11 @@ import evcs
 
 
 @pytest.fixture
-def s(database_url: str) -> Iterator[evcs.Session]:
-    with evcs.Engine(database_url) as cleaner, cleaner.session() as setup:
-        setup.execute("DROP SCHEMA public CASCADE")
-        setup.execute("CREATE SCHEMA public")
-    with evcs.Engine(database_url) as engine:
-        with engine.session(author="loader") as setup:
-            setup.create_entity_type("part", {"name": "text not null", "price": "numeric(10,2)"})
-        with engine.session(author="loader") as session:
-            yield session
+def s(empty_schema_engine: evcs.Engine) -> Iterator[evcs.Session]:
+    with empty_schema_engine.session(author="loader") as setup:
+        setup.create_entity_type("part", {"name": "text not null", "price": "numeric(10,2)"})
+    with empty_schema_engine.session(author="loader") as session:
+        yield session
 
 
 def test_create_many_commits_the_rows_with_one_stamp(s: evcs.Session) -> None:

@@ -18,13 +18,9 @@ MICRO = datetime.timedelta(microseconds=1)
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[evcs.Engine]:
+def engine(empty_schema_engine: evcs.Engine) -> evcs.Engine:
     """A new engine per test on an emptied schema: the engine installs its catalog again."""
-    with evcs.Engine(database_url) as cleaner, cleaner.session() as setup:
-        setup.execute("DROP SCHEMA public CASCADE")
-        setup.execute("CREATE SCHEMA public")
-    with evcs.Engine(database_url) as fresh:
-        yield fresh
+    return empty_schema_engine
 
 
 @pytest.fixture

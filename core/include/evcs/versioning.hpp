@@ -58,8 +58,8 @@ struct Version {
   std::vector<std::string> changed;
 
   nlohmann::json to_json() const;
-  // The text of to_json().dump(), written without building the object (the C ABI hands out
-  // every version a read returns this way).
+  // The same as JSON text, keys in order, written without building an object (the C ABI hands
+  // out every version a read returns this way).
   std::string to_json_text() const;
 };
 

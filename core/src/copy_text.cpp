@@ -64,29 +64,33 @@ void append_copy_field(std::string &out, const std::string &text) {
   }
 }
 
+std::optional<std::string> value_text(const nlohmann::json &value, ColumnShape shape) {
+  switch (shape) {
+  case ColumnShape::json:
+    return value.dump();
+  case ColumnShape::array:
+    if (value.is_array()) return array_literal(value);
+    if (!value.is_string()) return std::nullopt;
+    break;
+  case ColumnShape::scalar:
+    if (value.is_array() || value.is_object()) return std::nullopt;
+    break;
+  }
+  return scalar_text(value);
+}
+
 void append_copy_value(std::string &out, const nlohmann::json &value,
                        const ColumnDefinition &column, ColumnShape shape, std::size_t row) {
   if (value.is_null()) {
     out += "\\N";
     return;
   }
-  switch (shape) {
-  case ColumnShape::json:
-    append_copy_field(out, value.dump());
-    return;
-  case ColumnShape::array:
-    if (value.is_array()) {
-      append_copy_field(out, array_literal(value));
-      return;
-    }
-    if (!value.is_string()) throw InvalidArgument(wrong_shape(column, row, "a list", value));
-    break;
-  case ColumnShape::scalar:
-    if (value.is_array() || value.is_object())
-      throw InvalidArgument(wrong_shape(column, row, "a single value", value));
-    break;
-  }
-  append_copy_field(out, scalar_text(value));
+  auto text = value_text(value, shape);
+  if (!text)
+    throw InvalidArgument(wrong_shape(column, row,
+                                      shape == ColumnShape::array ? "a list" : "a single value",
+                                      value));
+  append_copy_field(out, *text);
 }
 
 } // namespace evcs::detail

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 
 namespace evcs::detail {
@@ -14,6 +15,11 @@ namespace evcs::detail {
 enum class ColumnShape { scalar, array, json };
 
 ColumnShape shape_of(const ColumnDefinition &column);
+
+// The text PostgreSQL reads as `value` (not null) in a column of `shape`: a list as an array
+// literal, any JSON as its text in a json column; nothing for a list or an object in a scalar
+// column, or anything but a list or a literal in an array column.
+std::optional<std::string> value_text(const nlohmann::json &value, ColumnShape shape);
 
 // Appends `text` as one field: backslash and the delimiters are escaped.
 void append_copy_field(std::string &out, const std::string &text);

@@ -31,15 +31,25 @@ struct EntityType {
   // with the definition and a prepared statement never outlives the row type it was planned for
   // (PostgreSQL refuses to run it: "cached plan must not change result type").
   std::string select_list(const std::string &qualifier = "") const;
+  // Per column, in the same order: its type as the version table has it (format_type), which a
+  // value sent as text is cast to.
+  std::vector<std::string> sql_types;
+
   // The whole of an update in autocommit mode in the common case, as one statement
-  // (autocommit_update_statement, src/repository.cpp).
-  std::string autocommit_update_sql;
+  // (autocommit_update_statement, src/repository.cpp) for the columns it changes, given as
+  // their positions in `columns` in ascending order; built once per set of columns.
+  const std::string &autocommit_update_sql(const std::vector<std::size_t> &changed) const;
+
+private:
+  mutable std::mutex update_statements_mutex_;
+  mutable std::map<std::vector<std::size_t>, std::string> update_statements_;
 };
 
 // The update of an entity's own current version on a branch, stamped and logged as its own
 // transaction, in one statement; it returns no row when the case is not that simple, and the
 // write function then does the write.
-std::string autocommit_update_statement(const EntityType &type);
+std::string autocommit_update_statement(const EntityType &type,
+                                        const std::vector<std::size_t> &changed);
 
 // The definitions of the entity types an engine has seen, parsed once per catalog text: find()
 // reads the catalog row every time and reuses the parsed definition while the row is unchanged.

@@ -27,6 +27,15 @@ std::string EntityType::select_list(const std::string &qualifier) const {
   return list;
 }
 
+const std::string &
+EntityType::autocommit_update_sql(const std::vector<std::size_t> &changed) const {
+  std::lock_guard<std::mutex> lock(update_statements_mutex_);
+  auto found = update_statements_.find(changed);
+  if (found == update_statements_.end())
+    found = update_statements_.emplace(changed, autocommit_update_statement(*this, changed)).first;
+  return found->second;
+}
+
 namespace {
 
 // `text` between two `quote` characters, each one inside doubled.
@@ -91,18 +100,21 @@ std::shared_ptr<const EntityType> EntityTypeRegistry::find(SessionState &session
   // The version table's column types, read once per definition, as results report them (the
   // server describes a domain's cells as its base type).
   Result types = session.run("SELECT a.attname::text, coalesce(nullif(t.typbasetype, 0), "
-                             "a.atttypid)::bigint FROM pg_attribute a JOIN pg_type t ON t.oid = "
-                             "a.atttypid WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND "
-                             "NOT a.attisdropped",
+                             "a.atttypid)::bigint, format_type(a.atttypid, a.atttypmod) FROM "
+                             "pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE "
+                             "a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
                              Params::of(quoted(type->version_table())));
   for (const auto &column : type->columns) {
     ColumnType value_type = ColumnType::text;
+    std::string sql_type = "text";
     for (std::int64_t row = 0; row < types.rows(); ++row)
-      if (types.get_text(row, 0) == column.name)
+      if (types.get_text(row, 0) == column.name) {
         value_type = column_type_of_oid(static_cast<std::uint32_t>(types.get_int64(row, 1)));
+        sql_type = types.get_text(row, 2);
+      }
     type->value_types.push_back(value_type);
+    type->sql_types.push_back(sql_type);
   }
-  type->autocommit_update_sql = autocommit_update_statement(*type);
   std::lock_guard<std::mutex> lock(mutex_);
   types_[name] = {std::move(definition), type};
   return type;

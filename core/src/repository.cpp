@@ -1,3 +1,4 @@
+#include "copy_text.hpp"
 #include "entity_type.hpp"
 #include "evcs/error.hpp"
 #include "evcs/versioning.hpp"
@@ -173,18 +174,33 @@ Version version_from_row(const Result &result, std::int64_t row, const EntityTyp
   return version;
 }
 
-// An update in autocommit mode as one statement (detail::autocommit_update_statement); nothing
-// when the case is not that simple.
+// An update in autocommit mode as one statement (detail::autocommit_update_statement), the new
+// values sent as text in their columns' types; nothing when the case is not that simple, when
+// nothing would change, or when a value is not a plain value of its column (the write function
+// reads those from JSON and reports or converts them).
 std::optional<Version> update_in_one_statement(SessionState &session, const EntityType &type,
                                                const std::string &head_id,
-                                               const std::string &changes,
+                                               const nlohmann::json &values,
                                                std::optional<std::int64_t> expected,
                                                const std::optional<std::string> &author) {
   Params params = Params::of(head_id, session.branch);
-  params.add_json(changes);
   params.add(expected);
   params.add(author);
-  Result updated = session.run(type.autocommit_update_sql, params);
+  std::vector<std::size_t> changed;
+  for (std::size_t index = 0; index < type.columns.size(); ++index) {
+    auto value = values.find(type.columns[index].name);
+    if (value == values.end()) continue;
+    changed.push_back(index);
+    if (value->is_null()) {
+      params.add_null();
+      continue;
+    }
+    auto text = detail::value_text(*value, detail::shape_of(type.columns[index]));
+    if (!text) return std::nullopt;
+    params.add(*text);
+  }
+  if (changed.empty()) return std::nullopt;
+  Result updated = session.run(type.autocommit_update_sql(changed), params);
   if (updated.rows() == 0) return std::nullopt;
   return version_from_row(updated, 0, type);
 }
@@ -243,19 +259,18 @@ Version Repository::write(const char *operation, const std::string &head_id,
       if (!type_->has_column(item.key()))
         throw InvalidArgument("'" + item.key() + "' is not a field of entity type '" +
                               type_->name + "' (fields: " + known_fields(*type_) + ")");
-  const std::string changes = values.is_null() ? "{}" : values.dump();
   const std::optional<std::string> author =
       session_->author.empty() ? std::nullopt : std::optional<std::string>(session_->author);
   const bool commit_now = session_->statements_autocommit();
-  if (commit_now && std::strcmp(operation, "update") == 0)
-    if (auto updated = update_in_one_statement(*session_, *type_, head_id, changes, expected,
+  if (commit_now && std::strcmp(operation, "update") == 0 && values.is_object())
+    if (auto updated = update_in_one_statement(*session_, *type_, head_id, values, expected,
                                                author))
       return *updated;
   Params params = Params::of(std::string(operation));
   if (head_id.empty()) params.add_null();
   else params.add(head_id);
   params.add(session_->branch);
-  params.add_json(changes);
+  params.add_json(values.is_null() ? "{}" : values.dump());
   params.add(expected);
   params.add(author);
   params.add(commit_now);
@@ -439,48 +454,55 @@ bool Repository::exists(const FindOptions &options) {
 
 namespace detail {
 
-// Parameters: $1 head id, $2 branch, $3 changes (fields of the type, as Repository::write
-// checked), $4 expected version, $5 author. Every step takes its rows from the one before, so the
-// locks come in the write function's order (the entity's row, then the as-of readers' advisory
-// lock, then the clock row) and nothing is stamped or logged unless a version is written. A
-// writer that waited for the entity's lock read the version to supersede before the wait:
-// closing it then finds it closed, and nothing is written. Any case but the simple one (no own
-// version on the branch, a deleted or unchanged entity, another expected version, a read-only
-// branch) writes nothing here either, and the write function reports or handles it.
-std::string autocommit_update_statement(const EntityType &type) {
+// Parameters: $1 head id, $2 branch, $3 expected version, $4 author, then the new values of the
+// `changed` columns in that order, as text cast to the columns' types. Every step takes its rows
+// from the one before, so the locks come in the write function's order (the entity's row, then
+// the as-of readers' advisory lock, then the clock row) and nothing is stamped or logged unless
+// a version is written. A writer that waited for the entity's lock read the version to supersede
+// before the wait: closing it (by its row's address, re-checked after any wait) then finds it
+// closed, and nothing is written. Any case but the simple one (no own version on the branch, a
+// deleted or unchanged entity, another expected version, a read-only branch) writes nothing here
+// either, and the write function reports or handles it.
+std::string autocommit_update_statement(const EntityType &type,
+                                        const std::vector<std::size_t> &changed) {
   std::string versions = quoted(type.version_table());
-  std::string fields, merged_fields, current_fields, changed_fields;
-  for (const auto &column : type.columns) {
-    std::string name = quoted(column.name);
+  std::string fields, carried_fields, inserted_fields, new_values, current_values;
+  std::size_t next_changed = 0;
+  for (std::size_t index = 0; index < type.columns.size(); ++index) {
+    std::string name = quoted(type.columns[index].name);
     fields += ", " + name;
-    merged_fields += ", merged." + name;
-    current_fields += (current_fields.empty() ? "v." : ", v.") + name;
-    changed_fields += ", changed." + name;
+    inserted_fields += ", changed." + name;
+    if (next_changed < changed.size() && changed[next_changed] == index) {
+      std::string value = "$" + std::to_string(5 + next_changed) + "::" + type.sql_types[index];
+      carried_fields += ", " + value + " AS " + name;
+      new_values += (next_changed == 0 ? "" : ", ") + value;
+      current_values += (next_changed == 0 ? "v." : ", v.") + name;
+      ++next_changed;
+    } else {
+      carried_fields += ", v." + name;
+    }
   }
-  std::string merged_row = merged_fields.empty() ? "" : merged_fields.substr(2);
   return "WITH head AS (SELECT head_id FROM " + quoted(type.name) +
          " WHERE head_id = $1::uuid AND EXISTS (SELECT 1 FROM evcs_branch WHERE name = $2 AND "
          "status = 'active') FOR UPDATE), "
-         "changed AS (SELECT v.head_id, v.version, v.valid_from, v.parent_branch, "
-         "v.parent_version" + merged_fields + " FROM " + versions +
-         " v CROSS JOIN LATERAL jsonb_populate_record(v, $3::jsonb) merged "
+         "changed AS (SELECT v.ctid AS row_address, v.head_id, v.version, v.parent_branch, "
+         "v.parent_version" + carried_fields + " FROM " + versions + " v "
          "WHERE v.head_id = (SELECT head_id FROM head) AND v.branch = $2 AND v.valid_to IS NULL "
          "AND NOT v.deleted AND v.valid_from <> 'infinity' AND "
-         "($4::int IS NULL OR v.version = $4::int) AND "
-         "ROW(" + merged_row + ") IS DISTINCT FROM ROW(" + current_fields + ")), "
+         "($3::int IS NULL OR v.version = $3::int) AND "
+         "ROW(" + new_values + ") IS DISTINCT FROM ROW(" + current_values + ")), "
          "frontier AS (" + lock_commit_stamp + " FROM changed), "
          "clock AS (UPDATE evcs_clock SET last_stamp = greatest(clock_timestamp(), last_stamp + "
          "interval '1 microsecond') FROM frontier WHERE id = 1 RETURNING last_stamp AS stamp), "
          "closed AS (UPDATE " + versions + " v SET valid_to = clock.stamp FROM clock, changed "
-         "WHERE v.head_id = changed.head_id AND v.branch = $2 AND v.valid_from = "
-         "changed.valid_from AND v.valid_to IS NULL RETURNING clock.stamp), "
+         "WHERE v.ctid = changed.row_address AND v.valid_to IS NULL RETURNING clock.stamp), "
          "inserted AS (INSERT INTO " + versions + " (head_id, branch, version, valid_from, "
          "deleted, parent_branch, parent_version, merged_from, author" + fields +
          ") SELECT changed.head_id, $2, changed.version + 1, closed.stamp, false, "
-         "changed.parent_branch, changed.parent_version, NULL, $5" + changed_fields +
+         "changed.parent_branch, changed.parent_version, NULL, $4" + inserted_fields +
          " FROM changed, closed RETURNING " + type.select_list() + "), "
          "logged AS (INSERT INTO evcs_commit (stamp, branch, author, changes) SELECT stamp, $2, "
-         "$5, 1 FROM closed WHERE EXISTS (SELECT 1 FROM inserted)) "
+         "$4, 1 FROM closed WHERE EXISTS (SELECT 1 FROM inserted)) "
          "SELECT * FROM inserted";
 }
 

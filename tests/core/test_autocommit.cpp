@@ -44,6 +44,16 @@ protected:
     return session;
   }
 
+  // An engine that logs every statement it sends into `log`.
+  static evcs::Engine statement_logging_engine(std::vector<std::string> &log) {
+    evcs::EngineOptions options;
+    options.url = *url_;
+    options.echo = true;
+    evcs::Engine engine(options);
+    engine.set_logger([&log](const std::string &line) { log.push_back(line); });
+    return engine;
+  }
+
   std::int64_t scalar(const std::string &sql) {
     auto session = engine_->session();
     return session.execute(sql).get_int64(0, 0);
@@ -110,12 +120,8 @@ TEST_F(AutocommitTest, AFailedWriteLeavesNothingBehind) {
 }
 
 TEST_F(AutocommitTest, AnUpdateIsOneStatement) {
-  evcs::EngineOptions options;
-  options.url = *url_;
-  options.echo = true;
-  evcs::Engine logged_engine(options);
   std::vector<std::string> log;
-  logged_engine.set_logger([&log](const std::string &line) { log.push_back(line); });
+  auto logged_engine = statement_logging_engine(log);
   auto s = logged_engine.session("main", "alice");
   s.set_autocommit(true);
   auto repo = s.repository("task");
@@ -130,6 +136,72 @@ TEST_F(AutocommitTest, AnUpdateIsOneStatement) {
   EXPECT_EQ(log[0].find("task_evcs_write"), std::string::npos) << log[0];
   EXPECT_EQ(scalar("SELECT count(*) FROM evcs_commit WHERE stamp = (SELECT valid_from FROM "
                    "task_version WHERE version = 2)"), 1);
+}
+
+// The one-statement update sends each value as text in its column's type; the write function
+// reads it from JSON. Both must write the same value, whatever its shape.
+TEST_F(AutocommitTest, AValueOfEveryShapeIsWrittenAsTheWriteFunctionWritesIt) {
+  {
+    auto setup = engine_->session();
+    setup.execute("DROP TABLE IF EXISTS shaped_version, shaped CASCADE");
+    setup.execute("DELETE FROM evcs_entity_type WHERE name = 'shaped'");
+    setup.execute("DROP FUNCTION IF EXISTS shaped_evcs_write");
+    setup.create_entity_type("shaped", {{"label", "text"},
+                                        {"tags", "text[]"},
+                                        {"doc", "jsonb"},
+                                        {"amount", "numeric(12,2)"},
+                                        {"due", "timestamptz"},
+                                        {"ref", "uuid"},
+                                        {"done", "boolean"},
+                                        {"ratio", "float8"},
+                                        {"n", "int"}});
+    setup.commit();
+  }
+  std::vector<std::string> log;
+  auto logged_engine = statement_logging_engine(log);
+  auto fast = logged_engine.session("main", "alice");
+  fast.set_autocommit(true);
+  auto by_statement = fast.repository("shaped");
+  auto unit = engine_->session("main", "alice");
+  auto by_function = unit.repository("shaped");
+  const json start = {{"label", "x"}, {"n", 1}};
+  const auto fast_id = by_statement.create(start).head_id;
+  const auto function_id = by_function.create(start).head_id;
+  unit.commit();
+
+  const json changes[] = {
+      {{"label", 1.5},
+       {"tags", {"a", "b\"c", "d\\e", nullptr, "x,y", "{}", " space "}},
+       {"doc", {{"k", {1, {{"z", "ü\ttab"}}}}, {"empty", json::object()}}},
+       {"amount", "12.345"},
+       {"due", "2026-01-02T03:04:05+02:00"},
+       {"ref", "6f1c1a3e-0000-4000-8000-00000000002a"},
+       {"done", true},
+       {"ratio", 0.1},
+       {"n", "42"}},
+      {{"label", true}, {"tags", "{p,\"q r\"}"}, {"doc", "text"}, {"n", nullptr}},
+      {{"label", nullptr}, {"tags", json::array()}, {"doc", {1, 2}}, {"amount", 7}}};
+  for (const auto &change : changes) {
+    log.clear();
+    auto written = by_statement.update(fast_id, change);
+    ASSERT_EQ(log.size(), 1u) << change.dump();
+    EXPECT_EQ(log[0].find("shaped_evcs_write"), std::string::npos) << log[0];
+    auto expected = by_function.update(function_id, change);
+    unit.commit();
+    EXPECT_EQ(written.fields, expected.fields) << change.dump();
+    EXPECT_EQ(by_statement.get(fast_id)->fields, by_function.get(function_id)->fields);
+  }
+  EXPECT_EQ(by_statement.get(fast_id)->version, 4);
+
+  // A list for a scalar column or a number for a list column goes to the write function, which
+  // refuses it as it always did.
+  for (const json &change : {json{{"n", {1, 2}}}, json{{"tags", 5}}}) {
+    log.clear();
+    EXPECT_THROW(by_statement.update(fast_id, change), evcs::Error) << change.dump();
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_NE(log[0].find("shaped_evcs_write"), std::string::npos) << log[0];
+  }
+  EXPECT_EQ(by_statement.get(fast_id)->version, 4);
 }
 
 TEST_F(AutocommitTest, EveryCaseOfAnUpdateBehavesAsTheWriteFunctionDefinesIt) {

@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import datetime
 import decimal
+import gc
 import hashlib
 import os
 import random
@@ -199,16 +200,20 @@ class Bench:
 
     async def measure_interleaved_async(
             self, operations: Dict[str, Tuple[str, Callable[[], Awaitable[None]]]],
-            rounds: int = 6) -> Dict[str, float]:
+            rounds: int = 12) -> Dict[str, float]:
         """Rates of several operations measured in turn, a slice each per round, so a change in
         the machine's load over the run weighs on all of them alike (the targets compare the
-        ratios between them)."""
+        ratios between them). Every other round runs them in reverse order, so none always
+        follows the same other one, and each slice starts with the garbage of the slices before
+        it collected."""
         done = {key: 0 for key in operations}
         spent = {key: 0.0 for key in operations}
         for _, operation in operations.values():
             await operation()
-        for _ in range(rounds):
-            for key, (_, operation) in operations.items():
+        order = list(operations.items())
+        for round_number in range(rounds):
+            for key, (_, operation) in (order if round_number % 2 == 0 else order[::-1]):
+                gc.collect()
                 count = 0
                 started = time.perf_counter()
                 while time.perf_counter() - started < self.seconds / rounds:

@@ -455,54 +455,58 @@ bool Repository::exists(const FindOptions &options) {
 namespace detail {
 
 // Parameters: $1 head id, $2 branch, $3 expected version, $4 author, then the new values of the
-// `changed` columns in that order, as text cast to the columns' types. Every step takes its rows
-// from the one before, so the locks come in the write function's order (the entity's row, then
-// the as-of readers' advisory lock, then the clock row) and nothing is stamped or logged unless
-// a version is written. A writer that waited for the entity's lock read the version to supersede
-// before the wait: closing it (by its row's address, re-checked after any wait) then finds it
-// closed, and nothing is written. Any case but the simple one (no own version on the branch, a
-// deleted or unchanged entity, another expected version, a read-only branch) writes nothing here
-// either, and the write function reports or handles it.
+// `changed` columns in that order, as text cast to the columns' types.
+//
+// The hand-written order of a versioned update: the as-of readers' advisory lock and the clock
+// row first (the stamp, held to the commit as evcs_finalize holds it), then the entity's row,
+// then the version closed in place and its successor inserted, then the commit logged. The write
+// function takes the entity's row before the stamp; so that the two orders cannot wait for each
+// other, this statement never waits for the entity's row once it holds the stamp: it takes it
+// SKIP LOCKED, and while it holds it no one else can hold the entity's versions or write one.
+// Every case but the simple one writes nothing here, and the write function then reports or
+// handles it: the entity's row held by another writer, no own version on the branch, a deleted
+// or unchanged entity, another expected version, a read-only branch, or a version closed by a
+// writer that committed after this statement's snapshot (re-checked when the row is updated).
+// Such a statement has only moved the clock on, which stamps nothing.
 std::string autocommit_update_statement(const EntityType &type,
                                         const std::vector<std::size_t> &changed) {
   std::string versions = quoted(type.version_table());
-  std::string fields, carried_fields, inserted_fields, new_values, current_values;
+  std::string fields, kept_fields, inserted_fields, new_values, current_values;
   std::size_t next_changed = 0;
   for (std::size_t index = 0; index < type.columns.size(); ++index) {
     std::string name = quoted(type.columns[index].name);
     fields += ", " + name;
-    inserted_fields += ", changed." + name;
     if (next_changed < changed.size() && changed[next_changed] == index) {
       std::string value = "$" + std::to_string(5 + next_changed) + "::" + type.sql_types[index];
-      carried_fields += ", " + value + " AS " + name;
+      inserted_fields += ", " + value;
       new_values += (next_changed == 0 ? "" : ", ") + value;
       current_values += (next_changed == 0 ? "v." : ", v.") + name;
       ++next_changed;
     } else {
-      carried_fields += ", v." + name;
+      kept_fields += ", v." + name;
+      inserted_fields += ", closed." + name;
     }
   }
-  return "WITH head AS (SELECT head_id FROM " + quoted(type.name) +
-         " WHERE head_id = $1::uuid AND EXISTS (SELECT 1 FROM evcs_branch WHERE name = $2 AND "
-         "status = 'active') FOR UPDATE), "
-         "changed AS (SELECT v.ctid AS row_address, v.head_id, v.version, v.parent_branch, "
-         "v.parent_version" + carried_fields + " FROM " + versions + " v "
+  return "WITH frontier AS (" + std::string(lock_commit_stamp) + "), "
+         "clock AS (UPDATE evcs_clock SET last_stamp = greatest(clock_timestamp(), last_stamp + "
+         "interval '1 microsecond') FROM frontier WHERE id = 1 RETURNING last_stamp AS stamp), "
+         "head AS (SELECT h.head_id FROM " + quoted(type.name) + " h, clock "
+         "WHERE h.head_id = $1::uuid FOR UPDATE OF h SKIP LOCKED), "
+         "closed AS (UPDATE " + versions + " v SET valid_to = clock.stamp FROM clock "
          "WHERE v.head_id = (SELECT head_id FROM head) AND v.branch = $2 AND v.valid_to IS NULL "
          "AND NOT v.deleted AND v.valid_from <> 'infinity' AND "
          "($3::int IS NULL OR v.version = $3::int) AND "
-         "ROW(" + new_values + ") IS DISTINCT FROM ROW(" + current_values + ")), "
-         "frontier AS (" + lock_commit_stamp + " FROM changed), "
-         "clock AS (UPDATE evcs_clock SET last_stamp = greatest(clock_timestamp(), last_stamp + "
-         "interval '1 microsecond') FROM frontier WHERE id = 1 RETURNING last_stamp AS stamp), "
-         "closed AS (UPDATE " + versions + " v SET valid_to = clock.stamp FROM clock, changed "
-         "WHERE v.ctid = changed.row_address AND v.valid_to IS NULL RETURNING clock.stamp), "
+         "ROW(" + new_values + ") IS DISTINCT FROM ROW(" + current_values + ") AND "
+         "EXISTS (SELECT 1 FROM evcs_branch WHERE name = $2 AND status = 'active') "
+         "RETURNING v.head_id, v.version, v.parent_branch, v.parent_version" + kept_fields +
+         ", clock.stamp), "
          "inserted AS (INSERT INTO " + versions + " (head_id, branch, version, valid_from, "
          "deleted, parent_branch, parent_version, merged_from, author" + fields +
-         ") SELECT changed.head_id, $2, changed.version + 1, closed.stamp, false, "
-         "changed.parent_branch, changed.parent_version, NULL, $4" + inserted_fields +
-         " FROM changed, closed RETURNING " + type.select_list() + "), "
+         ") SELECT closed.head_id, $2, closed.version + 1, closed.stamp, false, "
+         "closed.parent_branch, closed.parent_version, NULL, $4" + inserted_fields +
+         " FROM closed RETURNING " + type.select_list() + "), "
          "logged AS (INSERT INTO evcs_commit (stamp, branch, author, changes) SELECT stamp, $2, "
-         "$4, 1 FROM closed WHERE EXISTS (SELECT 1 FROM inserted)) "
+         "$4, 1 FROM closed) "
          "SELECT * FROM inserted";
 }
 

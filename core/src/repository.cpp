@@ -457,17 +457,16 @@ namespace detail {
 // Parameters: $1 head id, $2 branch, $3 expected version, $4 author, then the new values of the
 // `changed` columns in that order, as text cast to the columns' types.
 //
-// The hand-written order of a versioned update: the as-of readers' advisory lock and the clock
-// row first (the stamp, held to the commit as evcs_finalize holds it), then the entity's row,
-// then the version closed in place and its successor inserted, then the commit logged. The write
-// function takes the entity's row before the stamp; so that the two orders cannot wait for each
-// other, this statement never waits for the entity's row once it holds the stamp: it takes it
-// SKIP LOCKED, and while it holds it no one else can hold the entity's versions or write one.
-// Every case but the simple one writes nothing here, and the write function then reports or
-// handles it: the entity's row held by another writer, no own version on the branch, a deleted
-// or unchanged entity, another expected version, a read-only branch, or a version closed by a
-// writer that committed after this statement's snapshot (re-checked when the row is updated).
-// Such a statement has only moved the clock on, which stamps nothing.
+// The locks come in the write function's order: the entity's row (only if the branch is
+// writable), then the as-of readers' advisory lock and the clock row (the stamp, held to the
+// commit as evcs_finalize holds it). Then the current version is closed in place and its
+// successor inserted from what the UPDATE returns, and the commit logged. Once it holds the
+// entity's row the statement waits for nothing: only a holder of that row writes the entity's
+// versions. Every case but the simple one writes nothing here, and the write function then
+// reports or handles it: no own version on the branch, a deleted or unchanged entity, another
+// expected version, a read-only branch, or a version closed by a writer that committed while
+// this one waited for the row (re-checked when the version is updated). Such a statement may
+// have moved the clock on, which stamps nothing.
 std::string autocommit_update_statement(const EntityType &type,
                                         const std::vector<std::size_t> &changed) {
   std::string versions = quoted(type.version_table());
@@ -487,17 +486,17 @@ std::string autocommit_update_statement(const EntityType &type,
       inserted_fields += ", closed." + name;
     }
   }
-  return "WITH frontier AS (" + std::string(lock_commit_stamp) + "), "
+  return "WITH head AS (SELECT head_id FROM " + quoted(type.name) +
+         " WHERE head_id = $1::uuid AND EXISTS (SELECT 1 FROM evcs_branch WHERE name = $2 AND "
+         "status = 'active') FOR UPDATE), "
+         "frontier AS (" + lock_commit_stamp + " FROM head), "
          "clock AS (UPDATE evcs_clock SET last_stamp = greatest(clock_timestamp(), last_stamp + "
          "interval '1 microsecond') FROM frontier WHERE id = 1 RETURNING last_stamp AS stamp), "
-         "head AS (SELECT h.head_id FROM " + quoted(type.name) + " h, clock "
-         "WHERE h.head_id = $1::uuid FOR UPDATE OF h SKIP LOCKED), "
          "closed AS (UPDATE " + versions + " v SET valid_to = clock.stamp FROM clock "
          "WHERE v.head_id = (SELECT head_id FROM head) AND v.branch = $2 AND v.valid_to IS NULL "
          "AND NOT v.deleted AND v.valid_from <> 'infinity' AND "
          "($3::int IS NULL OR v.version = $3::int) AND "
-         "ROW(" + new_values + ") IS DISTINCT FROM ROW(" + current_values + ") AND "
-         "EXISTS (SELECT 1 FROM evcs_branch WHERE name = $2 AND status = 'active') "
+         "ROW(" + new_values + ") IS DISTINCT FROM ROW(" + current_values + ") "
          "RETURNING v.head_id, v.version, v.parent_branch, v.parent_version" + kept_fields +
          ", clock.stamp), "
          "inserted AS (INSERT INTO " + versions + " (head_id, branch, version, valid_from, "

@@ -142,7 +142,7 @@ nlohmann::json CreatedEntities::to_json() const {
 
 CreatedEntities Repository::create_many(const nlohmann::json &rows, const std::string &message) {
   require_utf8(message, "the commit message");
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   SessionState &session = *session_;
   const bool own_commit = session.frames.empty();
   if (!own_commit && !message.empty())

@@ -283,23 +283,23 @@ Version Repository::write(const char *operation, const std::string &head_id,
 }
 
 Version Repository::create(const nlohmann::json &values, const std::string &head_id) {
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   return write("create", head_id, values, std::nullopt);
 }
 
 Version Repository::update(const std::string &head_id, const nlohmann::json &values,
                            std::optional<std::int64_t> expected_version) {
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   return write("update", head_id, values, expected_version);
 }
 
 Version Repository::remove(const std::string &head_id) {
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   return write("delete", head_id, nullptr, std::nullopt);
 }
 
 Version Repository::restore(const std::string &head_id) {
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   return write("restore", head_id, nullptr, std::nullopt);
 }
 
@@ -333,7 +333,7 @@ Result read_version(SessionState &session, const EntityType &type, const std::st
 std::optional<Version> Repository::get(const std::string &head_id,
                                        std::optional<std::int64_t> as_of,
                                        const std::optional<std::string> &branch) {
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   Result result = read_version(*session_, *type_, head_id, as_of, branch_or_default(branch));
   if (result.rows() == 0) return std::nullopt;
   Version version = version_from_row(result, 0, *type_);
@@ -343,7 +343,7 @@ std::optional<Version> Repository::get(const std::string &head_id,
 
 std::vector<Version> Repository::history(const std::string &head_id,
                                          const std::optional<std::string> &branch) {
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   Result result = session_->run("SELECT " + type_->select_list() + " FROM " +
                                     quoted(type_->version_table()) +
                                     " WHERE head_id = $1::uuid AND branch = $2 ORDER BY valid_from",
@@ -361,7 +361,7 @@ std::vector<Version> Repository::history(const std::string &head_id,
 
 Version Repository::revert(const std::string &head_id, std::optional<std::int64_t> to_version,
                            std::optional<std::int64_t> as_of) {
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   if (to_version.has_value() == as_of.has_value())
     throw InvalidArgument("revert needs exactly one of to_version and as_of");
   Result source =
@@ -411,7 +411,7 @@ std::string state_query(const EntityType &type, const FindOptions &options,
 } // namespace
 
 std::vector<Version> Repository::find(const FindOptions &options) {
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   Params params;
   std::string sql = state_query(*type_, options, branch_or_default(options.branch),
                                 type_->select_list(), params);
@@ -438,7 +438,7 @@ std::vector<Version> Repository::find(const FindOptions &options) {
 }
 
 std::int64_t Repository::count(const FindOptions &options) {
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   Params params;
   std::string sql =
       state_query(*type_, options, branch_or_default(options.branch), "count(*)", params);
@@ -446,7 +446,7 @@ std::int64_t Repository::count(const FindOptions &options) {
 }
 
 bool Repository::exists(const FindOptions &options) {
-  SessionState::UseGuard guard(*session_);
+  SessionState::UseGuard guard(*session_, type_->name);
   Params params;
   std::string sql = state_query(*type_, options, branch_or_default(options.branch), "1", params);
   return session_->run_as_of("SELECT EXISTS (" + sql + ")", params, options.as_of).get_bool(0, 0);

@@ -24,7 +24,13 @@ SessionState::UseGuard::UseGuard(SessionState &session) : session_(session) {
                       "time: open one session per thread/task.");
 }
 
+SessionState::UseGuard::UseGuard(SessionState &session, const std::string &entity_type)
+    : UseGuard(session) {
+  session.entity_type_in_use = &entity_type;
+}
+
 SessionState::UseGuard::~UseGuard() {
+  session_.entity_type_in_use = nullptr;
   if (owned_) session_.in_use = false;
 }
 
@@ -110,8 +116,7 @@ std::int64_t SessionState::copy_in(const std::string &copy_sql, const std::strin
     ensure_connection();
     return connection->copy_in(take_prelude(), copy_sql, data);
   } catch (...) {
-    absorb_failure(std::current_exception());
-    throw;
+    fail_statement();
   }
 }
 
@@ -137,11 +142,25 @@ Result SessionState::run_statement(const std::string &sql, const Params &params,
     result = connection->execute(before, sql, params);
     if (without_jit && !statements_autocommit()) jit_restore_pending = true;
   } catch (...) {
-    absorb_failure(std::current_exception());
-    throw;
+    fail_statement();
   }
   if (!settled) learn_settled_stamp();
   return result;
+}
+
+void SessionState::fail_statement() {
+  absorb_failure(std::current_exception());
+  try {
+    throw;
+  } catch (const InvalidArgument &error) {
+    const bool definition_gone = error.sqlstate() == "42703" || error.sqlstate() == "42P01";
+    if (entity_type_in_use == nullptr || !definition_gone) throw;
+    throw InvalidArgument(std::string(error.what()) + ": the definition of entity type '" +
+                              *entity_type_in_use +
+                              "' changed since this repository was opened; open it again "
+                              "(repository(\"" + *entity_type_in_use + "\"))",
+                          error.sqlstate(), error.detail_json());
+  }
 }
 
 void SessionState::learn_settled_stamp() {

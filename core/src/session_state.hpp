@@ -44,10 +44,12 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
 
   SessionState(std::shared_ptr<EngineState> engine, std::string branch, std::string author);
 
-  // Marks the session in use for the duration of one operation.
+  // Marks the session in use for the duration of one operation; an operation of a repository
+  // names its entity type, which errors then mention (fail_statement).
   class UseGuard {
   public:
     explicit UseGuard(SessionState &session);
+    UseGuard(SessionState &session, const std::string &entity_type);
     ~UseGuard();
     UseGuard(const UseGuard &) = delete;
     UseGuard &operator=(const UseGuard &) = delete;
@@ -95,6 +97,10 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   void release_connection() noexcept;
   // After a failure: a lost connection is dropped and the transaction state cleared.
   void absorb_failure(std::exception_ptr error) noexcept;
+  // Absorbs the exception being handled and throws it on. A repository's statements name the
+  // columns of the definition it was opened with: one the table no longer has (or no table)
+  // means the definition changed since, which the error then says.
+  [[noreturn]] void fail_statement();
   // Stamps what the transaction wrote and commits it (nothing to send if nothing was sent).
   void commit(const std::string &message);
 
@@ -151,6 +157,9 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   std::uint64_t next_frame_id = 1;
   std::uint64_t next_savepoint = 1;
   std::atomic<bool> in_use{false};
+  // The entity type of the repository operation in progress (its name lives in the type's
+  // definition, which the repository holds), or null.
+  const std::string *entity_type_in_use = nullptr;
   // The Session handle was destroyed while an async operation ran: close at its completion.
   std::atomic<bool> orphaned{false};
 };

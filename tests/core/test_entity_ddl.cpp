@@ -299,6 +299,53 @@ TEST_F(EntityDdl, AWriteWithAColumnTheTypeNoLongerHasFails) {
   s.rollback();
 }
 
+TEST_F(EntityDdl, ARepositoryOpenedBeforeAColumnChangeSaysSoAndWritesNothing) {
+  auto s = session();
+  s.create_entity_type("item", {{"label", "text"}, {"size", "int"}});
+  auto created = s.repository("item").create({{"label", "x"}, {"size", 1}});
+  s.commit();
+  auto stale_session = session();
+  stale_session.set_autocommit(true);
+  auto stale = stale_session.repository("item");
+  s.rename_column("item", "size", "width");
+  s.commit();
+  const auto expect_changed_definition = [](const std::function<void()> &operation,
+                                            const char *what) {
+    try {
+      operation();
+      ADD_FAILURE() << what << " must fail";
+    } catch (const evcs::InvalidArgument &error) {
+      EXPECT_EQ(error.sqlstate(), "42703") << what;
+      EXPECT_NE(std::string(error.what()).find("column"), std::string::npos) << what;
+      EXPECT_NE(std::string(error.what())
+                    .find("the definition of entity type 'item' changed since this repository "
+                          "was opened; open it again (repository(\"item\"))"),
+                std::string::npos)
+          << what << ": " << error.what();
+    }
+  };
+  expect_changed_definition([&] { stale.update(created.head_id, {{"label", "y"}}); }, "update");
+  expect_changed_definition([&] { stale.get(created.head_id); }, "get");
+  expect_changed_definition([&] { stale.find({}); }, "find");
+  expect_changed_definition([&] { stale.create_many(json::array({{{"label", "z"}}})); },
+                            "create_many");
+  stale_session.begin();
+  expect_changed_definition([&] { stale.remove(created.head_id); }, "remove in a transaction");
+  stale_session.rollback();
+  EXPECT_EQ(s.scalar<std::int64_t>("SELECT count(*) FROM item_version"), 1)
+      << "nothing was written";
+
+  // Other failures keep their own message.
+  try {
+    stale_session.execute("SELECT size FROM item_version");
+    FAIL() << "no such column";
+  } catch (const evcs::InvalidArgument &error) {
+    EXPECT_EQ(std::string(error.what()).find("changed since"), std::string::npos) << error.what();
+  }
+  auto fresh = stale_session.repository("item");
+  EXPECT_EQ(fresh.update(created.head_id, {{"width", 2}}).fields["width"], 2);
+}
+
 TEST_F(EntityDdl, BadColumnChangesFailAndChangeNothing) {
   auto s = session();
   s.create_entity_type("asset", {{"tag", "text"}, {"cost", "numeric"}});

@@ -117,3 +117,22 @@ def test_the_sql_functions_run_in_a_statement(s: evcs.Session) -> None:
     s.commit()
     created = s.repository("project").create({"name": "Dam", "tags": ["a", "b"]})
     assert created["tags"] == ["a", "b"]
+
+
+def test_a_repository_opened_before_a_change_says_so(
+    engine: evcs.Engine, s: evcs.Session
+) -> None:
+    head = s.repository("project").create({"name": "Bridge"}).head_id
+    s.commit()
+    with engine.session(author="bob", autocommit=True) as other:
+        stale = other.repository("project")
+        s.rename_column("project", "budget", "cost")
+        s.commit()
+        with pytest.raises(evcs.InvalidArgument) as raised:
+            stale.update(head, {"name": "Tunnel"})
+        assert raised.value.sqlstate == "42703"
+        assert (
+            "the definition of entity type 'project' changed since this repository was opened; "
+            'open it again (repository("project"))'
+        ) in str(raised.value)
+        assert other.repository("project").update(head, {"name": "Tunnel"}).version == 2

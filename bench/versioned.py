@@ -200,7 +200,7 @@ class Bench:
 
     async def measure_interleaved_async(
             self, operations: Dict[str, Tuple[str, Callable[[], Awaitable[None]]]],
-            rounds: int = 12) -> Dict[str, float]:
+            rounds: int = 48) -> Dict[str, float]:
         """Rates of several operations measured in turn, a slice each per round, so a change in
         the machine's load over the run weighs on all of them alike (the targets compare the
         ratios between them). Every other round runs them in reverse order, so none always

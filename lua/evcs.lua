@@ -538,8 +538,36 @@ end
 local Repository = { __name = "evcs.repository" }
 Repository.__index = Repository
 
+-- JSON has no NaN or infinities (dkjson writes null for them): they go as PostgreSQL's text for
+-- them, which the engine hands to the column. A table holding one is copied; others go as they are.
+local non_finite_text = { ["NaN"] = 0 / 0, ["Infinity"] = math.huge, ["-Infinity"] = -math.huge }
+
+local function finite_json(value)
+  if type(value) == "number" then
+    if value ~= value then return "NaN", true end
+    if value == math.huge then return "Infinity", true end
+    if value == -math.huge then return "-Infinity", true end
+    return value, false
+  end
+  if type(value) ~= "table" then return value, false end
+  local copy, changed = nil, false
+  for key, item in pairs(value) do
+    local replaced, item_changed = finite_json(item)
+    if item_changed then
+      copy = copy or setmetatable({}, getmetatable(value))
+      copy[key] = replaced
+      changed = true
+    end
+  end
+  if not changed then return value, false end
+  for key, item in pairs(value) do
+    if copy[key] == nil then copy[key] = item end
+  end
+  return copy, true
+end
+
 local function encode(value)
-  local ok, text = pcall(json.encode, value)
+  local ok, text = pcall(json.encode, (finite_json(value)))
   if not ok then invalid_argument("cannot convert to JSON: " .. tostring(text)) end
   return text
 end
@@ -563,11 +591,6 @@ local function version_table(record, err)
   if record == nil then return nil, err end
   if record.valid_from == math.maxinteger then record.valid_from = nil end
   return record
-end
-
-local function versions_table(records)
-  for _, record in ipairs(records) do version_table(record) end
-  return records
 end
 
 -- Calls `call(...)` (a native call returning a status and JSON text) and decodes the text.
@@ -644,8 +667,31 @@ end
 function Session:repository(entity_type)
   local status, repository_handle = native.evcs_session_repository(self.handle, entity_type)
   if status ~= OK then return failure(status) end
-  return setmetatable({ handle = repository_handle, entity_type = entity_type, session = self },
-                      Repository)
+  local repository = setmetatable({ handle = repository_handle, entity_type = entity_type,
+                                    session = self, double_fields = {} }, Repository)
+  for _, field in ipairs(repository:fields()) do
+    if field.value_type == native.EVCS_TYPE_DOUBLE then
+      repository.double_fields[#repository.double_fields + 1] = field.name
+    end
+  end
+  return repository
+end
+
+-- A version record as version_table makes it, with the NaN and infinities of double fields
+-- (JSON carries them as text) as numbers again.
+function Repository:version(record, err)
+  if record ~= nil and type(record.fields) == "table" then
+    for _, name in ipairs(self.double_fields) do
+      local number = non_finite_text[record.fields[name]]
+      if number ~= nil then record.fields[name] = number end
+    end
+  end
+  return version_table(record, err)
+end
+
+function Repository:versions(records)
+  for _, record in ipairs(records) do self:version(record) end
+  return records
 end
 
 --- Releases the repository (the session stays open). Safe to call twice.
@@ -665,7 +711,7 @@ end
 --- A new entity (version 1 on the session's branch); `head_id` nil: a new uuid. The version
 --- table, or nil, err.
 function Repository:create(values, head_id)
-  return version_table(json_call(native.evcs_repository_create, self.handle,
+  return self:version(json_call(native.evcs_repository_create, self.handle,
                                  encode_object(values, "values"), head_id))
 end
 
@@ -677,26 +723,26 @@ function Repository:create_many(rows, message)
   if type(rows) ~= "table" then invalid_argument("rows must be an array of values tables") end
   local encoded = {}
   for index, row in ipairs(rows) do encoded[index] = encode_object(row, "row " .. (index - 1)) end
-  return version_table(json_call(native.evcs_repository_create_many, self.handle,
+  return self:version(json_call(native.evcs_repository_create_many, self.handle,
                                  "[" .. table.concat(encoded, ",") .. "]", message))
 end
 
 --- A new version with `values` merged over the current ones; `expected_version` (optional)
 --- gives optimistic concurrency (nil, err with err.code "concurrent_modification").
 function Repository:update(head_id, values, expected_version)
-  return version_table(json_call(native.evcs_repository_update, self.handle, head_id,
+  return self:version(json_call(native.evcs_repository_update, self.handle, head_id,
                                  encode_object(values, "values"),
                                  optional_version(expected_version, "expected_version")))
 end
 
 --- A tombstone version.
 function Repository:delete(head_id)
-  return version_table(json_call(native.evcs_repository_delete, self.handle, head_id))
+  return self:version(json_call(native.evcs_repository_delete, self.handle, head_id))
 end
 
 --- A new live version with the last live content.
 function Repository:restore(head_id)
-  return version_table(json_call(native.evcs_repository_restore, self.handle, head_id))
+  return self:version(json_call(native.evcs_repository_restore, self.handle, head_id))
 end
 
 local revert_keys = { to_version = true, as_of = true }
@@ -706,7 +752,7 @@ local revert_keys = { to_version = true, as_of = true }
 function Repository:revert(head_id, options)
   check_keys("revert", options, revert_keys)
   options = options or {}
-  return version_table(json_call(native.evcs_repository_revert, self.handle, head_id,
+  return self:version(json_call(native.evcs_repository_revert, self.handle, head_id,
                                  optional_version(options.to_version, "to_version"),
                                  instant(options.as_of, "as_of")))
 end
@@ -718,7 +764,7 @@ local get_keys = { as_of = true, branch = true }
 function Repository:get(head_id, options)
   check_keys("get", options, get_keys)
   options = options or {}
-  return version_table(json_call(native.evcs_repository_get, self.handle, head_id,
+  return self:version(json_call(native.evcs_repository_get, self.handle, head_id,
                                  instant(options.as_of, "as_of"), options.branch))
 end
 
@@ -730,7 +776,7 @@ function Repository:history(head_id, options)
   options = options or {}
   local records, err = json_call(native.evcs_repository_history, self.handle, head_id, options.branch)
   if records == nil then return nil, err end
-  return versions_table(records)
+  return self:versions(records)
 end
 
 -- The find options as JSON text; the engine checks the keys and their values.
@@ -753,7 +799,7 @@ end
 function Repository:find(options)
   local records, err = json_call(native.evcs_repository_find, self.handle, find_options(options))
   if records == nil then return nil, err end
-  return versions_table(records)
+  return self:versions(records)
 end
 
 --- How many entities match (options as find's: where, as_of, branch).

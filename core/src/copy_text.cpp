@@ -1,13 +1,33 @@
 #include "copy_text.hpp"
 
 #include "evcs/error.hpp"
+#include "evcs/params.hpp"
+
+#include <cmath>
 
 namespace evcs::detail {
 
 namespace {
 
+bool has_non_finite(const nlohmann::json &value) {
+  if (value.is_number_float()) return !std::isfinite(value.get<double>());
+  if (!value.is_structured()) return false;
+  for (const auto &element : value)
+    if (has_non_finite(element)) return true;
+  return false;
+}
+
+nlohmann::json non_finite_as_text(const nlohmann::json &value) {
+  if (value.is_number_float()) return double_text(value.get<double>());
+  if (!value.is_structured()) return value;
+  nlohmann::json copy = value;
+  for (auto &element : copy) element = non_finite_as_text(element);
+  return copy;
+}
+
 std::string scalar_text(const nlohmann::json &value) {
   if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_float()) return double_text(value.get<double>());
   if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
   return value.dump();
 }
@@ -41,6 +61,15 @@ std::string wrong_shape(const ColumnDefinition &column, std::size_t row, const c
 
 } // namespace
 
+std::string double_text(double number) {
+  if (auto text = non_finite_text(number)) return *text;
+  return nlohmann::json(number).dump();
+}
+
+std::string json_text(const nlohmann::json &value) {
+  return has_non_finite(value) ? non_finite_as_text(value).dump() : value.dump();
+}
+
 ColumnShape shape_of(const ColumnDefinition &column) {
   std::string type = column.type;
   const std::string not_null = " not null";
@@ -67,7 +96,7 @@ void append_copy_field(std::string &out, const std::string &text) {
 std::optional<std::string> value_text(const nlohmann::json &value, ColumnShape shape) {
   switch (shape) {
   case ColumnShape::json:
-    return value.dump();
+    return json_text(value);
   case ColumnShape::array:
     if (value.is_array()) return array_literal(value);
     if (!value.is_string()) return std::nullopt;

@@ -11,6 +11,11 @@
 
 namespace evcs::detail {
 
+// `number` as JSON writes it, or as non_finite_text names it.
+std::string double_text(double number);
+// `value` as JSON text, any NaN or infinity inside it as its string (nlohmann writes null).
+std::string json_text(const nlohmann::json &value);
+
 // How a column's values are written.
 enum class ColumnShape { scalar, array, json };
 

@@ -21,9 +21,14 @@ Params &Params::add_null() { return push(Kind::null, std::nullopt); }
 
 Params &Params::add(std::int64_t value) { return push(Kind::int64, std::to_string(value)); }
 
+std::optional<std::string> non_finite_text(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "Infinity" : "-Infinity";
+  return std::nullopt;
+}
+
 Params &Params::add(double value) {
-  if (std::isnan(value)) return push(Kind::float64, "NaN");
-  if (std::isinf(value)) return push(Kind::float64, value > 0 ? "Infinity" : "-Infinity");
+  if (auto text = non_finite_text(value)) return push(Kind::float64, *text);
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.17g", value);
   return push(Kind::float64, buffer);

@@ -38,7 +38,8 @@ std::string field_sql(const EntityType &type, const std::string &field) {
 std::string scalar_text(const nlohmann::json &value, const std::string &field) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
-  if (value.is_number() || value.is_object()) return value.dump();
+  if (value.is_number_float()) return detail::double_text(value.get<double>());
+  if (value.is_number() || value.is_object()) return detail::json_text(value);
   throw InvalidArgument("the value for '" + field + "' must be a string, number, boolean or "
                         "object, not " + std::string(value.type_name()));
 }
@@ -270,7 +271,7 @@ Version Repository::write(const char *operation, const std::string &head_id,
   if (head_id.empty()) params.add_null();
   else params.add(head_id);
   params.add(session_->branch);
-  params.add_json(values.is_null() ? "{}" : values.dump());
+  params.add_json(values.is_null() ? "{}" : detail::json_text(values));
   params.add(expected);
   params.add(author);
   params.add(commit_now);

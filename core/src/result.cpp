@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -205,7 +206,12 @@ nlohmann::json Result::get_json(std::int64_t row, std::int64_t column) const {
   if (is_null(row, column)) return nullptr;
   switch (column_type(column)) {
   case ColumnType::int64: return get_int64(row, column);
-  case ColumnType::float64: return get_double(row, column);
+  case ColumnType::float64: {
+    // JSON has no NaN or infinities: they are the server's text, as to_jsonb writes them.
+    double number = get_double(row, column);
+    if (!std::isfinite(number)) return get_text(row, column);
+    return number;
+  }
   case ColumnType::boolean: return get_bool(row, column);
   case ColumnType::json: return nlohmann::json::parse(text(row, column));
   case ColumnType::text_array: return parse_array(text(row, column));

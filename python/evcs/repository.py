@@ -14,6 +14,7 @@ import datetime
 import decimal
 import html
 import json
+import math
 import uuid
 from typing import (
     TYPE_CHECKING,
@@ -119,7 +120,22 @@ _ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False, allow_nan
 
 
 def _dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
+    try:
+        return _ENCODER.encode(value)
+    except ValueError:
+        # JSON has no NaN or infinities: they go as PostgreSQL's text for them, which the engine
+        # hands to the column (and reads back the same way). Any other ValueError recurs.
+        return _ENCODER.encode(_non_finite_as_text(value))
+
+
+def _non_finite_as_text(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _non_finite_as_text(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_non_finite_as_text(item) for item in value]
+    return value
 
 
 _COLUMN_FORMS = (

@@ -46,7 +46,7 @@ py::object convert_scalar(const evcs_result *result);
 py::object parse_json(const py::str &text);
 // A field value of a repository record, as JSON gave it, turned into what a result cell of the
 // EVCS_TYPE_* `value_type` gives: numeric, uuid, date, timestamp and bytea fields arrive as
-// text; every other value is returned as it is.
+// text, and so do a double's NaN and infinities; every other value is returned as it is.
 py::object decode_field(int value_type, py::handle value);
 
 // ---- engine, sessions, async (engine.cpp, session.cpp, async.cpp) -----------------------------

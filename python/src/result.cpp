@@ -282,6 +282,11 @@ py::object decode_field(int value_type, py::handle value) {
   if (!PyUnicode_Check(value.ptr())) return py::reinterpret_borrow<py::object>(value);
   if (PyDateTimeAPI == nullptr) PyDateTime_IMPORT;
   switch (value_type) {
+  case EVCS_TYPE_DOUBLE: {
+    PyObject *number = PyFloat_FromString(value.ptr());
+    if (number == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(number);
+  }
   case EVCS_TYPE_NUMERIC: return text_decoders().decimal(value);
   case EVCS_TYPE_UUID: return text_decoders().uuid(value);
   case EVCS_TYPE_DATE: return date_from_iso(value.cast<std::string>());

@@ -19,7 +19,8 @@ const std::int64_t *pointer(const std::optional<std::int64_t> &value) {
   return value ? &*value : nullptr;
 }
 
-// A field whose values JSON carries as text, with the EVCS_TYPE_* kind that decodes them.
+// A field whose values JSON carries as text (for a double: its NaN and infinities), with the
+// EVCS_TYPE_* kind that decodes them.
 struct TextualField {
   py::object name;
   int value_type;
@@ -39,7 +40,8 @@ std::vector<TextualField> textual_fields(const py::object &fields) {
   std::vector<TextualField> textual;
   for (py::handle field : fields) {
     int value_type = field["value_type"].cast<int>();
-    if (value_type == EVCS_TYPE_NUMERIC || value_type == EVCS_TYPE_UUID ||
+    if (value_type == EVCS_TYPE_DOUBLE || value_type == EVCS_TYPE_NUMERIC ||
+        value_type == EVCS_TYPE_UUID ||
         value_type == EVCS_TYPE_DATE || value_type == EVCS_TYPE_TIMESTAMP ||
         value_type == EVCS_TYPE_BYTES)
       textual.push_back({field["name"], value_type});

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <set>
 
 struct Project {
@@ -267,3 +269,43 @@ TEST_F(TypedTest, ValuesThatDoNotFitTheirMemberAreInvalidArgument) {
 }
 
 } // namespace
+
+// JSON has no NaN or infinities; they cross it as PostgreSQL's text for them and reach the
+// double precision column (and a struct's double) as themselves, on every write path.
+TEST_F(TypedTest, NaNAndTheInfinitiesAreStoredAndReadBackAsThemselves) {
+  auto s = engine_->session("main", "alice");
+  evcs::TypedRepository<Project> projects(s);
+  auto repo = s.repository("typed_project");
+  auto stored = [&](const std::string &head) {
+    return *s.scalar<std::string>("SELECT ratio::text || ' ' || coalesce(meta::text, '') FROM "
+                                  "typed_project_version WHERE head_id = $1::uuid AND valid_to "
+                                  "IS NULL",
+                                  evcs::Params::of(head));
+  };
+  auto project = bridge();
+  project.ratio = std::numeric_limits<double>::quiet_NaN();
+  project.meta = {{"x", -std::numeric_limits<double>::infinity()}};
+  std::string head = projects.create(project).version.head_id;
+  s.commit();
+  EXPECT_EQ(stored(head), "NaN {\"x\": \"-Infinity\"}");
+  auto read = projects.get(head);
+  ASSERT_TRUE(read.has_value());
+  EXPECT_TRUE(std::isnan(read->value.ratio));
+  EXPECT_EQ(read->version.fields["ratio"], "NaN");
+  s.rollback();
+
+  s.set_autocommit(true);
+  project.ratio = std::numeric_limits<double>::infinity();
+  projects.update(head, project);
+  EXPECT_EQ(stored(head), "Infinity {\"x\": \"-Infinity\"}");
+  auto updated = repo.update(head, {{"ratio", -std::numeric_limits<double>::infinity()}});
+  EXPECT_EQ(updated.fields["ratio"], "-Infinity");
+  EXPECT_EQ(stored(head), "-Infinity {\"x\": \"-Infinity\"}");
+  EXPECT_EQ(projects.get(head)->value.ratio, -std::numeric_limits<double>::infinity());
+  s.set_autocommit(false);
+
+  auto created = repo.create_many(nlohmann::json::array(
+      {{{"name", "copied"}, {"ratio", std::numeric_limits<double>::quiet_NaN()}}}));
+  ASSERT_EQ(created.head_ids.size(), 1u);
+  EXPECT_EQ(stored(created.head_ids[0]), "NaN ");
+}

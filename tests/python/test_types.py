@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 import decimal
 import uuid
 from typing import Any, Iterator
@@ -431,3 +432,37 @@ def test_unsupported_field_value_is_type_error(engine: evcs.Engine, typed: None)
     with engine.session() as s:
         with pytest.raises(TypeError, match="cannot send a complex as an entity field: use str, int, float, bool, None, Decimal, datetime .aware., date, UUID, bytes, dict or list"):
             s.repository("typed").create({"t_text": 1 + 2j})
+
+
+def test_nan_and_the_infinities_are_stored_and_read_back_as_floats(
+    engine: evcs.Engine, typed: None
+) -> None:
+    nan, inf = float("nan"), float("inf")
+
+    def stored(s: evcs.Session, head_id: str) -> Any:
+        return s.scalar(
+            "SELECT t_float::text || ' ' || coalesce(t_jsonb::text, '') FROM typed_version "
+            "WHERE head_id = $1::uuid AND valid_to IS NULL",
+            [head_id],
+        )
+
+    with engine.session() as s:
+        repo = s.repository("typed")
+        created = repo.create({"t_float": nan, "t_jsonb": {"x": [inf]}})
+        assert math.isnan(created["t_float"])
+        s.commit()
+        head_id = created.head_id
+        assert stored(s, head_id) == 'NaN {"x": ["Infinity"]}'
+        assert repo.get(head_id)["t_jsonb"] == {"x": ["Infinity"]}, "jsonb has no infinity"
+        repo.update(head_id, {"t_float": inf})
+        s.commit()
+        assert stored(s, head_id) == 'Infinity {"x": ["Infinity"]}'
+        assert [version["t_float"] for version in repo.history(head_id)][-1] == inf
+        assert [found.head_id for found in repo.find(where={"t_float": inf})] == [head_id]
+        bulk = repo.create_many([{"t_float": -inf}])
+        assert stored(s, bulk.head_ids[0]) == "-Infinity "
+        s.rollback()
+    with engine.session(autocommit=True) as s:
+        updated = s.repository("typed").update(head_id, {"t_float": -inf})
+        assert updated["t_float"] == -inf
+        assert stored(s, head_id) == '-Infinity {"x": ["Infinity"]}'

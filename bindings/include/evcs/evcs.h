@@ -55,7 +55,7 @@ extern "C" {
 /* Column types of a result (evcs_result_column_type). */
 #define EVCS_TYPE_TEXT 0      /* text, varchar, and any type without a closer match */
 #define EVCS_TYPE_INT64 1     /* int2, int4, int8, oid */
-#define EVCS_TYPE_DOUBLE 2    /* float4, float8 */
+#define EVCS_TYPE_DOUBLE 2    /* float4, float8; in JSON records NaN and infinities are "NaN", "Infinity", "-Infinity" */
 #define EVCS_TYPE_BOOL 3
 #define EVCS_TYPE_BYTES 4     /* bytea */
 #define EVCS_TYPE_TIMESTAMP 5 /* timestamptz, timestamp: UTC microseconds since 1970-01-01 */

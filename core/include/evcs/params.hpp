@@ -60,6 +60,10 @@ private:
   std::vector<Kind> kinds_;
 };
 
+// "NaN", "Infinity" or "-Infinity" for a double that is one, nothing for a finite one: the text
+// PostgreSQL reads and writes for them. JSON has no such numbers; evcs carries them in JSON as
+// these strings (as to_jsonb does).
+std::optional<std::string> non_finite_text(double value);
 // Formats UTC microseconds as ISO 8601 text the server accepts for timestamptz; INT64_MAX and
 // INT64_MIN stand for 'infinity' and '-infinity', as parse_timestamp returns them.
 std::string format_timestamp(std::int64_t micros);

@@ -116,10 +116,14 @@ struct FieldCodec<T, std::enable_if_t<std::is_same_v<T, std::int32_t> ||
   }
 };
 
-// double precision, or a numeric read approximately.
+// double precision, or a numeric read approximately. NaN and the infinities cross JSON as the
+// strings "NaN", "Infinity" and "-Infinity" (PostgreSQL's text for them).
 template <> struct FieldCodec<double> {
   static constexpr bool supported = true;
-  static nlohmann::json encode(double value) { return value; }
+  static nlohmann::json encode(double value) {
+    if (auto text = non_finite_text(value)) return *text;
+    return value;
+  }
   static double decode(const nlohmann::json &value, const std::string &field) {
     if (value.is_number()) return value.get<double>();
     if (value.is_string()) {

@@ -17,7 +17,8 @@ char *versions_out(const std::vector<evcs::Version> &versions) {
     if (array.size() > 1) array += ',';
     array += version.to_json_text();
   }
-  return copy_out(array + "]");
+  array += ']';
+  return copy_out(array);
 }
 
 // [{"name": "...", "type": "..."}, ...] in column order.

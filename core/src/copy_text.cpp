@@ -61,6 +61,31 @@ std::string wrong_shape(const ColumnDefinition &column, std::size_t row, const c
 
 } // namespace
 
+void append_json_string(std::string &out, const std::string &text) {
+  static const char hex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\b': out += "\\b"; break;
+    case '\f': out += "\\f"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        out += "\\u00";
+        out += hex[(c >> 4) & 0xf];
+        out += hex[c & 0xf];
+      } else {
+        out += c;
+      }
+    }
+  }
+  out += '"';
+}
+
 std::string double_text(double number) {
   if (auto text = non_finite_text(number)) return *text;
   return nlohmann::json(number).dump();

@@ -11,6 +11,9 @@
 
 namespace evcs::detail {
 
+// Appends `text` (UTF-8) as a JSON string, as nlohmann::json writes it.
+void append_json_string(std::string &out, const std::string &text);
+
 // `number` as JSON writes it, or as non_finite_text names it.
 std::string double_text(double number);
 // `value` as JSON text, any NaN or infinity inside it as its string (nlohmann writes null).

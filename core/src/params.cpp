@@ -162,13 +162,26 @@ std::string format_timestamp(std::int64_t micros) {
 std::int64_t parse_timestamp(const std::string &text) {
   if (text == "infinity") return INT64_MAX;
   if (text == "-infinity") return INT64_MIN;
-  long long year = 0;
-  unsigned month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%lld-%u-%u %u:%u:%u%n", &year, &month, &day, &hour, &minute,
-                  &second, &consumed) < 6)
+  // Read by hand: sscanf costs more than the rest of reading a version.
+  std::size_t pos = 0;
+  auto number = [&](std::int64_t &out) {
+    std::size_t start = pos;
+    out = 0;
+    while (pos < text.size() && pos - start < 18 &&
+           std::isdigit(static_cast<unsigned char>(text[pos])))
+      out = out * 10 + (text[pos++] - '0');
+    return pos > start;
+  };
+  auto separator = [&](char expected) {
+    if (pos >= text.size() || text[pos] != expected) return false;
+    ++pos;
+    return true;
+  };
+  std::int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!(number(year) && separator('-') && number(month) && separator('-') && number(day) &&
+        separator(' ') && number(hour) && separator(':') && number(minute) && separator(':') &&
+        number(second)))
     throw InvalidArgument("cannot read timestamp '" + text + "'");
-  std::size_t pos = static_cast<std::size_t>(consumed);
   std::int64_t fraction = 0;
   if (pos < text.size() && text[pos] == '.') {
     std::int64_t scale = 100000;
@@ -180,12 +193,14 @@ std::int64_t parse_timestamp(const std::string &text) {
   std::int64_t offset_seconds = 0;
   if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
     int sign = text[pos] == '-' ? -1 : 1;
-    unsigned oh = 0, om = 0, os = 0;
-    std::sscanf(text.c_str() + pos + 1, "%u:%u:%u", &oh, &om, &os);
-    offset_seconds = sign * static_cast<std::int64_t>(oh * 3600 + om * 60 + os);
+    ++pos;
+    std::int64_t oh = 0, om = 0, os = 0;
+    if (number(oh) && separator(':') && number(om) && separator(':')) number(os);
+    offset_seconds = sign * (oh * 3600 + om * 60 + os);
   }
   if (text.size() >= 3 && text.compare(text.size() - 3, 3, " BC") == 0) year = 1 - year;
-  std::int64_t days = days_from_civil(year, month, day);
+  std::int64_t days =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
   return seconds * micros_per_second + fraction;
 }

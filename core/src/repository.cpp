@@ -210,24 +210,49 @@ std::optional<Version> update_in_one_statement(SessionState &session, const Enti
 
 nlohmann::json Version::to_json() const { return nlohmann::json::parse(to_json_text()); }
 
+// Written directly rather than through an nlohmann::json of the record: a scan of many
+// versions spends much of its client time here.
 std::string Version::to_json_text() const {
-  auto text = [](const std::string &value) { return nlohmann::json(value).dump(); };
+  std::string out;
+  out.reserve(320);
   auto optional_text = [&](const std::optional<std::string> &value) {
-    return value ? text(*value) : std::string("null");
+    if (value) detail::append_json_string(out, *value);
+    else out += "null";
   };
-  std::string out = "{\"author\":" + text(author) + ",\"branch\":" + text(branch) +
-                    ",\"changed\":[";
-  for (std::size_t index = 0; index < changed.size(); ++index)
-    out += (index > 0 ? "," : "") + text(changed[index]);
+  out += "{\"author\":";
+  detail::append_json_string(out, author);
+  out += ",\"branch\":";
+  detail::append_json_string(out, branch);
+  out += ",\"changed\":[";
+  for (std::size_t index = 0; index < changed.size(); ++index) {
+    if (index > 0) out += ',';
+    detail::append_json_string(out, changed[index]);
+  }
   out += "],\"deleted\":";
   out += deleted ? "true" : "false";
-  out += ",\"fields\":" + fields.dump() + ",\"head_id\":" + text(head_id) +
-         ",\"merged_from\":" + optional_text(merged_from) +
-         ",\"parent_branch\":" + optional_text(parent_branch) + ",\"parent_version\":" +
-         (parent_version ? std::to_string(*parent_version) : "null") +
-         ",\"valid_from\":" + std::to_string(valid_from) +
-         ",\"valid_to\":" + (valid_to ? std::to_string(*valid_to) : "null") +
-         ",\"version\":" + std::to_string(version) + "}";
+  out += ",\"fields\":{";
+  bool first = true;
+  for (const auto &field : fields.items()) {
+    if (!first) out += ',';
+    first = false;
+    detail::append_json_string(out, field.key());
+    out += ':';
+    if (field.value().is_string())
+      detail::append_json_string(out, field.value().get_ref<const std::string &>());
+    else
+      out += field.value().dump();
+  }
+  out += "},\"head_id\":";
+  detail::append_json_string(out, head_id);
+  out += ",\"merged_from\":";
+  optional_text(merged_from);
+  out += ",\"parent_branch\":";
+  optional_text(parent_branch);
+  out += ",\"parent_version\":";
+  out += parent_version ? std::to_string(*parent_version) : "null";
+  out += ",\"valid_from\":" + std::to_string(valid_from) + ",\"valid_to\":";
+  out += valid_to ? std::to_string(*valid_to) : "null";
+  out += ",\"version\":" + std::to_string(version) + "}";
   return out;
 }
 
@@ -350,6 +375,7 @@ std::vector<Version> Repository::history(const std::string &head_id,
                                     " WHERE head_id = $1::uuid AND branch = $2 ORDER BY valid_from",
                                 Params::of(head_id, branch_or_default(branch)));
   std::vector<Version> versions;
+  versions.reserve(static_cast<std::size_t>(result.rows()));
   for (std::int64_t row = 0; row < result.rows(); ++row) {
     Version version = version_from_row(result, row, *type_);
     for (const auto &column : type_->columns)
@@ -433,6 +459,7 @@ std::vector<Version> Repository::find(const FindOptions &options) {
   add_bound("OFFSET", options.offset);
   Result result = session_->run_as_of(sql, params, options.as_of);
   std::vector<Version> versions;
+  versions.reserve(static_cast<std::size_t>(result.rows()));
   for (std::int64_t row = 0; row < result.rows(); ++row)
     versions.push_back(version_from_row(result, row, *type_));
   return versions;

@@ -294,3 +294,29 @@ TEST_F(SessionTest, ConcurrentUseFromTwoThreadsIsMisuse) {
 }
 
 } // namespace
+
+// The server's text of timestamps, in several time zones and eras, reads back as the instant the
+// server itself computes; anything else is InvalidArgument.
+TEST(ParseTimestamp, ReadsEveryFormTheServerWrites) {
+  const std::string url = evcs_test::fresh_database("core_parse_timestamp");
+  evcs::EngineOptions options;
+  options.url = url;
+  evcs::Engine engine(options);
+  auto session = engine.session();
+  for (const char *zone : {"UTC", "Asia/Kolkata", "America/St_Johns", "Europe/Amsterdam"}) {
+    session.execute(std::string("SET TIME ZONE '") + zone + "'");
+    auto result = session.execute(
+        "SELECT t::text, (extract(epoch FROM t) * 1000000)::bigint FROM unnest(ARRAY["
+        "'2023-11-14 22:13:20.123456+00', '1970-01-01 00:00:00+00', '1969-12-31 23:59:59.5+00', "
+        "'2000-02-29 12:00:00.000001+00', '1900-01-01 00:00:00+00', '0044-03-15 12:00:00+00 BC', "
+        "'9999-12-31 23:59:59.999999+00', '1800-06-01 00:00:00+00']::timestamptz[]) AS t");
+    ASSERT_EQ(result.rows(), 8);
+    for (std::int64_t row = 0; row < result.rows(); ++row)
+      EXPECT_EQ(evcs::parse_timestamp(result.get_text(row, 0)), result.get_int64(row, 1))
+          << zone << ": " << result.get_text(row, 0);
+  }
+  EXPECT_EQ(evcs::parse_timestamp("infinity"), INT64_MAX);
+  EXPECT_EQ(evcs::parse_timestamp("-infinity"), INT64_MIN);
+  for (const char *bad : {"", "2024", "2024-05-01", "2024-05-01T12:00:00+00", "noon"})
+    EXPECT_THROW(evcs::parse_timestamp(bad), evcs::InvalidArgument) << bad;
+}

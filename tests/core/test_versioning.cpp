@@ -399,3 +399,46 @@ TEST(VersionText, IsTheVersionAsJsonWithSortedKeys) {
 }
 
 } // namespace
+
+// Version::to_json_text writes the record by hand; it must be exactly what nlohmann writes for
+// the same record, whatever the strings hold.
+TEST(VersionJson, TheTextIsWhatNlohmannWritesForTheSameRecord) {
+  const std::string tricky = "q\"uote b\\ack \b\f\n\r\t \x01\x1f \x7f é ✓ 𝄞 </script>";
+  evcs::Version version;
+  version.head_id = "8d2c0b1e-5d4f-4c1a-9a51-2f3b8c7d6e10";
+  version.branch = "feature.x-1";
+  version.version = 42;
+  version.valid_from = -62135596800000000;
+  version.valid_to = INT64_MAX;
+  version.deleted = true;
+  version.author = tricky;
+  version.parent_branch = "main";
+  version.parent_version = 7;
+  version.fields = {{"a", tricky}, {"b", 1.5}, {"c", nullptr}, {"d", {1, "x", {{"k", tricky}}}},
+                    {"e", -9007199254740993}, {"f", false}, {"g", nlohmann::json::object()}};
+  version.changed = {"a", tricky};
+  nlohmann::json expected = {{"author", version.author},
+                             {"branch", version.branch},
+                             {"changed", version.changed},
+                             {"deleted", true},
+                             {"fields", version.fields},
+                             {"head_id", version.head_id},
+                             {"merged_from", nullptr},
+                             {"parent_branch", "main"},
+                             {"parent_version", 7},
+                             {"valid_from", version.valid_from},
+                             {"valid_to", INT64_MAX},
+                             {"version", 42}};
+  EXPECT_EQ(version.to_json_text(), expected.dump());
+  version.merged_from = "other";
+  version.valid_to.reset();
+  version.parent_branch.reset();
+  version.parent_version.reset();
+  version.changed.clear();
+  expected["merged_from"] = "other";
+  expected["valid_to"] = nullptr;
+  expected["parent_branch"] = nullptr;
+  expected["parent_version"] = nullptr;
+  expected["changed"] = nlohmann::json::array();
+  EXPECT_EQ(version.to_json_text(), expected.dump());
+}

@@ -231,7 +231,7 @@ int evcs_repository_find(char **out_versions, evcs_repository *repository,
                          const char *options_json) {
   return guarded([&] {
     evcs::Repository &repo = prepare(out_versions, repository);
-    *out_versions = versions_out(repo.find(find_options_argument(options_json)));
+    *out_versions = copy_out(repo.find_json(find_options_argument(options_json)));
   });
 }
 

@@ -61,7 +61,7 @@ std::string wrong_shape(const ColumnDefinition &column, std::size_t row, const c
 
 } // namespace
 
-void append_json_string(std::string &out, const std::string &text) {
+void append_json_string(std::string &out, std::string_view text) {
   static const char hex[] = "0123456789abcdef";
   out += '"';
   for (char c : text) {

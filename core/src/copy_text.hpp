@@ -8,11 +8,12 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace evcs::detail {
 
 // Appends `text` (UTF-8) as a JSON string, as nlohmann::json writes it.
-void append_json_string(std::string &out, const std::string &text);
+void append_json_string(std::string &out, std::string_view text);
 
 // `number` as JSON writes it, or as non_finite_text names it.
 std::string double_text(double number);

@@ -4,8 +4,11 @@
 #include "evcs/versioning.hpp"
 #include "session_state.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
+#include <numeric>
+#include <string_view>
 
 namespace evcs {
 
@@ -148,11 +151,13 @@ private:
 
 // A version row as every read here selects it: EntityType::select_list's columns, in its order
 // (the system columns, then the entity's fields), so cells are read by position.
-Version version_from_row(const Result &result, std::int64_t row, const EntityType &type) {
-  enum : std::int64_t {
-    head_id, branch, version_number, valid_from, valid_to, deleted, parent_branch, parent_version,
-    merged_from, author, first_field
-  };
+enum : std::int64_t {
+  head_id, branch, version_number, valid_from, valid_to, deleted, parent_branch, parent_version,
+  merged_from, author, first_field
+};
+
+// Everything of the row's version but its fields.
+Version metadata_from_row(const Result &result, std::int64_t row) {
   auto text = [&](std::int64_t column) -> std::optional<std::string> {
     if (result.is_null(row, column)) return std::nullopt;
     return result.get_text(row, column);
@@ -169,10 +174,78 @@ Version version_from_row(const Result &result, std::int64_t row, const EntityTyp
   if (!result.is_null(row, parent_version))
     version.parent_version = result.get_int64(row, parent_version);
   version.merged_from = text(merged_from);
+  return version;
+}
+
+Version version_from_row(const Result &result, std::int64_t row, const EntityType &type) {
+  Version version = metadata_from_row(result, row);
   for (std::size_t field = 0; field < type.columns.size(); ++field)
     version.fields[type.columns[field].name] =
         result.get_json(row, first_field + static_cast<std::int64_t>(field));
   return version;
+}
+
+// Appends `version` as its JSON record, keys in order, the fields object written by
+// `append_fields(out)`: from Version::fields, or straight from a row's cells (find_json).
+template <typename FieldsWriter>
+void append_version_json(std::string &out, const Version &version, FieldsWriter append_fields) {
+  auto optional_text = [&](const std::optional<std::string> &value) {
+    if (value) detail::append_json_string(out, *value);
+    else out += "null";
+  };
+  out += "{\"author\":";
+  detail::append_json_string(out, version.author);
+  out += ",\"branch\":";
+  detail::append_json_string(out, version.branch);
+  out += ",\"changed\":[";
+  for (std::size_t index = 0; index < version.changed.size(); ++index) {
+    if (index > 0) out += ',';
+    detail::append_json_string(out, version.changed[index]);
+  }
+  out += "],\"deleted\":";
+  out += version.deleted ? "true" : "false";
+  out += ",\"fields\":{";
+  append_fields(out);
+  out += "},\"head_id\":";
+  detail::append_json_string(out, version.head_id);
+  out += ",\"merged_from\":";
+  optional_text(version.merged_from);
+  out += ",\"parent_branch\":";
+  optional_text(version.parent_branch);
+  out += ",\"parent_version\":";
+  out += version.parent_version ? std::to_string(*version.parent_version) : "null";
+  out += ",\"valid_from\":" + std::to_string(version.valid_from) + ",\"valid_to\":";
+  out += version.valid_to ? std::to_string(*version.valid_to) : "null";
+  out += ",\"version\":" + std::to_string(version.version) + "}";
+}
+
+// A JSON value as Version::to_json_text writes a field.
+void append_field_value(std::string &out, const nlohmann::json &value) {
+  if (value.is_string()) detail::append_json_string(out, value.get_ref<const std::string &>());
+  else out += value.dump();
+}
+
+// A field's cell as JSON text: what Version::fields holds for it, written as
+// Version::to_json_text writes it, without building the value for the common column types.
+void append_field_json(std::string &out, const Result &result, std::int64_t row,
+                       std::int64_t column) {
+  if (result.is_null(row, column)) {
+    out += "null";
+    return;
+  }
+  switch (result.column_type(column)) {
+  case ColumnType::int64: out += result.text(row, column); return;
+  case ColumnType::boolean: out += result.get_bool(row, column) ? "true" : "false"; return;
+  case ColumnType::float64:
+  case ColumnType::json:
+  case ColumnType::text_array:
+  case ColumnType::int_array: append_field_value(out, result.get_json(row, column)); return;
+  default: {
+    std::size_t length = 0;
+    const char *text = result.text(row, column, &length);
+    detail::append_json_string(out, std::string_view(text, length));
+  }
+  }
 }
 
 // An update in autocommit mode as one statement (detail::autocommit_update_statement), the new
@@ -215,44 +288,16 @@ nlohmann::json Version::to_json() const { return nlohmann::json::parse(to_json_t
 std::string Version::to_json_text() const {
   std::string out;
   out.reserve(320);
-  auto optional_text = [&](const std::optional<std::string> &value) {
-    if (value) detail::append_json_string(out, *value);
-    else out += "null";
-  };
-  out += "{\"author\":";
-  detail::append_json_string(out, author);
-  out += ",\"branch\":";
-  detail::append_json_string(out, branch);
-  out += ",\"changed\":[";
-  for (std::size_t index = 0; index < changed.size(); ++index) {
-    if (index > 0) out += ',';
-    detail::append_json_string(out, changed[index]);
-  }
-  out += "],\"deleted\":";
-  out += deleted ? "true" : "false";
-  out += ",\"fields\":{";
-  bool first = true;
-  for (const auto &field : fields.items()) {
-    if (!first) out += ',';
-    first = false;
-    detail::append_json_string(out, field.key());
-    out += ':';
-    if (field.value().is_string())
-      detail::append_json_string(out, field.value().get_ref<const std::string &>());
-    else
-      out += field.value().dump();
-  }
-  out += "},\"head_id\":";
-  detail::append_json_string(out, head_id);
-  out += ",\"merged_from\":";
-  optional_text(merged_from);
-  out += ",\"parent_branch\":";
-  optional_text(parent_branch);
-  out += ",\"parent_version\":";
-  out += parent_version ? std::to_string(*parent_version) : "null";
-  out += ",\"valid_from\":" + std::to_string(valid_from) + ",\"valid_to\":";
-  out += valid_to ? std::to_string(*valid_to) : "null";
-  out += ",\"version\":" + std::to_string(version) + "}";
+  append_version_json(out, *this, [this](std::string &text) {
+    bool first = true;
+    for (const auto &field : fields.items()) {
+      if (!first) text += ',';
+      first = false;
+      detail::append_json_string(text, field.key());
+      text += ':';
+      append_field_value(text, field.value());
+    }
+  });
   return out;
 }
 
@@ -437,8 +482,7 @@ std::string state_query(const EntityType &type, const FindOptions &options,
 
 } // namespace
 
-std::vector<Version> Repository::find(const FindOptions &options) {
-  SessionState::UseGuard guard(*session_, type_->name);
+Result Repository::find_rows(const FindOptions &options) {
   Params params;
   std::string sql = state_query(*type_, options, branch_or_default(options.branch),
                                 type_->select_list(), params);
@@ -457,12 +501,42 @@ std::vector<Version> Repository::find(const FindOptions &options) {
   };
   add_bound("LIMIT", options.limit);
   add_bound("OFFSET", options.offset);
-  Result result = session_->run_as_of(sql, params, options.as_of);
+  return session_->run_as_of(sql, params, options.as_of);
+}
+
+std::vector<Version> Repository::find(const FindOptions &options) {
+  SessionState::UseGuard guard(*session_, type_->name);
+  Result result = find_rows(options);
   std::vector<Version> versions;
   versions.reserve(static_cast<std::size_t>(result.rows()));
   for (std::int64_t row = 0; row < result.rows(); ++row)
     versions.push_back(version_from_row(result, row, *type_));
   return versions;
+}
+
+std::string Repository::find_json(const FindOptions &options) {
+  SessionState::UseGuard guard(*session_, type_->name);
+  Result result = find_rows(options);
+  std::vector<std::size_t> by_name(type_->columns.size());
+  std::iota(by_name.begin(), by_name.end(), 0);
+  std::sort(by_name.begin(), by_name.end(), [&](std::size_t left, std::size_t right) {
+    return type_->columns[left].name < type_->columns[right].name;
+  });
+  std::string out = "[";
+  for (std::int64_t row = 0; row < result.rows(); ++row) {
+    if (row > 0) out += ',';
+    append_version_json(out, metadata_from_row(result, row), [&](std::string &text) {
+      for (std::size_t index = 0; index < by_name.size(); ++index) {
+        if (index > 0) text += ',';
+        detail::append_json_string(text, type_->columns[by_name[index]].name);
+        text += ':';
+        append_field_json(text, result, row,
+                          first_field + static_cast<std::int64_t>(by_name[index]));
+      }
+    });
+  }
+  out += ']';
+  return out;
 }
 
 std::int64_t Repository::count(const FindOptions &options) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <set>
 #include <thread>
 
@@ -441,4 +443,78 @@ TEST(VersionJson, TheTextIsWhatNlohmannWritesForTheSameRecord) {
   expected["parent_version"] = nullptr;
   expected["changed"] = nlohmann::json::array();
   EXPECT_EQ(version.to_json_text(), expected.dump());
+}
+
+namespace {
+
+std::string joined_json(const std::vector<evcs::Version> &versions) {
+  std::string out = "[";
+  for (const auto &version : versions) out += (out.size() > 1 ? "," : "") + version.to_json_text();
+  return out + "]";
+}
+
+} // namespace
+
+// find_json writes the records straight from the rows; it must be byte for byte what find()'s
+// versions write, for every column type, NULLs, branches, past instants and every option.
+TEST_F(VersioningTest, FindJsonIsExactlyTheTextOfFindsVersions) {
+  auto s = session();
+  s.create_entity_type("every_type", {{"zeta", "text"},
+                                      {"count", "integer"},
+                                      {"big", "bigint"},
+                                      {"ratio", "double precision"},
+                                      {"flag", "boolean"},
+                                      {"amount", "numeric"},
+                                      {"ref", "uuid"},
+                                      {"due", "timestamptz"},
+                                      {"day", "date"},
+                                      {"raw", "bytea"},
+                                      {"doc", "jsonb"},
+                                      {"labels", "text[]"},
+                                      {"scores", "int[]"},
+                                      {"alpha", "text"}});
+  s.commit();
+  auto repo = s.repository("every_type");
+  const std::string tricky = "q\"uote b\\ack \n\t \x01 é ✓ 𝄞";
+  auto first = repo.create({{"zeta", tricky},
+                            {"count", -2147483647 - 1},
+                            {"big", 9007199254740993},
+                            {"ratio", 0.1},
+                            {"flag", true},
+                            {"amount", "1e-20"},
+                            {"ref", "8d2c0b1e-5d4f-4c1a-9a51-2f3b8c7d6e10"},
+                            {"due", "2024-02-29 23:59:59.999999+00"},
+                            {"day", "0044-03-15 BC"},
+                            {"raw", "\\x00ff"},
+                            {"doc", {{"k", {1, "x", nullptr}}, {"t", tricky}}},
+                            {"labels", {"a", tricky, nullptr}},
+                            {"scores", {{1, 2}, {3, 4}}},
+                            {"alpha", "declared last, written first"}});
+  repo.create({{"ratio", 1e300}, {"count", 0}});
+  repo.create({{"ratio", 100000.0}, {"flag", false}});
+  s.commit();
+  std::int64_t before_update = repo.get(first.head_id)->valid_from;
+  repo.update(first.head_id, {{"ratio", nlohmann::json(std::nan(""))}, {"zeta", nullptr}});
+  s.create_branch("side");
+  s.commit();
+  auto side = engine_->session("side", "bob");
+  auto side_repo = side.repository("every_type");
+  side_repo.create({{"zeta", "only on the branch"}});
+  side.commit();
+
+  std::vector<evcs::FindOptions> cases(6);
+  cases[1].as_of = before_update;
+  cases[2].branch = "side";
+  cases[3].where = {{"flag", false}};
+  cases[4].order_by = {"-ratio"};
+  cases[4].limit = 2;
+  cases[4].offset = 1;
+  cases[5].where = {{"zeta", tricky}};
+  cases[5].as_of = before_update;
+  for (std::size_t index = 0; index < cases.size(); ++index) {
+    std::string expected = joined_json(repo.find(cases[index]));
+    EXPECT_EQ(repo.find_json(cases[index]), expected) << "case " << index;
+    EXPECT_GT(expected.size(), 2u) << "case " << index << " finds something";
+  }
+  EXPECT_EQ(side_repo.find_json(), joined_json(side_repo.find()));
 }

@@ -157,6 +157,9 @@ public:
   std::vector<Version> history(const std::string &head_id,
                                const std::optional<std::string> &branch = std::nullopt);
   std::vector<Version> find(const FindOptions &options = {});
+  // The same versions as a JSON array of Version::to_json_text records, written straight from
+  // the rows without building Versions (what the C ABI hands out; a scan costs less).
+  std::string find_json(const FindOptions &options = {});
   std::int64_t count(const FindOptions &options = {});
   bool exists(const FindOptions &options = {});
 
@@ -174,6 +177,7 @@ private:
   Version write(const char *operation, const std::string &head_id, const nlohmann::json &values,
                 std::optional<std::int64_t> expected_version);
   std::string branch_or_default(const std::optional<std::string> &branch) const;
+  Result find_rows(const FindOptions &options);
 
   std::shared_ptr<detail::SessionState> session_;
   std::shared_ptr<const detail::EntityType> type_;

@@ -151,29 +151,32 @@ private:
 
 // A version row as every read here selects it: EntityType::select_list's columns, in its order
 // (the system columns, then the entity's fields), so cells are read by position.
+namespace version_column {
 enum : std::int64_t {
   head_id, branch, version_number, valid_from, valid_to, deleted, parent_branch, parent_version,
   merged_from, author, first_field
 };
+} // namespace version_column
 
 // Everything of the row's version but its fields.
 Version metadata_from_row(const Result &result, std::int64_t row) {
-  auto text = [&](std::int64_t column) -> std::optional<std::string> {
-    if (result.is_null(row, column)) return std::nullopt;
-    return result.get_text(row, column);
+  auto text = [&](std::int64_t cell) -> std::optional<std::string> {
+    if (result.is_null(row, cell)) return std::nullopt;
+    return result.get_text(row, cell);
   };
   Version version;
-  version.head_id = result.get_text(row, head_id);
-  version.branch = result.get_text(row, branch);
-  version.version = result.get_int64(row, version_number);
-  version.valid_from = result.get_timestamp(row, valid_from);
-  if (!result.is_null(row, valid_to)) version.valid_to = result.get_timestamp(row, valid_to);
-  version.deleted = result.get_bool(row, deleted);
-  version.author = text(author).value_or("");
-  version.parent_branch = text(parent_branch);
-  if (!result.is_null(row, parent_version))
-    version.parent_version = result.get_int64(row, parent_version);
-  version.merged_from = text(merged_from);
+  version.head_id = result.get_text(row, version_column::head_id);
+  version.branch = result.get_text(row, version_column::branch);
+  version.version = result.get_int64(row, version_column::version_number);
+  version.valid_from = result.get_timestamp(row, version_column::valid_from);
+  if (!result.is_null(row, version_column::valid_to))
+    version.valid_to = result.get_timestamp(row, version_column::valid_to);
+  version.deleted = result.get_bool(row, version_column::deleted);
+  version.author = text(version_column::author).value_or("");
+  version.parent_branch = text(version_column::parent_branch);
+  if (!result.is_null(row, version_column::parent_version))
+    version.parent_version = result.get_int64(row, version_column::parent_version);
+  version.merged_from = text(version_column::merged_from);
   return version;
 }
 
@@ -181,7 +184,7 @@ Version version_from_row(const Result &result, std::int64_t row, const EntityTyp
   Version version = metadata_from_row(result, row);
   for (std::size_t field = 0; field < type.columns.size(); ++field)
     version.fields[type.columns[field].name] =
-        result.get_json(row, first_field + static_cast<std::int64_t>(field));
+        result.get_json(row, version_column::first_field + static_cast<std::int64_t>(field));
   return version;
 }
 
@@ -530,8 +533,8 @@ std::string Repository::find_json(const FindOptions &options) {
         if (index > 0) text += ',';
         detail::append_json_string(text, type_->columns[by_name[index]].name);
         text += ':';
-        append_field_json(text, result, row,
-                          first_field + static_cast<std::int64_t>(by_name[index]));
+        std::int64_t cell = version_column::first_field + static_cast<std::int64_t>(by_name[index]);
+        append_field_json(text, result, row, cell);
       }
     });
   }

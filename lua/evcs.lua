@@ -669,7 +669,12 @@ function Session:repository(entity_type)
   if status ~= OK then return failure(status) end
   local repository = setmetatable({ handle = repository_handle, entity_type = entity_type,
                                     session = self, double_fields = {} }, Repository)
-  for _, field in ipairs(repository:fields()) do
+  local fields, err = repository:fields()
+  if fields == nil then
+    repository:close()
+    return nil, err
+  end
+  for _, field in ipairs(fields) do
     if field.value_type == native.EVCS_TYPE_DOUBLE then
       repository.double_fields[#repository.double_fields + 1] = field.name
     end

@@ -41,15 +41,15 @@ std::vector<TextualField> textual_fields(const py::object &fields) {
   for (py::handle field : fields) {
     int value_type = field["value_type"].cast<int>();
     if (value_type == EVCS_TYPE_DOUBLE || value_type == EVCS_TYPE_NUMERIC ||
-        value_type == EVCS_TYPE_UUID ||
-        value_type == EVCS_TYPE_DATE || value_type == EVCS_TYPE_TIMESTAMP ||
-        value_type == EVCS_TYPE_BYTES)
+        value_type == EVCS_TYPE_UUID || value_type == EVCS_TYPE_DATE ||
+        value_type == EVCS_TYPE_TIMESTAMP || value_type == EVCS_TYPE_BYTES)
       textual.push_back({field["name"], value_type});
   }
   return textual;
 }
 
-// Replaces mapping[key], when mapping is a dict holding it, by its decoded value.
+// Replaces mapping[key], when mapping is a dict holding it, by its decoded value (a value that
+// needs no decoding, such as a finite double, stays as it is).
 void decode_item(py::handle mapping, py::handle key, int value_type) {
   if (!PyDict_Check(mapping.ptr())) return;
   PyObject *value = PyDict_GetItemWithError(mapping.ptr(), key.ptr());
@@ -58,6 +58,7 @@ void decode_item(py::handle mapping, py::handle key, int value_type) {
     return;
   }
   py::object decoded = decode_field(value_type, value);
+  if (decoded.ptr() == value) return;
   if (PyDict_SetItem(mapping.ptr(), key.ptr(), decoded.ptr()) != 0) throw py::error_already_set();
 }
 

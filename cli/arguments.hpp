@@ -19,6 +19,8 @@ namespace evcs::cli {
 struct ParsedArguments {
   std::vector<std::string> positional;
   std::map<std::string, std::string> values;
+  // Options that may be given any number of times (`--resolve A --resolve B`), in order.
+  std::map<std::string, std::vector<std::string>> lists;
   std::set<std::string> flags;
 
   bool has(const std::string &flag) const { return flags.count(flag) != 0; }
@@ -26,6 +28,10 @@ struct ParsedArguments {
     auto found = values.find(option);
     if (found == values.end()) return std::nullopt;
     return found->second;
+  }
+  std::vector<std::string> list(const std::string &option) const {
+    auto found = lists.find(option);
+    return found == lists.end() ? std::vector<std::string>() : found->second;
   }
 };
 
@@ -37,11 +43,12 @@ inline bool wants_help(const std::vector<std::string> &arguments) {
 
 // Splits `arguments` into positional arguments, options that take a value (`--into main`,
 // `--into=main`) and flags (`--json`). Anything else starting with "--" is a UsageError, as is
-// an option given twice.
+// an option given twice, unless it is one of `repeatable_options` (collected in `lists`).
 inline ParsedArguments parse_arguments(const std::vector<std::string> &arguments,
                                        const std::set<std::string> &value_options,
                                        const std::set<std::string> &flag_options,
-                                       const char *usage) {
+                                       const char *usage,
+                                       const std::set<std::string> &repeatable_options = {}) {
   ParsedArguments parsed;
   for (std::size_t i = 0; i < arguments.size(); ++i) {
     std::string argument = arguments[i];
@@ -56,6 +63,10 @@ inline ParsedArguments parse_arguments(const std::vector<std::string> &arguments
     }
     if (flag_options.count(argument) != 0 && !inline_value) {
       parsed.flags.insert(argument);
+    } else if (repeatable_options.count(argument) != 0) {
+      if (!inline_value && i + 1 >= arguments.size())
+        throw UsageError(argument + " needs a value", usage);
+      parsed.lists[argument].push_back(inline_value ? *inline_value : arguments[++i]);
     } else if (value_options.count(argument) != 0) {
       if (parsed.values.count(argument) != 0)
         throw UsageError(argument + " is given twice", usage);
@@ -94,6 +105,13 @@ inline std::int64_t parse_instant(const std::string &text, const char *usage) {
                            (parts[5].matched ? parts[5].str() : "00") + ":" +
                            (parts[6].matched ? parts[6].str() : "00") + parts[7].str() + offset;
   return parse_timestamp(normalised);
+}
+
+// Whether `text` is meant as an instant rather than a name (a commit, tag or branch): it starts
+// with a date, YYYY-MM-DD. parse_instant then reads it (or says why it cannot).
+inline bool looks_like_instant(const std::string &text) {
+  static const std::regex date(R"(^\d{4}-\d{2}-\d{2}([ T].*|Z|[+-]\d{2}(:?\d{2})?)?$)");
+  return std::regex_match(text, date);
 }
 
 // A non-negative count given on the command line.

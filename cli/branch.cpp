@@ -1,6 +1,7 @@
 // `evcs branch list|create|lock|unlock|archive` (SPEC §3.4) over the core's branch calls.
 #include "arguments.hpp"
 #include "commands.hpp"
+#include "merging.hpp"
 #include "table.hpp"
 
 #include "evcs/evcs.hpp"
@@ -21,7 +22,9 @@ const char *const branch_usage =
     "parent, as of its fork point (snapshot, the default) or as of the same instant (live).\n"
     "\n"
     "commands:\n"
-    "  list                the branches: name, parent, mode, status, fork point, creator\n"
+    "  list                the branches: name, parent, mode, status, fork point, head (its last\n"
+    "                      commit, or the one it was forked from), base (the merge base with\n"
+    "                      its parent: the fork point or the last merge either way), creator\n"
     "  create NAME         a new branch of PARENT (default main); its fork point is now, or\n"
     "                      TIME with --as-of (snapshot only): the parent's state at that instant\n"
     "  lock NAME           reject writes to NAME until unlocked (reads still work)\n"
@@ -42,6 +45,8 @@ nlohmann::json branch_json(const BranchInfo &branch) {
   };
   return {{"name", branch.name},       {"parent", optional(branch.parent)},
           {"mode", branch.mode},       {"fork_stamp", optional(branch.fork_stamp)},
+          {"head", optional(branch.head)}, {"base", optional(branch.base)},
+          {"base_stamp", optional(branch.base_stamp)},
           {"status", branch.status},   {"created_at", branch.created_at},
           {"created_by", branch.created_by}};
 }
@@ -54,10 +59,11 @@ int list_branches(Session &session, bool json) {
     std::printf("%s\n", list.dump(2).c_str());
     return exit_ok;
   }
-  Table table({"NAME", "PARENT", "MODE", "STATUS", "FORK POINT", "CREATED BY"});
+  Table table({"NAME", "PARENT", "MODE", "STATUS", "FORK POINT", "HEAD", "BASE", "CREATED BY"});
   for (const auto &branch : branches)
     table.add({branch.name, branch.parent.value_or("-"), branch.mode, branch.status,
-               branch.parent ? instant_text(branch.fork_stamp) : "-", or_dash(branch.created_by)});
+               branch.parent ? instant_text(branch.fork_stamp) : "-", short_id(branch.head),
+               short_id(branch.base), or_dash(branch.created_by)});
   table.print(stdout);
   return exit_ok;
 }

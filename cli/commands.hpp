@@ -13,7 +13,8 @@ enum ExitCode {
   exit_failure = 1,
   exit_usage = 2,
   exit_database = 3,
-  // A merge stopped by conflicts (strategy fail), or a preview that found conflicts.
+  // A merge, revert or cherry-pick stopped by unresolved conflicts (strategy fail), or a
+  // preview or staged merge that has some.
   exit_conflict = 4,
 };
 
@@ -37,5 +38,8 @@ int run_branch(const std::vector<std::string> &arguments);
 int run_diff(const std::vector<std::string> &arguments);
 int run_merge(const std::vector<std::string> &arguments);
 int run_log(const std::vector<std::string> &arguments);
+int run_revert(const std::vector<std::string> &arguments);
+int run_cherry_pick(const std::vector<std::string> &arguments);
+int run_tag(const std::vector<std::string> &arguments);
 
 } // namespace evcs::cli

@@ -25,10 +25,15 @@ const std::map<std::string, Command> &commands() {
       {"restore", {"restore an archive into an empty database and verify it",
                    evcs::cli::run_restore}},
       {"branch", {"list, create, lock, unlock and archive branches", evcs::cli::run_branch}},
-      {"diff", {"the entities that differ between two branches", evcs::cli::run_diff}},
-      {"merge", {"three-way merge of a branch into its parent, or a preview",
+      {"diff", {"the entities that differ between two branches or two points of the history",
+                evcs::cli::run_diff}},
+      {"merge", {"three-way merge of one branch into another: at once, previewed or staged",
                  evcs::cli::run_merge}},
-      {"log", {"the commit log, or the history of one entity", evcs::cli::run_log}},
+      {"log", {"the commit log or graph, or the history of one entity", evcs::cli::run_log}},
+      {"revert", {"a new commit undoing what one commit changed", evcs::cli::run_revert}},
+      {"cherry-pick", {"a new commit applying what one commit changed",
+                       evcs::cli::run_cherry_pick}},
+      {"tag", {"name commits: create, list and delete tags", evcs::cli::run_tag}},
   };
   return table;
 }
@@ -39,8 +44,8 @@ void print_usage(std::FILE *to) {
                "Versioned entities on PostgreSQL. The database is DATABASE_URL, or the embedded\n"
                "default server when DATABASE_URL is unset.\n\ncommands:\n");
   for (const auto &[name, command] : commands())
-    std::fprintf(to, "  %-10s %s\n", name.c_str(), command.summary);
-  std::fprintf(to, "  %-10s %s\n", "version", "print the evcs version");
+    std::fprintf(to, "  %-12s %s\n", name.c_str(), command.summary);
+  std::fprintf(to, "  %-12s %s\n", "version", "print the evcs version");
   std::fprintf(to, "\n`evcs COMMAND --help` describes one command.\n"
                    "exit codes: 0 ok, 1 failure, 2 usage error, 3 database error, 4 merge "
                    "conflicts\n");

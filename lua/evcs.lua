@@ -694,8 +694,10 @@ function Repository:version(record, err)
   return version_table(record, err)
 end
 
-function Repository:versions(records)
-  for _, record in ipairs(records) do self:version(record) end
+-- Every record of an array of versions through Repository:version; passes nil, err through.
+local function version_records(repository, records, err)
+  if records == nil then return nil, err end
+  for _, record in ipairs(records) do repository:version(record) end
   return records
 end
 
@@ -779,9 +781,32 @@ local history_keys = { branch = true }
 function Repository:history(head_id, options)
   check_keys("history", options, history_keys)
   options = options or {}
-  local records, err = json_call(native.evcs_repository_history, self.handle, head_id, options.branch)
-  if records == nil then return nil, err end
-  return self:versions(records)
+  return version_records(self, json_call(native.evcs_repository_history, self.handle, head_id,
+                                          options.branch))
+end
+
+--- The version visible at commit `ref` (an id, a unique prefix of at least four hex digits, a
+--- tag or a branch: its head) on the commit's branch; nil (without an error) when there is
+--- none; nil, err on failure (not_found for an unknown commit).
+function Repository:get_at_commit(head_id, ref)
+  return self:version(json_call(native.evcs_repository_get_at_commit, self.handle, head_id, ref))
+end
+
+local range_keys = { from = true, to = true, mode = true, branch = true, limit = true }
+
+--- Every version of the type on a branch over a system-time range, oldest first. `range`:
+--- from, to (UTC micros or evcs.timestamp; nil: open), mode ("from_to": valid at some instant
+--- of [from, to), the default; "between": of [from, to]; "contained_in": began and ended
+--- within [from, to]), branch (default the session's; only its own versions), limit.
+function Repository:versions(range)
+  if range ~= nil and type(range) ~= "table" then invalid_argument("versions takes a table") end
+  check_keys("versions", range, range_keys)
+  local given = {}
+  for key, value in pairs(range or {}) do given[key] = value end
+  given.from = instant(given.from, "from")
+  given.to = instant(given.to, "to")
+  local encoded = next(given) ~= nil and encode(given) or nil
+  return version_records(self, json_call(native.evcs_repository_versions, self.handle, encoded))
 end
 
 -- The find options as JSON text; the engine checks the keys and their values.
@@ -800,21 +825,21 @@ local function find_options(options)
 end
 
 --- The state of every entity matching `options.where` at `options.as_of`: an array of version
---- tables. Options: where, order_by ("field", "-field" or an array), limit, offset, as_of, branch.
+--- tables. Options: where, order_by ("field", "-field" or an array), limit, offset, as_of, branch,
+--- as_of_commit (a commit ref instead of as_of: the state of the commit's branch at the commit).
 function Repository:find(options)
-  local records, err = json_call(native.evcs_repository_find, self.handle, find_options(options))
-  if records == nil then return nil, err end
-  return self:versions(records)
+  return version_records(self, json_call(native.evcs_repository_find, self.handle,
+                                          find_options(options)))
 end
 
---- How many entities match (options as find's: where, as_of, branch).
+--- How many entities match (options as find's: where, as_of, branch, as_of_commit).
 function Repository:count(options)
   local status, count = native.evcs_repository_count(self.handle, find_options(options))
   if status ~= OK then return failure(status) end
   return count
 end
 
---- Whether any entity matches (options as find's: where, as_of, branch).
+--- Whether any entity matches (options as find's: where, as_of, branch, as_of_commit).
 function Repository:exists(options)
   local status, found = native.evcs_repository_exists(self.handle, find_options(options))
   if status ~= OK then return failure(status) end
@@ -833,8 +858,10 @@ function Session:create_branch(name, options)
                      options.mode, instant(options.as_of, "as_of"))
 end
 
---- An array of { name, parent, mode, fork_stamp, status, created_at, created_by } (timestamps
---- in UTC microseconds; parent and fork_stamp nil for main).
+--- An array of { name, parent, mode, fork_stamp, status, created_at, created_by, head, base,
+--- base_stamp } (timestamps in UTC microseconds; parent, fork_stamp, base and base_stamp nil
+--- for main). head: the branch's last commit (or the one it was forked from); base: the merge
+--- base with its parent (the fork point, or the last merge in either direction).
 function Session:branches() return json_call(native.evcs_session_branches, self.handle) end
 
 --- A locked branch rejects writes (branch_locked); reads still work. true, or nil, err.
@@ -855,8 +882,9 @@ function Session:diff(source, target, as_of)
   return json_call(native.evcs_session_diff, self.handle, source, target, instant(as_of, "as_of"))
 end
 
---- The commit log, newest first: an array of { id =, stamp = micros, branch =, author =,
---- message =, changes =, merged_from = (json null unless a merge) }, or nil, err. `options`:
+--- The commit log, newest first: an array of { id = (40 hex digits), parents = {...}, stamp =
+--- micros, branch =, author =, message =, changes =, merged_from = (nil unless a merge) }, or
+--- nil, err. `options`:
 --- branch, entity_type, head_id (with entity_type: the commits that wrote that entity), limit.
 function Session:commit_log(options)
   if options ~= nil and type(options) ~= "table" then
@@ -866,29 +894,156 @@ function Session:commit_log(options)
   return json_call(native.evcs_session_commit_log, self.handle, encoded)
 end
 
-local merge_keys = { into = true, strategy = true, message = true }
+local merge_keys = { into = true, strategy = true, message = true, resolutions = true }
 
---- A three-way merge of `source` into `options.into` (default its parent), committed as one
---- transaction with `options.message` (default "merge <source>"); `options.strategy` "fail"
---- (default), "theirs" or "ours". Returns { changes = {...}, conflicts = {...}, stamp = micros },
---- or nil, err; a merge_conflict error carries the conflicts in err.conflicts (and as JSON text
---- in err.detail).
-function Session:merge(source, options)
-  check_keys("merge", options, merge_keys)
-  options = options or {}
-  return json_call(native.evcs_session_merge_with_message, self.handle, source, options.into,
-                   options.strategy, options.message)
+-- An array of conflict resolutions (checked to be a table; the engine checks each one).
+local function resolution_list(resolutions)
+  if type(resolutions) ~= "table" then
+    invalid_argument("resolutions must be an array of { entity_type =, head_id =, field =, take =, value = } tables")
+  end
+  return resolutions
 end
 
-local preview_keys = { into = true, strategy = true }
+local function resolutions_json(resolutions)
+  if next(resolution_list(resolutions)) == nil then return "[]" end
+  return encode(resolutions)
+end
 
---- What merge with `options.strategy` (default "fail") would write and the conflicts, writing
---- nothing (stamp nil).
+-- Merge (revert, cherry-pick) options as JSON text, nil for none; the engine checks the values.
+local function merge_options(what, options)
+  if options ~= nil and type(options) ~= "table" then invalid_argument(what .. " options must be a table") end
+  check_keys(what, options, merge_keys)
+  if options == nil or next(options) == nil then return nil end
+  local given = {}
+  for key, value in pairs(options) do given[key] = value end
+  if given.resolutions ~= nil then resolution_list(given.resolutions) end
+  return encode(given)
+end
+
+--- A three-way merge of `source`'s head into `options.into` (default its parent; any branch
+--- sharing history with it: a parent into its branch, between siblings), committed as one
+--- transaction with `options.message` (default "merge <source>"). The base is the merge base
+--- of the two heads. `options.resolutions` settles conflicts one by one: an array of
+--- { entity_type =, head_id =, field =, take = "ours" | "theirs" | "value", value = } (field
+--- "deleted" with "ours"/"theirs" for delete-versus-modify; value = evcs.null for NULL); a
+--- resolution that meets no conflict raises invalid_argument. `options.strategy` "fail"
+--- (default), "theirs" or "ours" settles the rest. Returns { changes = {...}, conflicts = {...}
+--- (each with `resolution` when settled), stamp = micros, target =, source_commit =,
+--- base_commit =, commit = (nil when there was nothing to merge), unresolved = n }, or nil,
+--- err; a merge_conflict error carries the unsettled conflicts in err.conflicts (and as JSON
+--- text in err.detail).
+function Session:merge(source, options)
+  return json_call(native.evcs_session_merge_with_options, self.handle, source,
+                   merge_options("merge", options))
+end
+
+--- What merge with the same options would write and the conflicts, writing nothing (stamp and
+--- commit nil).
 function Session:merge_preview(source, options)
-  check_keys("merge_preview", options, preview_keys)
+  return json_call(native.evcs_session_merge_preview_with_options, self.handle, source,
+                   merge_options("merge_preview", options))
+end
+
+--- Starts a staged merge of `source` (options as merge's; one per target branch): it is
+--- pinned to the source's head and writes no version. Returns the merge result with its
+--- conflicts (commit nil). Settle them with merge_resolve, then merge_continue, or merge_abort.
+function Session:merge_start(source, options)
+  return json_call(native.evcs_session_merge_start, self.handle, source,
+                   merge_options("merge_start", options))
+end
+
+--- The staged merge into `target` (default the session's branch) planned again against the
+--- target now; nil, err (not_found) when none is in progress.
+function Session:merge_status(target)
+  return json_call(native.evcs_session_merge_status, self.handle, target)
+end
+
+--- Adds resolutions (an array as merge's options.resolutions) to the staged merge into
+--- `target` (default the session's branch); a later one for a conflict replaces the earlier.
+--- Returns the merge result as merge_status does.
+function Session:merge_resolve(resolutions, target)
+  return json_call(native.evcs_session_merge_resolve, self.handle, resolutions_json(resolutions),
+                   target)
+end
+
+--- Commits the staged merge into `target` (default the session's branch) with `message`
+--- (default the one given at start); nil, err (merge_conflict) while conflicts are unsettled.
+function Session:merge_continue(target, message)
+  return json_call(native.evcs_session_merge_continue, self.handle, target, message)
+end
+
+--- Forgets the staged merge into `target` (default the session's branch); it lands with the
+--- session's commit. true, or nil, err (not_found when none is in progress).
+function Session:merge_abort(target)
+  return status_call(native.evcs_session_merge_abort, self.handle, target)
+end
+
+--- The commit `ref` names (an id, a unique prefix of at least four hex digits, a tag or a
+--- branch: its head): { id =, parents = {...}, stamp =, branch =, author =, message =,
+--- changes =, merged_from = }, or nil, err (not_found).
+function Session:commit_info(ref)
+  return json_call(native.evcs_session_commit_info, self.handle, ref)
+end
+
+--- The merge base of two commits (refs) as commit_info returns it; nil (without an error) when
+--- they share no commit.
+function Session:merge_base(first, second)
+  return json_call(native.evcs_session_merge_base, self.handle, first, second)
+end
+
+local tag_keys = { commit = true, message = true }
+
+--- Names a commit: `options.commit` (a ref; default the head of the session's branch),
+--- `options.message`. Lands with the session's commit. Returns { name =, commit =, message =,
+--- created_at =, created_by = }; a tag that exists raises invalid_argument.
+function Session:tag(name, options)
+  check_keys("tag", options, tag_keys)
   options = options or {}
-  return json_call(native.evcs_session_merge_preview_with_strategy, self.handle, source,
-                   options.into, options.strategy)
+  return json_call(native.evcs_session_tag, self.handle, name, options.commit, options.message)
+end
+
+--- Every tag, by name.
+function Session:tags() return json_call(native.evcs_session_tags, self.handle) end
+
+--- Deletes a tag (lands with the session's commit). true, or nil, err (not_found).
+function Session:delete_tag(name)
+  return status_call(native.evcs_session_delete_tag, self.handle, name)
+end
+
+--- A new commit on `options.into` (default the session's branch) undoing commit `ref` field by
+--- field (of a merge: relative to its first parent); options and result as merge's.
+function Session:revert_commit(ref, options)
+  return json_call(native.evcs_session_revert_commit, self.handle, ref,
+                   merge_options("revert_commit", options))
+end
+
+--- A new commit on `options.into` (default the session's branch) applying commit `ref`'s
+--- changes field by field; options and result as merge's.
+function Session:cherry_pick(ref, options)
+  return json_call(native.evcs_session_cherry_pick, self.handle, ref,
+                   merge_options("cherry_pick", options))
+end
+
+-- A point in history as JSON text: a string is a commit ref, a number an instant.
+local function history_point(value, what)
+  if type(value) == "string" then return encode(value) end
+  local micros = value ~= nil and instant(value, what) or nil
+  if micros == nil then
+    invalid_argument(what .. " must be a commit (a string) or an instant (integer UTC microseconds)")
+  end
+  return tostring(micros)
+end
+
+local diff_history_keys = { branch = true }
+
+--- The entities that differ between two states of history, as diff's entries ("old" at `from`,
+--- "new" at `to`). `from`, `to`: a commit ref (a string) or an instant (UTC micros or
+--- evcs.timestamp) of `options.branch` (default the session's branch).
+function Session:diff_history(from, to, options)
+  check_keys("diff_history", options, diff_history_keys)
+  options = options or {}
+  return json_call(native.evcs_session_diff_history, self.handle, history_point(from, "from"),
+                   history_point(to, "to"), options.branch)
 end
 
 -- ---- engine ----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ EVCS_PACKAGES=(
   build-essential cmake ninja-build pkg-config python3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libpqxx-dev pybind11-dev python3-pybind11 swig liblua5.4-dev lua5.4 lua-busted lua-dkjson nlohmann-json3-dev libboost-dev
   python3-pytest python3-nbclient python3-ipykernel python3-nbformat python3-pandas python3-matplotlib
-  python3-tqdm python3-mypy python3-asyncpg python3-sqlalchemy python3-psycopg postgresql-15 postgresql-contrib
+  python3-tqdm python3-mypy python3-asyncpg python3-sqlalchemy python3-psycopg python3-hypothesis postgresql-15 postgresql-contrib
 )
 
 evcs_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -58,15 +58,15 @@ evcs::FindOptions find_options_argument(const char *text) {
   if (text == nullptr) return options;
   json given = json_argument(text, "the find options JSON");
   if (given.is_null()) return options;
+  const char *listed = "where, order_by, limit, offset, as_of, branch, as_of_commit";
   if (!given.is_object())
-    throw evcs::InvalidArgument("the find options JSON must be an object with any of where, "
-                                "order_by, limit, offset, as_of, branch");
-  static const std::set<std::string> known = {"where", "order_by", "limit",
-                                              "offset", "as_of", "branch"};
+    throw evcs::InvalidArgument(std::string("the find options JSON must be an object with any "
+                                            "of ") + listed);
+  static const std::set<std::string> known = {"where", "order_by", "limit",  "offset",
+                                              "as_of", "branch",   "as_of_commit"};
   for (const auto &[key, value] : given.items()) {
     if (known.count(key) == 0)
-      throw evcs::InvalidArgument("unknown find option \"" + key +
-                                  "\" (known: where, order_by, limit, offset, as_of, branch)");
+      throw evcs::InvalidArgument("unknown find option \"" + key + "\" (known: " + listed + ")");
     if (value.is_null()) continue;
     if (key == "where") {
       options.where = value;
@@ -90,14 +90,50 @@ evcs::FindOptions find_options_argument(const char *text) {
       options.offset = integer_option(value, "offset");
     } else if (key == "as_of") {
       options.as_of = integer_option(value, "as_of");
-    } else if (key == "branch") {
+    } else if (key == "branch" || key == "as_of_commit") {
       if (!value.is_string())
-        throw evcs::InvalidArgument("the find option \"branch\" must be a string, not " +
+        throw evcs::InvalidArgument("the find option \"" + key + "\" must be a string, not " +
                                     value.dump());
-      options.branch = value.get<std::string>();
+      (key == "branch" ? options.branch : options.as_of_commit) = value.get<std::string>();
     }
   }
   return options;
+}
+
+// NULL, "null" or an object with the keys of evcs::VersionRange.
+evcs::VersionRange version_range_argument(const char *text) {
+  evcs::VersionRange range;
+  if (text == nullptr) return range;
+  json given = json_argument(text, "the version range JSON");
+  if (given.is_null()) return range;
+  const char *listed = "from, to, mode, branch, limit";
+  if (!given.is_object())
+    throw evcs::InvalidArgument(std::string("the version range JSON must be an object with any "
+                                            "of ") + listed);
+  for (const auto &[key, value] : given.items()) {
+    std::optional<std::int64_t> *integer = key == "from"    ? &range.from
+                                           : key == "to"    ? &range.to
+                                           : key == "limit" ? &range.limit
+                                                            : nullptr;
+    if (integer == nullptr && key != "mode" && key != "branch")
+      throw evcs::InvalidArgument("unknown version range option \"" + key + "\" (known: " +
+                                  listed + ")");
+    if (value.is_null()) continue;
+    if (integer != nullptr) {
+      if (!value.is_number_integer())
+        throw evcs::InvalidArgument("the version range option \"" + key +
+                                    "\" must be an integer, not " + value.dump());
+      *integer = value.get<std::int64_t>();
+    } else if (!value.is_string()) {
+      throw evcs::InvalidArgument("the version range option \"" + key +
+                                  "\" must be a string, not " + value.dump());
+    } else if (key == "mode") {
+      range.mode = value.get<std::string>();
+    } else {
+      range.branch = value.get<std::string>();
+    }
+  }
+  return range;
 }
 
 std::optional<std::string> optional_branch(const char *branch) {
@@ -224,6 +260,24 @@ int evcs_repository_history(char **out_versions, evcs_repository *repository,
     evcs::Repository &repo = prepare(out_versions, repository);
     std::string id = text_argument(head_id, "the head id");
     *out_versions = versions_out(repo.history(id, optional_branch(branch)));
+  });
+}
+
+int evcs_repository_get_at_commit(char **out_version, evcs_repository *repository,
+                                  const char *head_id, const char *ref) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_version, repository);
+    std::string id = text_argument(head_id, "the head id");
+    std::optional<evcs::Version> found = repo.get_at_commit(id, text_argument(ref, "the commit"));
+    *out_version = found ? version_out(*found) : copy_out("null");
+  });
+}
+
+int evcs_repository_versions(char **out_versions, evcs_repository *repository,
+                             const char *range_json) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_versions, repository);
+    *out_versions = versions_out(repo.versions(version_range_argument(range_json)));
   });
 }
 

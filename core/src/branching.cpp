@@ -82,9 +82,17 @@ void Session::create_branch(const std::string &name, const std::string &from_bra
 std::vector<BranchInfo> Session::branches() {
   SessionState::UseGuard guard(*state_);
   detail::ensure_catalog(*state_);
-  Result rows = state_->run("SELECT name, parent, mode, fork_stamp, status, created_at, "
-                            "coalesce(created_by, '') FROM evcs_branch ORDER BY created_at, name",
-                            Params());
+  // The base is the merge base of the branch's head and its parent's: the fork point until a
+  // merge in either direction moves it.
+  Result rows = state_->run(
+      "SELECT b.name, b.parent, b.mode, b.fork_stamp, b.status, b.created_at, "
+      "coalesce(b.created_by, ''), head.id, base.id, (SELECT stamp FROM evcs_commit WHERE "
+      "commit_id = base.id) FROM evcs_branch b "
+      "CROSS JOIN LATERAL (SELECT evcs_branch_head(b.name) AS id) head "
+      "CROSS JOIN LATERAL (SELECT CASE WHEN b.parent IS NOT NULL THEN "
+      "evcs_merge_base(head.id, evcs_branch_head(b.parent)) END AS id) base "
+      "ORDER BY b.created_at, b.name",
+      Params());
   std::vector<BranchInfo> branches;
   for (std::int64_t row = 0; row < rows.rows(); ++row) {
     BranchInfo branch;
@@ -95,6 +103,9 @@ std::vector<BranchInfo> Session::branches() {
     branch.status = rows.get_text(row, 4);
     branch.created_at = rows.get_timestamp(row, 5);
     branch.created_by = rows.get_text(row, 6);
+    if (!rows.is_null(row, 7)) branch.head = rows.get_text(row, 7);
+    if (!rows.is_null(row, 8)) branch.base = rows.get_text(row, 8);
+    if (!rows.is_null(row, 9)) branch.base_stamp = rows.get_timestamp(row, 9);
     branches.push_back(std::move(branch));
   }
   return branches;

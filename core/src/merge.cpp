@@ -1,7 +1,12 @@
-// Diff and three-way merge of branches (SPEC §3.5). The states to compare are computed in SQL,
-// set-based per entity type; the per-field decisions are made here; the merged versions are
-// written already stamped, two statements per type: an UPDATE closes the target's versions and a
-// COPY brings in the merged ones.
+// Diff, three-way merge, revert and cherry-pick (docs/versioning.md). All three are one
+// operation: a three-way merge of the entities some commits wrote, between a base state and
+// "theirs" (each the state of a branch at an instant), into the target as it is now ("ours").
+// A merge's base is the merge base of the two heads in the commit graph, theirs the source at
+// its head; a revert's base is the commit, theirs its first parent; a cherry-pick the reverse.
+// The states are read in SQL, set-based per entity type; the per-field decisions are made here;
+// the merged versions are written already stamped, two statements per type: an UPDATE closes
+// the target's versions and a COPY brings in the merged ones.
+#include "commits.hpp"
 #include "copy_text.hpp"
 #include "entity_type.hpp"
 #include "evcs/error.hpp"
@@ -13,6 +18,7 @@ namespace evcs {
 
 using detail::append_copy_field;
 using detail::append_copy_value;
+using detail::ColumnShape;
 using detail::EntityType;
 using detail::quoted;
 using detail::SessionState;
@@ -24,17 +30,110 @@ nlohmann::json EntityDiff::to_json() const {
   return {{"entity_type", entity_type}, {"head_id", head_id}, {"kind", kind}, {"fields", changed}};
 }
 
+nlohmann::json ConflictResolution::to_json() const {
+  nlohmann::json json = {{"entity_type", entity_type}, {"head_id", head_id}, {"field", field},
+                         {"take", take}};
+  if (take == "value") json["value"] = value;
+  return json;
+}
+
+ConflictResolution ConflictResolution::from_json(const nlohmann::json &json) {
+  const char *shape = "a resolution is {\"entity_type\", \"head_id\", \"field\", \"take\": "
+                      "\"ours\" | \"theirs\" | \"value\", \"value\"}";
+  if (!json.is_object()) throw InvalidArgument(std::string(shape) + ", not " + json.dump());
+  ConflictResolution resolution;
+  for (const auto &[key, item] : json.items()) {
+    std::string *text = key == "entity_type" ? &resolution.entity_type
+                        : key == "head_id"   ? &resolution.head_id
+                        : key == "field"     ? &resolution.field
+                        : key == "take"      ? &resolution.take
+                                             : nullptr;
+    if (key == "value") {
+      resolution.value = item;
+    } else if (text == nullptr) {
+      throw InvalidArgument("unknown key \"" + key + "\" in a resolution: " + shape);
+    } else if (!item.is_string()) {
+      throw InvalidArgument("\"" + key + "\" of a resolution must be a string, not " + item.dump());
+    } else {
+      *text = item.get<std::string>();
+    }
+  }
+  if (resolution.entity_type.empty() || resolution.head_id.empty() || resolution.field.empty())
+    throw InvalidArgument(std::string(shape) + ": entity_type, head_id and field are required, in " +
+                          json.dump());
+  if (resolution.take.empty()) resolution.take = json.contains("value") ? "value" : "";
+  if (resolution.take != "ours" && resolution.take != "theirs" && resolution.take != "value")
+    throw InvalidArgument("\"take\" of a resolution must be \"ours\", \"theirs\" or \"value\", not \"" +
+                          resolution.take + "\"");
+  if (resolution.take == "value" && !json.contains("value"))
+    throw InvalidArgument("a resolution that takes a value needs \"value\": " + json.dump());
+  if (resolution.take == "value" && resolution.field == "deleted")
+    throw InvalidArgument("a delete-versus-modify conflict (field \"deleted\") is settled with "
+                          "\"ours\" or \"theirs\", not a value");
+  return resolution;
+}
+
 nlohmann::json MergeConflictInfo::to_json() const {
   return {{"entity_type", entity_type}, {"head_id", head_id}, {"field", field},
-          {"base", base}, {"ours", ours}, {"theirs", theirs}};
+          {"base", base}, {"ours", ours}, {"theirs", theirs},
+          {"resolution", resolution ? resolution->to_json() : nlohmann::json(nullptr)}};
+}
+
+MergeOptions MergeOptions::from_json(const nlohmann::json &json) {
+  MergeOptions options;
+  if (json.is_null()) return options;
+  const char *known = "into, strategy, message, resolutions";
+  if (!json.is_object())
+    throw InvalidArgument(std::string("merge options must be an object with any of ") + known);
+  for (const auto &[key, item] : json.items()) {
+    if (item.is_null()) continue;
+    if (key == "resolutions") {
+      if (!item.is_array())
+        throw InvalidArgument("\"resolutions\" must be an array, not " + item.dump());
+      for (const auto &resolution : item)
+        options.resolutions.push_back(ConflictResolution::from_json(resolution));
+      continue;
+    }
+    if (key != "into" && key != "strategy" && key != "message")
+      throw InvalidArgument("unknown merge option \"" + key + "\" (known: " + known + ")");
+    if (!item.is_string())
+      throw InvalidArgument("the merge option \"" + key + "\" must be a string, not " + item.dump());
+    if (key == "into") options.into = item.get<std::string>();
+    else if (key == "strategy") options.strategy = item.get<std::string>();
+    else options.message = item.get<std::string>();
+  }
+  return options;
+}
+
+HistoryPoint HistoryPoint::from_json(const nlohmann::json &json) {
+  if (json.is_string()) return at_commit(json.get<std::string>());
+  if (json.is_number_integer()) return at_instant(json.get<std::int64_t>());
+  throw InvalidArgument("a point in history is a commit (a string: id, tag or branch) or an "
+                        "instant (UTC microseconds), not " + json.dump());
+}
+
+std::size_t MergeResult::unresolved() const {
+  std::size_t count = 0;
+  for (const auto &conflict : conflicts)
+    if (!conflict.resolution) ++count;
+  return count;
 }
 
 nlohmann::json MergeResult::to_json() const {
+  auto optional_text = [](const std::optional<std::string> &text) {
+    return text ? nlohmann::json(*text) : nlohmann::json(nullptr);
+  };
   nlohmann::json json = {{"changes", nlohmann::json::array()},
                          {"conflicts", nlohmann::json::array()}};
   for (const auto &change : changes) json["changes"].push_back(change.to_json());
   for (const auto &conflict : conflicts) json["conflicts"].push_back(conflict.to_json());
   json["stamp"] = stamp ? nlohmann::json(*stamp) : nlohmann::json(nullptr);
+  json["target"] = target;
+  json["source"] = source;
+  json["source_commit"] = optional_text(source_commit);
+  json["base_commit"] = optional_text(base_commit);
+  json["commit"] = optional_text(commit);
+  json["unresolved"] = unresolved();
   return json;
 }
 
@@ -121,6 +220,79 @@ std::vector<std::shared_ptr<const EntityType>> all_entity_types(SessionState &se
   return types;
 }
 
+// How the conflicts of one merge are settled: by the resolution given for each, else by the
+// strategy. Every resolution must meet its conflict.
+class ConflictSettler {
+public:
+  explicit ConflictSettler(const MergeOptions &options) : options_(options) {
+    const std::string &strategy = options.strategy;
+    if (strategy != "fail" && strategy != "theirs" && strategy != "ours")
+      throw InvalidArgument("merge strategy must be \"fail\", \"theirs\" or \"ours\", not \"" +
+                            strategy + "\"");
+    used_.assign(options.resolutions.size(), false);
+    for (std::size_t index = 0; index < options.resolutions.size(); ++index) {
+      const ConflictResolution &resolution = options.resolutions[index];
+      if (!by_conflict_.emplace(key(resolution.entity_type, resolution.head_id, resolution.field),
+                                index).second)
+        throw InvalidArgument("two resolutions for the same conflict: " +
+                              resolution.to_json().dump());
+    }
+  }
+
+  // Records the conflict; returns how it is settled: "ours", "theirs", "value" (then `value`
+  // holds it) or "" (not settled).
+  std::string settle(MergeConflictInfo conflict, nlohmann::json &value,
+                     std::vector<MergeConflictInfo> &conflicts) {
+    auto found = by_conflict_.find(key(conflict.entity_type, conflict.head_id, conflict.field));
+    if (found != by_conflict_.end()) {
+      used_[found->second] = true;
+      conflict.resolution = options_.resolutions[found->second];
+    } else if (options_.strategy != "fail") {
+      conflict.resolution = ConflictResolution{conflict.entity_type, conflict.head_id,
+                                               conflict.field, options_.strategy, nullptr};
+    }
+    std::string take = conflict.resolution ? conflict.resolution->take : "";
+    if (take == "value") value = conflict.resolution->value;
+    conflicts.push_back(std::move(conflict));
+    return take;
+  }
+
+  void require_every_resolution_used() const {
+    for (std::size_t index = 0; index < used_.size(); ++index)
+      if (!used_[index])
+        throw InvalidArgument("a resolution for something that is not in conflict: " +
+                              options_.resolutions[index].to_json().dump() +
+                              " (see the conflicts of merge_preview or merge_status)");
+  }
+
+private:
+  static std::string key(const std::string &type, const std::string &head_id,
+                         const std::string &field) {
+    return type + '\n' + head_id + '\n' + field;
+  }
+  const MergeOptions &options_;
+  std::map<std::string, std::size_t> by_conflict_;
+  std::vector<bool> used_;
+};
+
+// The virtual base of a criss-cross merge for one entity (git's recursive strategy, at field
+// level): the merge of the two bases' states against their own base. Where the two bases
+// disagree with each other and with their base, their base's state stands, so that a change
+// both sides made since still shows as one.
+State virtual_base(const State &inner, const State &one, const State &other) {
+  if (one.same_as(other) || other.same_as(inner)) return one;
+  if (one.same_as(inner)) return other;
+  if (!one.live() || !other.live() || !inner.live()) return inner;
+  State merged = one;
+  for (std::size_t field = 0; field < merged.values.size(); ++field) {
+    if (one.values[field] == other.values[field] || other.values[field] == inner.values[field])
+      continue;
+    merged.values[field] = one.values[field] == inner.values[field] ? other.values[field]
+                                                                     : inner.values[field];
+  }
+  return merged;
+}
+
 // The three-way merge of one entity. Returns the content to write into the target, if any.
 struct Resolution {
   enum class Action { none, write, remove } action = Action::none;
@@ -128,31 +300,27 @@ struct Resolution {
 };
 
 Resolution merge_entity(const EntityType &type, const std::string &head_id, const State &base,
-                        const State &ours, const State &theirs, const std::string &strategy,
+                        const State &ours, const State &theirs, ConflictSettler &settler,
                         std::vector<MergeConflictInfo> &conflicts) {
   using Action = Resolution::Action;
   Resolution resolution;
   if (theirs.same_as(base)) return resolution;
+  nlohmann::json chosen;
   auto conflict = [&](const std::string &field, nlohmann::json base_value,
                       nlohmann::json ours_value, nlohmann::json theirs_value) {
-    conflicts.push_back({type.name, head_id, field, std::move(base_value), std::move(ours_value),
-                         std::move(theirs_value)});
+    return settler.settle({type.name, head_id, field, std::move(base_value),
+                           std::move(ours_value), std::move(theirs_value), std::nullopt},
+                          chosen, conflicts);
   };
   if (!theirs.live()) {
     if (!ours.live()) return resolution;
-    if (ours.same_as(base)) {
+    if (ours.same_as(base) || conflict("deleted", !base.live(), false, true) == "theirs")
       resolution.action = Action::remove;
-    } else {
-      conflict("deleted", !base.live(), false, true);
-      if (strategy == "theirs") resolution.action = Action::remove;
-    }
     return resolution;
   }
   if (!ours.live()) {
-    if (base.live() && ours.present) {
-      conflict("deleted", false, true, false);
-      if (strategy != "theirs") return resolution;
-    }
+    if (base.live() && ours.present && conflict("deleted", false, true, false) != "theirs")
+      return resolution;
     resolution.action = Action::write;
     resolution.values = theirs.values;
     return resolution;
@@ -168,8 +336,9 @@ Resolution merge_entity(const EntityType &type, const std::string &head_id, cons
       merged[field] = theirs_value;
       continue;
     }
-    conflict(type.columns[field].name, base_value, ours_value, theirs_value);
-    if (strategy == "theirs") merged[field] = theirs_value;
+    std::string take = conflict(type.columns[field].name, base_value, ours_value, theirs_value);
+    if (take == "theirs") merged[field] = theirs_value;
+    else if (take == "value") merged[field] = chosen;
   }
   if (merged != ours.values) {
     resolution.action = Action::write;
@@ -233,7 +402,8 @@ public:
       : type_(type) {
     for (const auto &column : type.columns) shapes_.push_back(detail::shape_of(column));
     append_copy_field(target_field_, target);
-    append_copy_field(source_field_, source);
+    if (source.empty()) source_field_ = "\\N";
+    else append_copy_field(source_field_, source);
     if (author.empty()) author_field_ = "\\N";
     else append_copy_field(author_field_, author);
   }
@@ -279,83 +449,174 @@ private:
 
 using MergeWrites = std::vector<std::pair<std::shared_ptr<const EntityType>, MergedVersions>>;
 
-MergeResult plan_merge(SessionState &session, const std::string &source,
-                       const std::optional<std::string> &into, const std::string &strategy,
-                       MergeWrites *writes) {
-  if (strategy != "fail" && strategy != "theirs" && strategy != "ours")
-    throw InvalidArgument("merge strategy must be \"fail\", \"theirs\" or \"ours\", not \"" +
-                          strategy + "\"");
-  detail::ensure_catalog(session);
-  BranchRow source_branch = branch_row(session, source);
-  if (!source_branch.parent)
-    throw InvalidArgument("branch '" + source + "' has no parent to merge into");
-  std::string target = into.value_or(*source_branch.parent);
-  if (target == source)
-    throw InvalidArgument("cannot merge branch '" + source + "' into itself");
-  branch_row(session, target);
-  if (target != *source_branch.parent)
-    throw InvalidArgument("branch '" + source + "' merges into its parent '" +
-                          *source_branch.parent + "', not into '" + target + "'");
-  if (writes != nullptr) session.run("SELECT evcs_require_writable($1)", Params::of(target));
-  Result base_row = session.run("SELECT valid_from, base_stamp FROM evcs_branch_base "
-                                "WHERE branch = $1 ORDER BY valid_from DESC LIMIT 1",
-                                Params::of(source));
+// One side of a three-way merge: the state of a branch at an instant (a commit's stamp). No
+// branch: the empty state (the base of histories that share no commit).
+struct Side {
+  std::optional<std::string> branch;
+  std::int64_t at = 0;
+};
+
+Side side_at(const CommitInfo &commit) { return {commit.branch, commit.stamp}; }
+
+// What a three-way merge combines: the entities `commits` wrote, their state at `base` and at
+// `theirs`, into `target` as it is now.
+struct ThreeWay {
+  std::string target;
+  std::vector<std::string> commits;
+  Side base;
+  // Criss-cross histories have two best common ancestors: the base is then, per entity, the
+  // merge of their states (`base` and `other_base`) against their own merge base.
+  std::optional<Side> other_base;
+  Side inner_base;
+  Side theirs;
+  // Recorded on the merged versions as merged_from (a merge's source branch; else empty).
+  std::string merged_from;
+  // The commit's parent besides the target's head: a merge's source head; else empty.
+  std::string merge_parent;
+  // The commit message when none is given.
+  std::string default_message;
+  // What the result reports: the branch and commit merged, and the merge base.
+  std::string source;
+  std::optional<std::string> source_commit;
+  std::optional<std::string> base_commit;
+};
+
+// The visible version of each candidate entity through the lineage CTE `lineage`, as a LATERAL
+// lookup by head_id (one index probe per entity and branch whatever the planner estimates for
+// tables a bulk load has just filled).
+std::string visible_through(const std::string &versions, const std::string &lineage) {
+  return "(SELECT x.* FROM " + lineage + " l CROSS JOIN LATERAL (SELECT * FROM " + versions +
+         " y WHERE y.head_id = candidate.head_id AND y.branch = l.branch AND y.valid_from <= l.at "
+         "ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1)";
+}
+
+// The entities the commits $1 wrote: the versions stamped with a commit's stamp on its branch.
+std::string candidates(const std::string &versions) {
+  return "SELECT DISTINCT v.head_id FROM evcs_commit c JOIN " + versions +
+         " v ON v.branch = c.branch AND v.valid_from = c.stamp WHERE c.commit_id = ANY($1::text[])";
+}
+
+// Resolution values as the column holds them (a numeric(6,2) given 25 is "25.00"), so that the
+// merge compares, reports and writes what will be stored: each column's values are cast by the
+// server in one statement.
+MergeOptions with_stored_values(SessionState &session, const MergeOptions &options) {
+  MergeOptions stored = options;
+  std::map<std::pair<std::string, std::string>, std::vector<ConflictResolution *>> by_column;
+  for (auto &resolution : stored.resolutions)
+    if (resolution.take == "value" && !resolution.value.is_null())
+      by_column[{resolution.entity_type, resolution.field}].push_back(&resolution);
+  for (const auto &[column, resolutions] : by_column) {
+    std::shared_ptr<const EntityType> type;
+    try {
+      type = session.engine->entity_types.find(session, column.first);
+    } catch (const NotFound &) {
+      continue;  // it meets no conflict, which the plan reports
+    }
+    std::size_t index = 0;
+    while (index < type->columns.size() && type->columns[index].name != column.second) ++index;
+    if (index == type->columns.size()) continue;
+    const ColumnShape shape = detail::shape_of(type->columns[index]);
+    nlohmann::json texts = nlohmann::json::array();
+    for (const ConflictResolution *resolution : resolutions) {
+      std::optional<std::string> text = detail::value_text(resolution->value, shape);
+      if (!text)
+        throw InvalidArgument("the value " + resolution->value.dump() + " of a resolution does "
+                              "not fit field " + column.second + " (" + type->columns[index].type +
+                              ")");
+      texts.push_back(*text);
+    }
+    Params params;
+    params.add_json(texts.dump());
+    Result cast = session.run("SELECT value::" + type->sql_types[index] + " FROM "
+                              "jsonb_array_elements_text($1::jsonb) WITH ORDINALITY AS "
+                              "given(value, position) ORDER BY position",
+                              params);
+    for (std::size_t row = 0; row < resolutions.size(); ++row)
+      resolutions[row]->value = cast.get_json(static_cast<std::int64_t>(row), 0);
+  }
+  return stored;
+}
+
+// `strict`: every resolution must meet a conflict (resolutions a staged merge kept may have
+// lost theirs to changes of the target since).
+MergeResult plan_three_way(SessionState &session, const ThreeWay &merge,
+                           const MergeOptions &given, MergeWrites *writes, bool strict = true) {
+  const MergeOptions options = with_stored_values(session, given);
+  ConflictSettler settler(options);
   MergeResult result;
-  if (base_row.rows() == 0 || base_row.get_timestamp(0, 1) == INT64_MAX) return result;
-  Params params = Params::of(source, target, Timestamp{base_row.get_timestamp(0, 0)},
-                             Timestamp{base_row.get_timestamp(0, 1)});
+  result.target = merge.target;
+  result.source = merge.source;
+  result.source_commit = merge.source_commit;
+  result.base_commit = merge.base_commit;
+  if (merge.commits.empty()) {
+    if (strict) settler.require_every_resolution_used();
+    return result;
+  }
+  std::string commit_array = "{";
+  for (const auto &commit : merge.commits)
+    commit_array += (commit_array.size() > 1 ? "," : "") + commit;
+  commit_array += "}";
+  Params params = Params::of(commit_array, merge.target);
+  params.add(merge.theirs.branch).add(Timestamp{merge.theirs.at});
+  params.add(merge.base.branch).add(Timestamp{merge.base.at});
+  const bool criss_cross = merge.other_base.has_value();
+  if (criss_cross) {
+    params.add(merge.other_base->branch).add(Timestamp{merge.other_base->at});
+    params.add(merge.inner_base.branch).add(Timestamp{merge.inner_base.at});
+  }
   for (const auto &type : all_entity_types(session)) {
     std::string versions = quoted(type->version_table());
     // Writers of these entities on any branch wait from here to the merge's commit, so the
     // target state planned below is still the target state when the merge writes over it.
     if (writes != nullptr)
-      session.run_set_based("SELECT 1 FROM " + quoted(type->name) +
-                                " WHERE head_id IN (SELECT head_id FROM " + versions +
-                                " WHERE branch = $1 AND valid_to IS NULL AND valid_from > $2 AND "
-                                "valid_from <> 'infinity') ORDER BY head_id FOR UPDATE",
-                            Params::of(source, Timestamp{base_row.get_timestamp(0, 0)}));
-    // Every join is a LATERAL lookup by head_id, so the plan stays one index probe per entity
-    // whatever the planner estimates for tables a bulk load has just filled. An entity the
-    // source changed since its base has its open version on the source from after the base.
+      session.run_set_based("SELECT 1 FROM " + quoted(type->name) + " WHERE head_id IN (" +
+                                candidates(versions) + ") ORDER BY head_id FOR UPDATE",
+                            Params::of(commit_array));
     std::string sql =
-        "WITH target_now AS (SELECT * FROM evcs_lineage($2, 'infinity')), "
-        "target_at_base AS (SELECT * FROM evcs_lineage($2, $4)), "
-        "theirs AS (SELECT * FROM " + versions + " WHERE branch = $1 AND valid_to IS NULL AND "
-        "valid_from > $3 AND valid_from <> 'infinity') "
-        "SELECT theirs.head_id::text, " + state_columns(*type, "theirs") + ", " +
+        "WITH candidate AS (" + candidates(versions) + "), "
+        "ours_lineage AS (SELECT * FROM evcs_lineage($2, 'infinity')), "
+        "theirs_lineage AS (SELECT * FROM evcs_lineage($3, $4::timestamptz)), "
+        "base_lineage AS (SELECT * FROM evcs_lineage($5, $6::timestamptz) WHERE $5 IS NOT NULL)" +
+        std::string(criss_cross ? ", other_base_lineage AS (SELECT * FROM evcs_lineage($7, "
+                                  "$8::timestamptz)), inner_base_lineage AS (SELECT * FROM "
+                                  "evcs_lineage($9, $10::timestamptz) WHERE $9 IS NOT NULL) "
+                                : " ") +
+        "SELECT candidate.head_id::text, " + state_columns(*type, "theirs") + ", " +
         state_columns(*type, "ours") + ", ours.branch AS \"ours.branch\", ours.version AS "
         "\"ours.version\", ours.parent_branch AS \"ours.parent_branch\", ours.parent_version AS "
-        "\"ours.parent_version\", " + state_columns(*type, "recorded") + ", " +
-        state_columns(*type, "at_base") +
-        " FROM theirs"
-        " LEFT JOIN LATERAL (SELECT x.* FROM target_now l CROSS JOIN LATERAL (SELECT * FROM " +
-        versions + " y WHERE y.head_id = theirs.head_id AND y.branch = l.branch AND "
-        "y.valid_from <= l.at ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1) "
-        "ours ON true"
-        " LEFT JOIN LATERAL (SELECT parent_branch, parent_version FROM " + versions +
-        " f WHERE f.head_id = theirs.head_id AND f.branch = $1 AND f.valid_from > $3 ORDER BY "
-        "f.valid_from LIMIT 1) first_change ON true"
-        " LEFT JOIN LATERAL (SELECT * FROM " + versions + " r WHERE r.head_id = theirs.head_id "
-        "AND r.branch = first_change.parent_branch AND r.version = first_change.parent_version "
-        "AND r.valid_from >= $4 ORDER BY r.valid_from LIMIT 1) recorded ON true"
-        " LEFT JOIN LATERAL (SELECT x.* FROM target_at_base l CROSS JOIN LATERAL (SELECT * FROM " +
-        versions + " y WHERE y.head_id = theirs.head_id AND y.branch = l.branch AND "
-        "y.valid_from <= l.at ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1) "
-        "at_base ON true"
-        " ORDER BY theirs.head_id";
+        "\"ours.parent_version\", " + state_columns(*type, "base") +
+        (criss_cross ? ", " + state_columns(*type, "other_base") + ", " +
+                           state_columns(*type, "inner_base")
+                     : std::string()) +
+        " FROM candidate"
+        " LEFT JOIN LATERAL " + visible_through(versions, "theirs_lineage") + " theirs ON true"
+        " LEFT JOIN LATERAL " + visible_through(versions, "ours_lineage") + " ours ON true"
+        " LEFT JOIN LATERAL " + visible_through(versions, "base_lineage") + " base ON true" +
+        (criss_cross ? " LEFT JOIN LATERAL " + visible_through(versions, "other_base_lineage") +
+                           " other_base ON true LEFT JOIN LATERAL " +
+                           visible_through(versions, "inner_base_lineage") + " inner_base ON true"
+                     : std::string()) +
+        " ORDER BY 1";
     Result rows = session.run_set_based(sql, params);
     const StateColumns theirs_columns(rows, *type, "theirs"), ours_columns(rows, *type, "ours"),
-        recorded_columns(rows, *type, "recorded"), at_base_columns(rows, *type, "at_base");
-    const TargetLineage target_lineage(rows, target);
-    MergedVersions type_writes(*type, target, source, session.author);
+        base_columns(rows, *type, "base");
+    std::optional<StateColumns> other_base_columns, inner_base_columns;
+    if (criss_cross) {
+      other_base_columns.emplace(rows, *type, "other_base");
+      inner_base_columns.emplace(rows, *type, "inner_base");
+    }
+    const TargetLineage target_lineage(rows, merge.target);
+    MergedVersions type_writes(*type, merge.target, merge.merged_from, session.author);
     for (std::int64_t row = 0; row < rows.rows(); ++row) {
       std::string head_id = rows.get_text(row, 0);
       State theirs = theirs_columns.read(rows, row);
       State ours = ours_columns.read(rows, row);
-      State recorded = recorded_columns.read(rows, row);
-      State base = recorded.present ? std::move(recorded) : at_base_columns.read(rows, row);
+      State base = base_columns.read(rows, row);
+      if (criss_cross)
+        base = virtual_base(inner_base_columns->read(rows, row), base,
+                            other_base_columns->read(rows, row));
       Resolution resolution =
-          merge_entity(*type, head_id, base, ours, theirs, strategy, result.conflicts);
+          merge_entity(*type, head_id, base, ours, theirs, settler, result.conflicts);
       if (resolution.action == Resolution::Action::none) continue;
       State written;
       written.present = true;
@@ -369,25 +630,174 @@ MergeResult plan_merge(SessionState &session, const std::string &source,
     if (writes != nullptr && !type_writes.empty())
       writes->emplace_back(type, std::move(type_writes));
   }
+  if (strict) settler.require_every_resolution_used();
   return result;
 }
 
-} // namespace
+// The target of a write: it exists, and (when writing) accepts writes; merges, reverts and
+// cherry-picks into one branch then wait for each other, since each plans against the state
+// the previous one leaves.
+void prepare_target(SessionState &session, const std::string &target, bool writing) {
+  branch_row(session, target);
+  if (!writing) return;
+  session.run("SELECT evcs_require_writable($1)", Params::of(target));
+  session.run("SELECT 1 FROM evcs_branch WHERE name = $1 FOR NO KEY UPDATE", Params::of(target));
+}
 
-std::vector<EntityDiff> Session::diff(const std::string &source, const std::string &target,
-                                      std::optional<std::int64_t> as_of) {
-  detail::SessionState::UseGuard guard(*state_);
-  detail::ensure_catalog(*state_);
-  branch_row(*state_, source);
-  branch_row(*state_, target);
+// A merge of `source`'s head into `into` (default: the source's parent).
+ThreeWay plan_branch_merge(SessionState &session, const std::string &source,
+                           const std::optional<std::string> &into,
+                           const std::optional<std::string> &pinned_source_commit, bool writing) {
+  detail::ensure_catalog(session);
+  BranchRow source_branch = branch_row(session, source);
+  if (!into && !source_branch.parent)
+    throw InvalidArgument("branch '" + source + "' has no parent: say which branch to merge it "
+                          "into");
+  ThreeWay merge;
+  merge.target = into.value_or(source_branch.parent.value_or(""));
+  if (merge.target == source)
+    throw InvalidArgument("cannot merge branch '" + source + "' into itself");
+  prepare_target(session, merge.target, writing);
+  merge.merged_from = source;
+  merge.default_message = "merge " + source;
+  merge.source = source;
+  // The source's head as committed now: every commit stamped before it is visible too (each
+  // held the clock until its COMMIT), so the state at its stamp is final. A commit still in
+  // flight stamps later and has this head as an ancestor: the next merge brings it.
+  std::optional<CommitInfo> theirs =
+      pinned_source_commit ? std::optional<CommitInfo>(detail::resolve_commit(session, *pinned_source_commit))
+                           : detail::branch_head(session, source);
+  if (!theirs) return merge;
+  merge.source_commit = theirs->id;
+  merge.merge_parent = theirs->id;
+  std::optional<CommitInfo> ours = detail::branch_head(session, merge.target);
+  std::vector<CommitInfo> bases;
+  if (ours) {
+    Result rows = session.run(std::string("SELECT ") + detail::commit_columns +
+                                  " FROM evcs_merge_bases($1, $2) base JOIN evcs_commit c ON "
+                                  "c.commit_id = base ORDER BY c.stamp DESC",
+                              Params::of(ours->id, theirs->id));
+    for (std::int64_t row = 0; row < rows.rows(); ++row)
+      bases.push_back(detail::commit_from_row(rows, row));
+  }
+  std::optional<CommitInfo> base;
+  if (!bases.empty()) {
+    base = bases.front();
+    merge.base_commit = base->id;
+    merge.base = side_at(*base);
+    // Already merged: the target has the source's head among its ancestors.
+    if (base->id == theirs->id) return merge;
+  }
+  merge.theirs = {source, theirs->stamp};
+  if (bases.size() > 1) {
+    // Criss-cross: the latest two best bases make the virtual base (more than two would need
+    // git's full recursion; their merge base stands in for the rest).
+    merge.other_base = side_at(bases[1]);
+    Result inner = session.run(std::string("SELECT ") + detail::commit_columns +
+                                   " FROM evcs_commit WHERE commit_id = evcs_merge_base($1, $2)",
+                               Params::of(bases[0].id, bases[1].id));
+    base.reset();
+    if (inner.rows() != 0) {
+      base = detail::commit_from_row(inner, 0);
+      merge.inner_base = side_at(*base);
+    }
+  }
+  Result between = session.run("SELECT commit_id FROM evcs_commits_between($1, $2)",
+                               Params::of(base ? std::optional<std::string>(base->id) : std::nullopt,
+                                          theirs->id));
+  for (std::int64_t row = 0; row < between.rows(); ++row)
+    merge.commits.push_back(between.get_text(row, 0));
+  return merge;
+}
+
+// The merged versions are written already stamped, set by set: no pending rows to rewrite at
+// commit. Returns the commit's id.
+std::string write_three_way(SessionState &session, const ThreeWay &merge, MergeWrites &writes,
+                            const std::string &message, MergeResult &result) {
+  SessionState::CommitStamp stamp = session.take_commit_stamp();
+  std::int64_t changes = 0;
+  for (const auto &[type, entities] : writes) {
+    std::string versions = quoted(type->version_table());
+    session.run_set_based("UPDATE " + versions + " SET valid_to = $2::timestamptz WHERE "
+                          "head_id = ANY($3::uuid[]) AND branch = $1 AND valid_to IS NULL",
+                          Params::of(merge.target, stamp.text, entities.head_ids_array()));
+    changes += session.copy_in(entities.copy_sql(), entities.stamped_rows(stamp.text));
+  }
+  result.stamp = stamp.micros;
+  return session.commit_stamped(stamp, merge.target, message, changes, merge.merged_from,
+                                merge.merge_parent);
+}
+
+[[noreturn]] void throw_unsettled(const MergeResult &result, const std::string &what) {
+  nlohmann::json detail = {{"conflicts", nlohmann::json::array()}};
+  for (const auto &conflict : result.conflicts)
+    if (!conflict.resolution) detail["conflicts"].push_back(conflict.to_json());
+  throw MergeConflict(std::to_string(result.unresolved()) + " conflict(s) " + what +
+                          ": resolve each one, or use strategy \"theirs\" or \"ours\"; the detail "
+                          "lists them",
+                      "", detail.dump());
+}
+
+void require_no_pending_work(SessionState &session, const char *operation) {
+  if (!session.written_types.empty() || session.catalog_stamp_pending)
+    throw InvalidArgument(std::string("this session holds uncommitted versioned work: commit or "
+                                      "roll it back before ") + operation);
+}
+
+// Plans and, unless previewing, writes a three-way merge; everything lands or nothing.
+template <typename Planner>
+MergeResult run_three_way(SessionState &session, const MergeOptions &options, bool preview,
+                          const std::string &what, Planner plan, bool strict = true) {
+  if (preview) {
+    ThreeWay merge = plan(false);
+    MergeResult planned = plan_three_way(session, merge, options, nullptr, strict);
+    return planned;
+  }
+  require_utf8(options.message, "the commit message");
+  detail::OperationScope scope(session);
+  try {
+    ThreeWay merge = plan(true);
+    MergeWrites writes;
+    MergeResult planned = plan_three_way(session, merge, options, &writes, strict);
+    if (planned.unresolved() != 0) throw_unsettled(planned, what);
+    // A merge commit that writes nothing still joins the two histories; anything else that
+    // writes nothing is no commit.
+    if (merge.commits.empty() || (writes.empty() && merge.merge_parent.empty())) {
+      session.commit("");
+      return planned;
+    }
+    planned.commit = write_three_way(
+        session, merge, writes, options.message.empty() ? merge.default_message : options.message,
+        planned);
+    return planned;
+  } catch (...) {
+    session.close_quietly();
+    throw;
+  }
+}
+
+// The states of two sides, entity by entity: `source` is "new", `target` "old". An unset instant
+// is now.
+std::vector<EntityDiff> diff_states(SessionState &session, const std::string &source,
+                                    std::optional<std::int64_t> source_at,
+                                    const std::string &target,
+                                    std::optional<std::int64_t> target_at) {
+  detail::ensure_catalog(session);
+  branch_row(session, source);
+  branch_row(session, target);
+  auto instant = [](std::optional<std::int64_t> at) {
+    return at ? std::optional<Timestamp>(Timestamp{*at}) : std::nullopt;
+  };
   Params params = Params::of(source, target);
-  params.add(as_of ? std::optional<Timestamp>(Timestamp{*as_of}) : std::nullopt);
+  params.add(instant(source_at)).add(instant(target_at));
+  std::optional<std::int64_t> latest = source_at;
+  if (target_at && (!latest || *target_at > *latest)) latest = target_at;
   std::vector<EntityDiff> diffs;
-  for (const auto &type : all_entity_types(*state_)) {
+  for (const auto &type : all_entity_types(session)) {
     std::string sql =
         "WITH source_lineage AS (SELECT * FROM evcs_lineage($1, coalesce($3::timestamptz, "
         "'infinity'))), target_lineage AS (SELECT * FROM evcs_lineage($2, "
-        "coalesce($3::timestamptz, 'infinity'))), "
+        "coalesce($4::timestamptz, 'infinity'))), "
         "source_state AS (" + visible_versions(*type, "source_lineage") + "), "
         "target_state AS (" + visible_versions(*type, "target_lineage") + ") "
         "SELECT coalesce(s.head_id, t.head_id)::text, " + state_columns(*type, "s") + ", " +
@@ -395,7 +805,7 @@ std::vector<EntityDiff> Session::diff(const std::string &source, const std::stri
         " FROM source_state s FULL JOIN target_state t ON s.head_id = t.head_id"
         " WHERE s.deleted IS NOT TRUE OR t.deleted IS NOT TRUE"
         " ORDER BY 1";
-    Result rows = state_->run_set_based(sql, params, as_of);
+    Result rows = session.run_set_based(sql, params, latest);
     const StateColumns source_columns(rows, *type, "s"), target_columns(rows, *type, "t");
     for (std::int64_t row = 0; row < rows.rows(); ++row) {
       State source_state = source_columns.read(rows, row);
@@ -407,57 +817,255 @@ std::vector<EntityDiff> Session::diff(const std::string &source, const std::stri
   return diffs;
 }
 
-MergeResult Session::merge_preview(const std::string &source,
-                                   const std::optional<std::string> &into,
-                                   const std::string &strategy) {
+// A staged merge as evcs_merge_in_progress keeps it.
+struct StagedMerge {
+  std::string source;
+  std::string source_commit;
+  MergeOptions options;
+};
+
+StagedMerge staged_merge(SessionState &session, const std::string &target, bool lock) {
+  detail::ensure_catalog(session);
+  Result row = session.run("SELECT source, source_commit, strategy, coalesce(message, ''), "
+                           "resolutions::text FROM evcs_merge_in_progress WHERE target = $1" +
+                               std::string(lock ? " FOR UPDATE" : ""),
+                           Params::of(target));
+  if (row.rows() == 0)
+    throw NotFound("no merge into '" + target + "' is in progress (start one with merge_start)",
+                   "EVN01");
+  StagedMerge staged;
+  staged.source = row.get_text(0, 0);
+  staged.source_commit = row.get_text(0, 1);
+  staged.options.into = target;
+  staged.options.strategy = row.get_text(0, 2);
+  staged.options.message = row.get_text(0, 3);
+  for (const auto &resolution : nlohmann::json::parse(row.get_text(0, 4)))
+    staged.options.resolutions.push_back(ConflictResolution::from_json(resolution));
+  return staged;
+}
+
+std::string resolutions_json(const std::vector<ConflictResolution> &resolutions) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto &resolution : resolutions) list.push_back(resolution.to_json());
+  return list.dump();
+}
+
+// A revert (`inverse`) or cherry-pick of one commit onto options.into or the session's branch.
+ThreeWay plan_commit_application(SessionState &session, const std::string &ref, bool inverse,
+                                 const MergeOptions &options, bool writing) {
+  CommitInfo applied = detail::resolve_commit(session, ref);
+  ThreeWay apply;
+  apply.target = options.into.value_or(session.branch);
+  prepare_target(session, apply.target, writing);
+  apply.source = applied.branch;
+  apply.source_commit = applied.id;
+  apply.commits = {applied.id};
+  Side after = side_at(applied);
+  Side before{applied.branch, applied.stamp - 1};
+  apply.base = inverse ? after : before;
+  apply.theirs = inverse ? before : after;
+  std::string short_id = applied.id.substr(0, 12);
+  apply.default_message = (inverse ? "revert " : "cherry-pick ") + short_id +
+                          (applied.message.empty() ? "" : ": " + applied.message);
+  return apply;
+}
+
+} // namespace
+
+std::vector<EntityDiff> Session::diff(const std::string &source, const std::string &target,
+                                      std::optional<std::int64_t> as_of) {
   SessionState::UseGuard guard(*state_);
-  return plan_merge(*state_, source, into, strategy, nullptr);
+  return diff_states(*state_, source, as_of, target, as_of);
+}
+
+std::vector<EntityDiff> Session::diff_history(const HistoryPoint &from, const HistoryPoint &to,
+                                              const std::optional<std::string> &branch) {
+  SessionState::UseGuard guard(*state_);
+  auto side = [&](const HistoryPoint &point, const char *which) -> Side {
+    if (point.commit.has_value() == point.instant.has_value())
+      throw InvalidArgument(std::string("diff_history: \"") + which +
+                            "\" must be either a commit or an instant");
+    if (point.commit) return side_at(detail::resolve_commit(*state_, *point.commit));
+    return {branch.value_or(state_->branch), *point.instant};
+  };
+  Side older = side(from, "from"), newer = side(to, "to");
+  return diff_states(*state_, *newer.branch, newer.at, *older.branch, older.at);
+}
+
+MergeResult Session::merge(const std::string &source, const MergeOptions &options) {
+  SessionState::UseGuard guard(*state_);
+  require_no_pending_work(*state_, "merging");
+  return run_three_way(*state_, options, false, "merging '" + source + "'",
+                       [&](bool writing) {
+                         return plan_branch_merge(*state_, source, options.into, std::nullopt,
+                                                  writing);
+                       });
 }
 
 MergeResult Session::merge(const std::string &source, const std::optional<std::string> &into,
                            const std::string &strategy, const std::string &message) {
-  require_utf8(message, "the commit message");
+  MergeOptions options;
+  options.into = into;
+  options.strategy = strategy;
+  options.message = message;
+  return merge(source, options);
+}
+
+MergeResult Session::merge_preview(const std::string &source, const MergeOptions &options) {
   SessionState::UseGuard guard(*state_);
-  if (!state_->written_types.empty() || state_->catalog_stamp_pending)
-    throw InvalidArgument("this session holds uncommitted versioned work: commit or roll it "
-                          "back before merging");
+  return run_three_way(*state_, options, true, "merging '" + source + "'",
+                       [&](bool writing) {
+                         return plan_branch_merge(*state_, source, options.into, std::nullopt,
+                                                  writing);
+                       });
+}
+
+MergeResult Session::merge_preview(const std::string &source,
+                                   const std::optional<std::string> &into,
+                                   const std::string &strategy) {
+  MergeOptions options;
+  options.into = into;
+  options.strategy = strategy;
+  return merge_preview(source, options);
+}
+
+MergeResult Session::merge_start(const std::string &source, const MergeOptions &options) {
+  SessionState::UseGuard guard(*state_);
+  require_no_pending_work(*state_, "starting a merge");
+  require_utf8(options.message, "the commit message");
   detail::OperationScope scope(*state_);
   try {
-    MergeWrites writes;
-    MergeResult result = plan_merge(*state_, source, into, strategy, &writes);
-    if (!result.conflicts.empty() && strategy == "fail") {
-      nlohmann::json detail = {{"conflicts", nlohmann::json::array()}};
-      for (const auto &conflict : result.conflicts)
-        detail["conflicts"].push_back(conflict.to_json());
-      throw MergeConflict(std::to_string(result.conflicts.size()) + " conflict(s) merging '" +
-                              source + "': resolve them on the branch, or merge with strategy "
-                              "\"theirs\" or \"ours\"; the detail lists each one",
-                          "", detail.dump());
-    }
-    std::string target = into.value_or(*branch_row(*state_, source).parent);
-    // The merged versions are written already stamped, set by set: no pending rows to
-    // rewrite at commit.
-    SessionState::CommitStamp stamp = state_->take_commit_stamp();
-    std::int64_t changes = 0;
-    for (const auto &[type, entities] : writes) {
-      std::string versions = quoted(type->version_table());
-      state_->run_set_based("UPDATE " + versions + " SET valid_to = $2::timestamptz WHERE "
-                            "head_id = ANY($3::uuid[]) AND branch = $1 AND valid_to IS NULL",
-                            Params::of(target, stamp.text, entities.head_ids_array()));
-      changes += state_->copy_in(entities.copy_sql(), entities.stamped_rows(stamp.text));
-    }
-    // The source's next merge starts from this one: its base moves to this commit's stamp.
-    state_->run("INSERT INTO evcs_branch_base (branch, valid_from, base_stamp) "
-                "VALUES ($1, $2::timestamptz, $2::timestamptz)",
-                Params::of(source, stamp.text));
-    state_->commit_stamped(stamp, target, message.empty() ? "merge " + source : message, changes,
-                           source);
-    result.stamp = stamp.micros;
-    return result;
+    ThreeWay merge = plan_branch_merge(*state_, source, options.into, std::nullopt, true);
+    Result staged = state_->run("SELECT source FROM evcs_merge_in_progress WHERE target = $1",
+                                Params::of(merge.target));
+    if (staged.rows() != 0)
+      throw InvalidArgument("a merge of '" + staged.get_text(0, 0) + "' into '" + merge.target +
+                            "' is in progress: continue or abort it first");
+    if (!merge.source_commit || merge.commits.empty())
+      throw InvalidArgument("nothing to merge: '" + merge.target + "' already has every commit "
+                            "of '" + source + "'");
+    MergeResult planned = plan_three_way(*state_, merge, options, nullptr);
+    Params params = Params::of(merge.target, source, *merge.source_commit, options.strategy);
+    params.add(options.message.empty() ? std::nullopt : std::optional<std::string>(options.message));
+    params.add_json(resolutions_json(options.resolutions));
+    params.add(state_->author.empty() ? std::nullopt : std::optional<std::string>(state_->author));
+    state_->run("INSERT INTO evcs_merge_in_progress (target, source, source_commit, strategy, "
+                "message, resolutions, started_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                params);
+    state_->commit("");
+    return planned;
   } catch (...) {
     state_->close_quietly();
     throw;
   }
+}
+
+MergeResult Session::merge_status(const std::optional<std::string> &target) {
+  SessionState::UseGuard guard(*state_);
+  StagedMerge staged = staged_merge(*state_, target.value_or(state_->branch), false);
+  return run_three_way(
+      *state_, staged.options, true, "merging '" + staged.source + "'",
+      [&](bool writing) {
+        return plan_branch_merge(*state_, staged.source, staged.options.into,
+                                 staged.source_commit, writing);
+      },
+      false);
+}
+
+MergeResult Session::merge_resolve(const std::vector<ConflictResolution> &resolutions,
+                                   const std::optional<std::string> &target) {
+  SessionState::UseGuard guard(*state_);
+  require_no_pending_work(*state_, "resolving a merge's conflicts");
+  detail::OperationScope scope(*state_);
+  try {
+    StagedMerge staged = staged_merge(*state_, target.value_or(state_->branch), true);
+    // A new resolution of a conflict replaces the one given before.
+    std::vector<ConflictResolution> merged;
+    for (const auto &kept : staged.options.resolutions) {
+      bool replaced = false;
+      for (const auto &given : resolutions)
+        replaced = replaced || (given.entity_type == kept.entity_type &&
+                                given.head_id == kept.head_id && given.field == kept.field);
+      if (!replaced) merged.push_back(kept);
+    }
+    merged.insert(merged.end(), resolutions.begin(), resolutions.end());
+    MergeOptions given = staged.options;
+    given.resolutions = resolutions;
+    staged.options.resolutions = merged;
+    ThreeWay merge = plan_branch_merge(*state_, staged.source, staged.options.into,
+                                       staged.source_commit, false);
+    // Each new resolution must meet a conflict of the merge as it stands.
+    plan_three_way(*state_, merge, given, nullptr, true);
+    MergeResult planned = plan_three_way(*state_, merge, staged.options, nullptr, false);
+    Params params = Params::of(*staged.options.into);
+    params.add_json(resolutions_json(merged));
+    state_->run("UPDATE evcs_merge_in_progress SET resolutions = $2 WHERE target = $1", params);
+    state_->commit("");
+    return planned;
+  } catch (...) {
+    state_->close_quietly();
+    throw;
+  }
+}
+
+MergeResult Session::merge_continue(const std::optional<std::string> &target,
+                                    const std::string &message) {
+  SessionState::UseGuard guard(*state_);
+  require_no_pending_work(*state_, "continuing a merge");
+  std::string into = target.value_or(state_->branch);
+  StagedMerge staged = staged_merge(*state_, into, false);
+  if (!message.empty()) staged.options.message = message;
+  return run_three_way(
+      *state_, staged.options, false, "merging '" + staged.source + "'",
+      [&](bool writing) {
+        ThreeWay merge = plan_branch_merge(*state_, staged.source, staged.options.into,
+                                           staged.source_commit, writing);
+        // Gone with the commit; kept if the merge fails.
+        if (state_->run("DELETE FROM evcs_merge_in_progress WHERE target = $1 AND "
+                        "source_commit = $2 RETURNING target",
+                        Params::of(into, staged.source_commit))
+                .rows() == 0)
+          throw NotFound("the merge into '" + into + "' was continued or aborted meanwhile",
+                         "EVN01");
+        return merge;
+      },
+      false);
+}
+
+void Session::merge_abort(const std::optional<std::string> &target) {
+  SessionState::UseGuard guard(*state_);
+  std::string into = target.value_or(state_->branch);
+  detail::ensure_catalog(*state_);
+  require_no_pending_work(*state_, "aborting a merge");
+  detail::OperationScope scope(*state_);
+  try {
+    if (state_->run("DELETE FROM evcs_merge_in_progress WHERE target = $1 RETURNING target",
+                    Params::of(into))
+            .rows() == 0)
+      throw NotFound("no merge into '" + into + "' is in progress", "EVN01");
+    state_->commit("");
+  } catch (...) {
+    state_->close_quietly();
+    throw;
+  }
+}
+
+MergeResult Session::revert_commit(const std::string &commit, const MergeOptions &options) {
+  SessionState::UseGuard guard(*state_);
+  require_no_pending_work(*state_, "reverting a commit");
+  return run_three_way(*state_, options, false, "reverting " + commit,
+                       [&](bool writing) {
+                         return plan_commit_application(*state_, commit, true, options, writing);
+                       });
+}
+
+MergeResult Session::cherry_pick(const std::string &commit, const MergeOptions &options) {
+  SessionState::UseGuard guard(*state_);
+  require_no_pending_work(*state_, "cherry-picking a commit");
+  return run_three_way(*state_, options, false, "cherry-picking " + commit,
+                       [&](bool writing) {
+                         return plan_commit_application(*state_, commit, false, options, writing);
+                       });
 }
 
 } // namespace evcs

@@ -1,3 +1,4 @@
+#include "commits.hpp"
 #include "copy_text.hpp"
 #include "entity_type.hpp"
 #include "evcs/error.hpp"
@@ -217,6 +218,8 @@ void append_version_json(std::string &out, const Version &version, FieldsWriter 
   optional_text(version.parent_branch);
   out += ",\"parent_version\":";
   out += version.parent_version ? std::to_string(*version.parent_version) : "null";
+  out += ",\"previous\":";
+  out += version.previous.empty() ? "{}" : version.previous.dump();
   out += ",\"valid_from\":" + std::to_string(version.valid_from) + ",\"valid_to\":";
   out += version.valid_to ? std::to_string(*version.valid_to) : "null";
   out += ",\"version\":" + std::to_string(version.version) + "}";
@@ -415,22 +418,96 @@ std::optional<Version> Repository::get(const std::string &head_id,
   return version;
 }
 
+std::optional<Version> Repository::get_at_commit(const std::string &head_id,
+                                                 const std::string &commit) {
+  SessionState::UseGuard guard(*session_, type_->name);
+  CommitInfo at = detail::resolve_commit(*session_, commit);
+  Result result = read_version(*session_, *type_, head_id, at.stamp, at.branch);
+  if (result.rows() == 0) return std::nullopt;
+  Version version = version_from_row(result, 0, *type_);
+  if (version.deleted) return std::nullopt;
+  return version;
+}
+
 std::vector<Version> Repository::history(const std::string &head_id,
                                          const std::optional<std::string> &branch) {
   SessionState::UseGuard guard(*session_, type_->name);
-  Result result = session_->run("SELECT " + type_->select_list() + " FROM " +
-                                    quoted(type_->version_table()) +
-                                    " WHERE head_id = $1::uuid AND branch = $2 ORDER BY valid_from",
-                                Params::of(head_id, branch_or_default(branch)));
+  // Every version of the entity on the branches the read goes through, nearest first, each
+  // branch up to the instant it is read at.
+  Result result = session_->run(
+      "SELECT " + type_->select_list("v.") + ", l.depth FROM evcs_lineage($2, 'infinity') l "
+      "JOIN " + quoted(type_->version_table()) + " v ON v.head_id = $1::uuid AND "
+      "v.branch = l.branch AND v.valid_from <= l.at ORDER BY l.depth, v.valid_from",
+      Params::of(head_id, branch_or_default(branch)));
+  const std::int64_t depth_column = result.columns() - 1;
+  // A branch read through to its parent only before its own first version: an ancestor's
+  // versions count up to the first version of any nearer branch.
   std::vector<Version> versions;
   versions.reserve(static_cast<std::size_t>(result.rows()));
+  std::int64_t cutoff = INT64_MAX, nearer_first = INT64_MAX, depth = 0;
   for (std::int64_t row = 0; row < result.rows(); ++row) {
+    if (result.get_int64(row, depth_column) != depth) {
+      depth = result.get_int64(row, depth_column);
+      cutoff = std::min(cutoff, nearer_first);
+      nearer_first = INT64_MAX;
+    }
     Version version = version_from_row(result, row, *type_);
-    for (const auto &column : type_->columns)
-      if (versions.empty() || versions.back().fields[column.name] != version.fields[column.name])
-        version.changed.push_back(column.name);
-    versions.push_back(std::move(version));
+    nearer_first = std::min(nearer_first, version.valid_from);
+    if (version.valid_from < cutoff) versions.push_back(std::move(version));
   }
+  std::stable_sort(versions.begin(), versions.end(), [](const Version &left, const Version &right) {
+    return left.valid_from < right.valid_from;
+  });
+  for (std::size_t index = 0; index < versions.size(); ++index) {
+    Version &version = versions[index];
+    for (const auto &column : type_->columns) {
+      const nlohmann::json &now = version.fields[column.name];
+      if (index == 0) {
+        version.changed.push_back(column.name);
+        version.previous[column.name] = nullptr;
+        continue;
+      }
+      const nlohmann::json &before = versions[index - 1].fields[column.name];
+      if (before == now) continue;
+      version.changed.push_back(column.name);
+      version.previous[column.name] = before;
+    }
+  }
+  return versions;
+}
+
+std::vector<Version> Repository::versions(const VersionRange &range) {
+  SessionState::UseGuard guard(*session_, type_->name);
+  const char *condition = nullptr;
+  if (range.mode == "from_to")
+    condition = "($2::timestamptz IS NULL OR coalesce(valid_to, 'infinity') > $2) AND "
+                "($3::timestamptz IS NULL OR valid_from < $3)";
+  else if (range.mode == "between")
+    condition = "($2::timestamptz IS NULL OR coalesce(valid_to, 'infinity') > $2) AND "
+                "($3::timestamptz IS NULL OR valid_from <= $3)";
+  else if (range.mode == "contained_in")
+    condition = "($2::timestamptz IS NULL OR valid_from >= $2) AND "
+                "coalesce(valid_to, 'infinity') <= coalesce($3::timestamptz, 'infinity')";
+  else
+    throw InvalidArgument("a version range's mode must be \"from_to\", \"between\" or "
+                          "\"contained_in\", not \"" + range.mode + "\"");
+  if (range.from && range.to && *range.from > *range.to)
+    throw InvalidArgument("a version range must not end before it starts");
+  if (range.limit && *range.limit < 0) throw InvalidArgument("LIMIT must not be negative");
+  auto instant = [](const std::optional<std::int64_t> &at) {
+    return at ? std::optional<Timestamp>(Timestamp{*at}) : std::nullopt;
+  };
+  Params params = Params::of(branch_or_default(range.branch));
+  params.add(instant(range.from)).add(instant(range.to));
+  params.add(range.limit);
+  Result result = session_->run_as_of(
+      "SELECT " + type_->select_list() + " FROM " + quoted(type_->version_table()) +
+          " WHERE branch = $1 AND " + condition + " ORDER BY valid_from, head_id LIMIT $4::bigint",
+      params, range.to);
+  std::vector<Version> versions;
+  versions.reserve(static_cast<std::size_t>(result.rows()));
+  for (std::int64_t row = 0; row < result.rows(); ++row)
+    versions.push_back(version_from_row(result, row, *type_));
   return versions;
 }
 
@@ -483,9 +560,26 @@ std::string state_query(const EntityType &type, const FindOptions &options,
          filters.compile(options.where);
 }
 
+// The options with as_of_commit turned into the instant and branch it stands for.
+FindOptions at_commit_resolved(SessionState &session, const FindOptions &options) {
+  if (!options.as_of_commit) return options;
+  if (options.as_of)
+    throw InvalidArgument("give as_of (an instant) or as_of_commit, not both");
+  CommitInfo commit = detail::resolve_commit(session, *options.as_of_commit);
+  if (options.branch && *options.branch != commit.branch)
+    throw InvalidArgument("commit " + commit.id + " is on branch '" + commit.branch +
+                          "', not on '" + *options.branch + "'");
+  FindOptions resolved = options;
+  resolved.as_of_commit.reset();
+  resolved.as_of = commit.stamp;
+  resolved.branch = commit.branch;
+  return resolved;
+}
+
 } // namespace
 
-Result Repository::find_rows(const FindOptions &options) {
+Result Repository::find_rows(const FindOptions &given) {
+  const FindOptions options = at_commit_resolved(*session_, given);
   Params params;
   std::string sql = state_query(*type_, options, branch_or_default(options.branch),
                                 type_->select_list(), params);
@@ -542,16 +636,18 @@ std::string Repository::find_json(const FindOptions &options) {
   return out;
 }
 
-std::int64_t Repository::count(const FindOptions &options) {
+std::int64_t Repository::count(const FindOptions &given) {
   SessionState::UseGuard guard(*session_, type_->name);
+  const FindOptions options = at_commit_resolved(*session_, given);
   Params params;
   std::string sql =
       state_query(*type_, options, branch_or_default(options.branch), "count(*)", params);
   return session_->run_as_of(sql, params, options.as_of).get_int64(0, 0);
 }
 
-bool Repository::exists(const FindOptions &options) {
+bool Repository::exists(const FindOptions &given) {
   SessionState::UseGuard guard(*session_, type_->name);
+  const FindOptions options = at_commit_resolved(*session_, given);
   Params params;
   std::string sql = state_query(*type_, options, branch_or_default(options.branch), "1", params);
   return session_->run_as_of("SELECT EXISTS (" + sql + ")", params, options.as_of).get_bool(0, 0);

@@ -228,22 +228,27 @@ SessionState::CommitStamp SessionState::take_commit_stamp() {
   }
 }
 
-void SessionState::commit_stamped(const CommitStamp &stamp, const std::string &log_branch,
-                                  const std::string &message, std::int64_t changes,
-                                  const std::string &merged_from) {
+std::string SessionState::commit_stamped(const CommitStamp &stamp, const std::string &log_branch,
+                                         const std::string &message, std::int64_t changes,
+                                         const std::string &merged_from,
+                                         const std::string &merge_parent) {
   auto text_or_null = [](const std::string &text) {
     return text.empty() ? std::nullopt : std::optional<std::string>(text);
   };
   Params params = Params::of(stamp.text, log_branch);
   params.add(text_or_null(author)).add(text_or_null(message)).add(changes);
-  params.add(text_or_null(merged_from));
+  params.add(text_or_null(merged_from)).add(text_or_null(merge_parent));
   try {
-    Result committed = connection->execute(
+    // The log's trigger gives the commit its id and first parent (docs/versioning.md).
+    Result logged = connection->execute(
         {}, "WITH clock AS (UPDATE evcs_clock SET last_stamp = $1::timestamptz WHERE id = 1) "
-            "INSERT INTO evcs_commit (stamp, branch, author, message, changes, merged_from) "
-            "VALUES ($1::timestamptz, $2, $3, $4, $5::int, $6)",
-        params, {"COMMIT"});
-    finish_end(true, committed);
+            "INSERT INTO evcs_commit (stamp, branch, author, message, changes, merged_from, "
+            "parents) VALUES ($1::timestamptz, $2, $3, $4, $5::int, $6, "
+            "array_remove(ARRAY[$7::text], NULL)) RETURNING commit_id",
+        params);
+    std::string commit_id = logged.get_text(0, 0);
+    finish_end(true, connection->execute({}, "", Params(), {"COMMIT"}));
+    return commit_id;
   } catch (...) {
     absorb_failure(std::current_exception());
     throw;

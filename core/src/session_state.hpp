@@ -112,10 +112,12 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
     std::int64_t micros;
   };
   CommitStamp take_commit_stamp();
-  // Records the commit in the log with `changes` versions written, and commits.
-  void commit_stamped(const CommitStamp &stamp, const std::string &log_branch,
-                      const std::string &message, std::int64_t changes,
-                      const std::string &merged_from = "");
+  // Records the commit in the log with `changes` versions written (a merge: with the source's
+  // head as its second parent), and commits. Returns the commit's id.
+  std::string commit_stamped(const CommitStamp &stamp, const std::string &log_branch,
+                             const std::string &message, std::int64_t changes,
+                             const std::string &merged_from = "",
+                             const std::string &merge_parent = "");
   // Closes the transaction without a round trip (rolled back or never started).
   void forget_transaction() noexcept;
   // Rolls back and returns the connection, swallowing errors (destructors, close).

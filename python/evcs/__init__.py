@@ -34,9 +34,17 @@ from .errors import (
 )
 from .aio import AsyncRepository, AsyncSession, AsyncTransaction
 from .autogenerate import AutogenerateResult, autogenerate
-from .branching import Branch, Commit, MergeResult
+from .branching import (
+    Branch,
+    Commit,
+    ConflictList,
+    MergeConflictInfo,
+    MergeResult,
+    Resolution,
+    Tag,
+)
 from .engine import EmbeddedServer, Engine, PoolStatus, embedded
-from .repository import CreatedEntities, Repository, Version, VersionList
+from .repository import CreatedEntities, HistoryPoint, Repository, Version, VersionList
 from .migrations import AppliedMigration, BatchProgress, MigrationRunner, MigrationStep
 from .backup import BackupManifest, TableChecksum, backup, restore, verify_restore
 from .result import Result, Row
@@ -60,9 +68,14 @@ __all__ = [
     "Version",
     "VersionList",
     "CreatedEntities",
+    "HistoryPoint",
     "Branch",
     "Commit",
+    "Tag",
     "MergeResult",
+    "MergeConflictInfo",
+    "ConflictList",
+    "Resolution",
     "AutogenerateResult",
     "autogenerate",
     "MigrationRunner",

@@ -3,7 +3,7 @@
 Statements, commits and rollbacks queue work on the engine's I/O thread and await an asyncio
 future. Completions are queued for the loop and wake it through an eventfd it watches
 (``loop.add_reader``); the loop settles them in batches. The versioned operations (repositories,
-entity types, branches, diff, merge, commit log) have no native async form yet: they run the
+entity types, branches, diff, merges, commits and tags) have no native async form yet: they run the
 session's blocking call on a worker thread (``asyncio.to_thread``), which releases the GIL while it
 waits. Either way the event loop never waits for the database. A pending call keeps the session in use: a second concurrent call on the same
 session raises MisuseError (use one session per task). Cancelling the awaiting task does not
@@ -63,7 +63,9 @@ class AsyncRepository:
     restore = _in_worker_thread(Repository.restore)
     revert = _in_worker_thread(Repository.revert)
     get = _in_worker_thread(Repository.get)
+    get_at_commit = _in_worker_thread(Repository.get_at_commit)
     history = _in_worker_thread(Repository.history)
+    versions = _in_worker_thread(Repository.versions)
     find = _in_worker_thread(Repository.find)
     count = _in_worker_thread(Repository.count)
     exists = _in_worker_thread(Repository.exists)
@@ -155,7 +157,20 @@ class AsyncSession:
     diff = _in_worker_thread(Session.diff)
     merge = _in_worker_thread(Session.merge)
     merge_preview = _in_worker_thread(Session.merge_preview)
+    merge_start = _in_worker_thread(Session.merge_start)
+    merge_status = _in_worker_thread(Session.merge_status)
+    merge_resolve = _in_worker_thread(Session.merge_resolve)
+    merge_continue = _in_worker_thread(Session.merge_continue)
+    merge_abort = _in_worker_thread(Session.merge_abort)
     commit_log = _in_worker_thread(Session.commit_log)
+    commit_info = _in_worker_thread(Session.commit_info)
+    merge_base = _in_worker_thread(Session.merge_base)
+    tag = _in_worker_thread(Session.tag)
+    tags = _in_worker_thread(Session.tags)
+    delete_tag = _in_worker_thread(Session.delete_tag)
+    revert_commit = _in_worker_thread(Session.revert_commit)
+    cherry_pick = _in_worker_thread(Session.cherry_pick)
+    diff_history = _in_worker_thread(Session.diff_history)
 
     @property
     def autocommit(self) -> bool:

@@ -10,9 +10,12 @@ PEP 249 names are aliases of the class that matches their meaning; docs/python.m
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Dict, List, Optional, Type
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Optional, Type
 
 from . import _native
+
+if TYPE_CHECKING:
+    from .branching import ConflictList
 
 __all__ = [
     "Error",
@@ -76,17 +79,21 @@ class Conflict(Error):
 
 
 class MergeConflict(Conflict):
-    """A merge with strategy="fail" met conflicts; ``detail`` lists them."""
+    """A merge (revert, cherry-pick, continued staged merge) met conflicts that neither a
+    resolution nor the strategy settles; ``detail`` lists them."""
 
     _status = _native.EMERGECONFLICT
     code = "merge_conflict"
 
     @property
-    def conflicts(self) -> List[Dict[str, Any]]:
-        """One dict per conflict: entity_type, head_id, field, base, ours, theirs."""
+    def conflicts(self) -> "ConflictList":
+        """The conflicts nothing settles, one ``MergeConflictInfo`` (a dict: entity_type,
+        head_id, field, base, ours, theirs, resolution) each; ``.to_pandas()`` gives a table."""
+        from .branching import _conflicts  # branching imports this module
+
         if isinstance(self.detail, dict):
-            return list(self.detail.get("conflicts", []))
-        return []
+            return _conflicts(self.detail.get("conflicts", []))
+        return _conflicts([])
 
 
 class ConcurrentModification(Conflict):

@@ -43,6 +43,7 @@ __all__ = [
     "CreatedEntities",
     "Columns",
     "AsOf",
+    "HistoryPoint",
     "OrderBy",
 ]
 
@@ -51,6 +52,9 @@ __all__ = [
 Columns = Union[Mapping[str, str], Sequence[Tuple[str, str]], Sequence[Mapping[str, str]]]
 #: An instant: an aware datetime, or UTC microseconds since 1970-01-01.
 AsOf = Union[datetime.datetime, int]
+#: A state of history: a commit (a str: its id, a unique prefix of at least four hex digits, a
+#: tag or a branch name, meaning its head) or an instant (an aware datetime, UTC microseconds).
+HistoryPoint = Union[str, datetime.datetime, int]
 #: A field name or a list of them; "-field" sorts descending.
 OrderBy = Union[str, Sequence[str]]
 
@@ -182,7 +186,7 @@ def _options_json(
     order_by: Optional[OrderBy] = None,
     limit: Optional[int] = None,
     offset: Optional[int] = None,
-    as_of: Optional[AsOf] = None,
+    as_of: Optional[HistoryPoint] = None,
     branch: Optional[str] = None,
 ) -> str:
     options: Dict[str, Any] = {}
@@ -194,11 +198,32 @@ def _options_json(
         options["limit"] = limit
     if offset is not None:
         options["offset"] = offset
-    if as_of is not None:
+    if isinstance(as_of, str):
+        options["as_of_commit"] = as_of
+    elif as_of is not None:
         options["as_of"] = _micros(as_of)
     if branch is not None:
         options["branch"] = branch
     return _dumps(options)
+
+
+def _range_json(
+    from_: Optional[AsOf],
+    to: Optional[AsOf],
+    mode: str,
+    branch: Optional[str],
+    limit: Optional[int],
+) -> str:
+    range_: Dict[str, Any] = {"mode": mode}
+    if from_ is not None:
+        range_["from"] = _micros(from_, "from_")
+    if to is not None:
+        range_["to"] = _micros(to, "to")
+    if branch is not None:
+        range_["branch"] = branch
+    if limit is not None:
+        range_["limit"] = limit
+    return _dumps(range_)
 
 
 class Version(Mapping[str, Any]):
@@ -206,7 +231,7 @@ class Version(Mapping[str, Any]):
 
     ``valid_from`` is None while the version is pending in an uncommitted transaction;
     ``valid_to`` is None for the current version. ``changed`` (histories) names the fields that
-    differ from the previous version.
+    differ from the previous version and ``previous`` gives their values before it.
     """
 
     __slots__ = ("_record",)
@@ -265,6 +290,13 @@ class Version(Mapping[str, Any]):
     @property
     def changed(self) -> List[str]:
         return list(self._record["changed"])
+
+    @property
+    def previous(self) -> Dict[str, Any]:
+        """The ``changed`` fields' values before this version (typed as ``fields`` are; None
+        for a first version's); empty outside histories."""
+        previous = self._record.get("previous")
+        return dict(previous) if isinstance(previous, dict) else {}
 
     def __getitem__(self, field: str) -> Any:
         try:
@@ -461,16 +493,45 @@ class Repository:
     def get(
         self,
         head_id: Union[str, uuid.UUID],
-        as_of: Optional[AsOf] = None,
+        as_of: Optional[HistoryPoint] = None,
         branch: Optional[str] = None,
     ) -> Optional[Version]:
         """The version visible at ``as_of`` (default: now) on ``branch`` (default: the
-        session's), or None."""
+        session's), or None. ``as_of`` may be a commit (a str: id, prefix, tag or branch):
+        then the version visible at that commit on the commit's branch, and ``branch`` must be
+        left out (``get_at_commit``)."""
+        if isinstance(as_of, str):
+            if branch is not None:
+                raise InvalidArgument(
+                    "get: as_of names a commit, which reads the commit's own branch; leave "
+                    "branch out"
+                )
+            return self.get_at_commit(head_id, as_of)
         return _version(self._native.get(_head_id(head_id), _micros(as_of), branch))
 
+    def get_at_commit(self, head_id: Union[str, uuid.UUID], commit: str) -> Optional[Version]:
+        """The version visible at ``commit`` (its id, a unique prefix of at least four hex
+        digits, a tag or a branch name) on the commit's branch, or None."""
+        return _version(self._native.get_at_commit(_head_id(head_id), commit))
+
     def history(self, head_id: Union[str, uuid.UUID], branch: Optional[str] = None) -> VersionList:
-        """Every version on the branch, oldest first, each with the fields it ``changed``."""
+        """Every version on the branch, oldest first, each with the fields it ``changed`` and
+        their ``previous`` values."""
         return _versions(self._native.history(_head_id(head_id), branch))
+
+    def versions(
+        self,
+        from_: Optional[AsOf] = None,
+        to: Optional[AsOf] = None,
+        mode: str = "from_to",
+        branch: Optional[str] = None,
+        limit: Optional[int] = None,
+    ) -> VersionList:
+        """Every version of the entity type on ``branch`` (default: the session's) over a
+        system-time range, oldest first. ``mode`` "from_to": valid at some instant of
+        [from_, to); "between": of [from_, to]; "contained_in": began and ended within
+        [from_, to]. An unset bound is open."""
+        return _versions(self._native.versions(_range_json(from_, to, mode, branch, limit)))
 
     def find(
         self,
@@ -478,10 +539,11 @@ class Repository:
         order_by: Optional[OrderBy] = None,
         limit: Optional[int] = None,
         offset: Optional[int] = None,
-        as_of: Optional[AsOf] = None,
+        as_of: Optional[HistoryPoint] = None,
         branch: Optional[str] = None,
     ) -> VersionList:
-        """The state at ``as_of`` of every entity matching ``where`` (always parameterised)."""
+        """The state at ``as_of`` of every entity matching ``where`` (always parameterised).
+        ``as_of`` may be a commit (a str): the state of the commit's branch at the commit."""
         return _versions(
             self._native.find(_options_json(where, order_by, limit, offset, as_of, branch))
         )
@@ -489,7 +551,7 @@ class Repository:
     def count(
         self,
         where: Optional[Mapping[str, Any]] = None,
-        as_of: Optional[AsOf] = None,
+        as_of: Optional[HistoryPoint] = None,
         branch: Optional[str] = None,
     ) -> int:
         return self._native.count(_options_json(where, as_of=as_of, branch=branch))
@@ -497,7 +559,7 @@ class Repository:
     def exists(
         self,
         where: Optional[Mapping[str, Any]] = None,
-        as_of: Optional[AsOf] = None,
+        as_of: Optional[HistoryPoint] = None,
         branch: Optional[str] = None,
     ) -> bool:
         return self._native.exists(_options_json(where, as_of=as_of, branch=branch))

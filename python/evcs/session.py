@@ -13,14 +13,33 @@ from .branching import (
     Commit,
     EntityDiff,
     MergeResult,
+    Resolutions,
+    Tag,
     _branches,
+    _commit,
     _commits,
+    _merge_options_json,
     _merge_result,
+    _optional_commit,
+    _resolutions_json,
+    _tag,
+    _tags,
 )
-from .repository import AsOf, Columns, Repository, _columns_json, _micros
+from .repository import AsOf, Columns, HistoryPoint, Repository, _columns_json, _micros
 from .result import Result, _as_result
 
 __all__ = ["Session", "Transaction", "Params"]
+
+
+def _point_json(point: HistoryPoint, what: str) -> str:
+    """A state of history as the C ABI takes it: a JSON string (a commit) or integer (micros)."""
+    if isinstance(point, str):
+        return json.dumps(point)
+    micros = _micros(point, what)
+    if micros is None:
+        raise TypeError(f"{what} must be a commit (a str) or an instant, not None")
+    return json.dumps(micros)
+
 
 #: Values for the statement's $1, $2, ... placeholders, in order (docs/python.md lists types).
 Params = Optional[Sequence[Any]]
@@ -203,18 +222,136 @@ class Session:
         into: Optional[str] = None,
         strategy: str = "fail",
         message: Optional[str] = None,
+        resolutions: Optional[Resolutions] = None,
     ) -> MergeResult:
-        """Three-way merge of ``source`` into ``into`` (default: its parent), committed as one
-        transaction with ``message`` (default "merge <source>"). strategy "fail" raises
-        MergeConflict (``.conflicts``) and writes nothing; "theirs" / "ours" resolve conflicts
-        toward the source / the target."""
-        return _merge_result(self._native.merge(source, into, strategy, message))
+        """Three-way merge of ``source``'s head into ``into`` (default: its parent; any branch
+        sharing history with it: a parent into its branch, siblings), against the merge base of
+        the two heads in the commit graph, committed as one transaction with ``message``
+        (default "merge <source>"). ``resolutions`` settle conflicts one by one
+        (``evcs.Resolution`` or mappings; one that meets no conflict is InvalidArgument and
+        nothing is written); strategy "fail" raises MergeConflict (``.conflicts``) for any
+        left and writes nothing, "theirs" / "ours" settle them toward the source / the target.
+        ``commit`` of the result is None when there was nothing new to merge."""
+        options = _merge_options_json(into, strategy, message, resolutions)
+        return _merge_result(self._native.merge(source, options))
 
     def merge_preview(
-        self, source: str, into: Optional[str] = None, strategy: str = "fail"
+        self,
+        source: str,
+        into: Optional[str] = None,
+        strategy: str = "fail",
+        resolutions: Optional[Resolutions] = None,
     ) -> MergeResult:
-        """What ``merge`` with ``strategy`` would write and the conflicts, writing nothing."""
-        return _merge_result(self._native.merge_preview(source, into, strategy))
+        """What ``merge`` with these arguments would write and the conflicts (each with its
+        ``resolution``), writing nothing."""
+        options = _merge_options_json(into, strategy, None, resolutions)
+        return _merge_result(self._native.merge_preview(source, options))
+
+    # ---- staged merges: conflicts one by one ----------------------------------------------
+
+    def merge_start(
+        self,
+        source: str,
+        into: Optional[str] = None,
+        strategy: str = "fail",
+        message: Optional[str] = None,
+        resolutions: Optional[Resolutions] = None,
+    ) -> MergeResult:
+        """Starts a staged merge of ``source`` into ``into`` (default: its parent), pinned to
+        the source's head: it is recorded (one per target branch, committed) and writes no
+        version. Settle its conflicts with ``merge_resolve``, then ``merge_continue``, or
+        ``merge_abort``. The result is the plan, as ``merge_status`` gives it."""
+        options = _merge_options_json(into, strategy, message, resolutions)
+        return _merge_result(self._native.merge_start(source, options))
+
+    def merge_status(self, target: Optional[str] = None) -> MergeResult:
+        """The staged merge into ``target`` (default: the session's branch) planned again
+        against the target now: its changes, conflicts and their resolutions."""
+        return _merge_result(self._native.merge_status(target))
+
+    def merge_resolve(self, resolutions: Resolutions, target: Optional[str] = None) -> MergeResult:
+        """Adds resolutions to the staged merge into ``target`` (default: the session's branch),
+        replacing earlier ones for the same conflicts; each must meet a conflict
+        (InvalidArgument otherwise, and nothing is recorded). Returns the new plan."""
+        return _merge_result(self._native.merge_resolve(_resolutions_json(resolutions), target))
+
+    def merge_continue(
+        self, target: Optional[str] = None, message: Optional[str] = None
+    ) -> MergeResult:
+        """Commits the staged merge into ``target`` (default: the session's branch) with
+        ``message`` (default: the one given at start); MergeConflict while conflicts are
+        unsettled (the staged merge stays)."""
+        return _merge_result(self._native.merge_continue(target, message))
+
+    def merge_abort(self, target: Optional[str] = None) -> None:
+        """Forgets the staged merge into ``target`` (default: the session's branch); NotFound
+        when there is none. Transactional: it lands with the session's commit (at once in
+        autocommit mode)."""
+        self._native.merge_abort(target)
+
+    # ---- the commit graph -------------------------------------------------------------------
+
+    def commit_info(self, ref: str) -> Commit:
+        """The commit ``ref`` names: its id, a unique prefix of at least four hex digits, a tag
+        or a branch name (its head). NotFound for none."""
+        return _commit(json.loads(self._native.commit_info(ref)))
+
+    def merge_base(self, first: str, second: str) -> Optional[Commit]:
+        """The merge base of two commits (refs): their nearest common ancestor in the commit
+        graph, or None when they share no commit."""
+        return _optional_commit(self._native.merge_base(first, second))
+
+    def tag(self, name: str, commit: Optional[str] = None, message: Optional[str] = None) -> Tag:
+        """Names ``commit`` (a ref; default: the head of the session's branch). A tag that
+        exists is InvalidArgument (delete it first to move it). Transactional."""
+        return _tag(json.loads(self._native.tag(name, commit, message)))
+
+    def tags(self) -> List[Tag]:
+        """Every tag, by name."""
+        return _tags(self._native.tags())
+
+    def delete_tag(self, name: str) -> None:
+        """Removes a tag (NotFound for none); the commit stays. Transactional."""
+        self._native.delete_tag(name)
+
+    def revert_commit(
+        self,
+        commit: str,
+        into: Optional[str] = None,
+        strategy: str = "fail",
+        message: Optional[str] = None,
+        resolutions: Optional[Resolutions] = None,
+    ) -> MergeResult:
+        """A new commit on ``into`` (default: the session's branch) undoing ``commit`` field by
+        field (a merge: relative to its first parent); fields changed since are conflicts,
+        settled as a merge's. ``message`` default: "revert <id>: <its message>"."""
+        options = _merge_options_json(into, strategy, message, resolutions)
+        return _merge_result(self._native.revert_commit(commit, options))
+
+    def cherry_pick(
+        self,
+        commit: str,
+        into: Optional[str] = None,
+        strategy: str = "fail",
+        message: Optional[str] = None,
+        resolutions: Optional[Resolutions] = None,
+    ) -> MergeResult:
+        """A new commit on ``into`` (default: the session's branch) applying ``commit``'s
+        changes field by field; conflicts as a merge's. ``message`` default:
+        "cherry-pick <id>: <its message>"."""
+        options = _merge_options_json(into, strategy, message, resolutions)
+        return _merge_result(self._native.cherry_pick(commit, options))
+
+    def diff_history(
+        self, from_: HistoryPoint, to: HistoryPoint, branch: Optional[str] = None
+    ) -> List[EntityDiff]:
+        """The entities that differ between two states of history, as ``diff`` gives them
+        ("old" at ``from_``, "new" at ``to``). Each is a commit (a str: id, prefix, tag or
+        branch) or an instant (aware datetime or UTC microseconds) of ``branch`` (default: the
+        session's)."""
+        return self._native.diff_history(
+            _point_json(from_, "from_"), _point_json(to, "to"), branch
+        )
 
     @property
     def in_transaction(self) -> bool:

@@ -78,6 +78,8 @@ py::object date_from_iso(const std::string &iso) {
 
 // The server's text of a timestamp with DateStyle ISO, "2024-05-01 12:00:00.5+00" (an offset
 // only for timestamptz; +00 on evcs's sessions, which run in UTC), as an aware UTC datetime.
+// ISO 8601's "T" separator and "Z" (UTC) are read too: a merge's changes and resolutions echo a
+// resolution's value as the caller sent it (datetime.isoformat()).
 py::object timestamp_from_text(const std::string &text) {
   size_t at = 0;
   auto number = [&](size_t count) {
@@ -99,7 +101,8 @@ py::object timestamp_from_text(const std::string &text) {
   int month = number(2);
   expect('-');
   int day = number(2);
-  expect(' ');
+  if (next_is('T')) ++at;
+  else expect(' ');
   int hour = number(2);
   expect(':');
   int minute = number(2);
@@ -115,7 +118,9 @@ py::object timestamp_from_text(const std::string &text) {
     for (; digits < 6; ++digits) microsecond *= 10;
   }
   int offset_seconds = 0;
-  if (next_is('+') || next_is('-')) {
+  if (next_is('Z')) {
+    ++at;
+  } else if (next_is('+') || next_is('-')) {
     int sign = text[at++] == '-' ? -1 : 1;
     offset_seconds = number(2) * 3600;
     if (next_is(':')) {

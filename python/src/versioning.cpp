@@ -1,7 +1,7 @@
-// Versioned entities, branches, diff and merge (synchronous calls). Records cross the C ABI as
-// JSON text. Repository records, diffs and merge results are handed to the pure-Python package
-// parsed, their field values turned into the Python types of their columns
-// (evcs_repository_fields says which); branch and commit records are handed over as text
+// Versioned entities, branches, diff, merge and the commit graph (synchronous calls). Records
+// cross the C ABI as JSON text. Repository records, diffs and merge results are handed to the
+// pure-Python package parsed, their field values turned into the Python types of their columns
+// (evcs_repository_fields says which); branch, commit and tag records are handed over as text
 // (evcs/branching.py converts them).
 #include "native.hpp"
 
@@ -62,6 +62,22 @@ void decode_item(py::handle mapping, py::handle key, int value_type) {
   if (PyDict_SetItem(mapping.ptr(), key.ptr(), decoded.ptr()) != 0) throw py::error_already_set();
 }
 
+// A resolution's "value" (a conflict settled with take "value") is echoed as the caller sent
+// it, in the form writes accept (evcs/repository.py's encoder: Decimal and UUID as text,
+// datetime.isoformat(), bytea hex). It is decoded like a field where it reads as one; text that
+// does not (free-form input the server would parse) stays as it was given.
+void decode_resolution_value(py::handle conflict, int value_type) {
+  if (!PyDict_Check(conflict.ptr())) return;
+  PyObject *resolution = PyDict_GetItemString(conflict.ptr(), "resolution");
+  if (resolution == nullptr || !PyDict_Check(resolution)) return;
+  py::str value_key("value");
+  try {
+    decode_item(resolution, value_key, value_type);
+  } catch (const abi::Error &) {
+  } catch (py::error_already_set &) {
+  }
+}
+
 // The repository of one entity type; keeps its Python session object (and so the C session)
 // alive.
 class NativeRepository {
@@ -87,10 +103,13 @@ public:
   }
 
 private:
+  // "fields", and "previous" (the changed fields' values before the version) the same way.
   void decode_fields(py::handle record) const {
-    PyObject *fields = PyDict_GetItemString(record.ptr(), "fields");
-    if (fields == nullptr) return;
-    for (const auto &field : textual_fields_) decode_item(fields, field.name, field.value_type);
+    for (const char *key : {"fields", "previous"}) {
+      PyObject *values = PyDict_GetItemString(record.ptr(), key);
+      if (values == nullptr) continue;
+      for (const auto &field : textual_fields_) decode_item(values, field.name, field.value_type);
+    }
   }
 
   py::object session_;
@@ -120,8 +139,8 @@ public:
     }
   }
 
-  // Conflicts {"entity_type", "field", "base", "ours", "theirs"}; the pseudo-field "deleted"
-  // (delete versus modify) is no column and keeps its values.
+  // Conflicts {"entity_type", "field", "base", "ours", "theirs", "resolution"}; the
+  // pseudo-field "deleted" (delete versus modify) is no column and keeps its values.
   void decode_conflicts(py::handle conflicts) {
     py::str base_key("base"), ours_key("ours"), theirs_key("theirs");
     for (py::handle conflict : conflicts) {
@@ -131,11 +150,12 @@ public:
         decode_item(conflict, base_key, field.value_type);
         decode_item(conflict, ours_key, field.value_type);
         decode_item(conflict, theirs_key, field.value_type);
+        decode_resolution_value(conflict, field.value_type);
       }
     }
   }
 
-  // A merge result {"changes", "conflicts", "stamp"}, parsed and decoded.
+  // A merge result {"changes", "conflicts", "stamp", "target", ...}, parsed and decoded.
   py::object merge_result(const py::str &text) {
     py::object result = parse_json(text);
     decode_changes(result["changes"]);
@@ -309,31 +329,151 @@ void register_versioning(py::module_ &module) {
           py::arg("source"), py::arg("target"), py::arg("as_of"))
       .def(
           "merge",
-          [](NativeSession &s, const py::str &source, const std::optional<py::str> &into,
-             const py::str &strategy, const std::optional<py::str> &message) {
+          [](NativeSession &s, const py::str &source, const py::str &options_json) {
             std::string from = utf8(source, "the source branch name");
-            std::optional<std::string> to = optional_utf8(into, "the target branch name");
-            std::string how = utf8(strategy, "the merge strategy");
-            std::optional<std::string> text = optional_utf8(message, "the commit message");
+            std::string options = utf8(options_json, "the merge options JSON");
             return typed_merge(s, [&](char **out) {
-              return evcs_session_merge_with_message(out, s.get(), from.c_str(), c_str(to),
-                                                     how.c_str(), c_str(text));
+              return evcs_session_merge_with_options(out, s.get(), from.c_str(), options.c_str());
             });
           },
-          py::arg("source"), py::arg("into"), py::arg("strategy"), py::arg("message"))
+          py::arg("source"), py::arg("options_json"))
       .def(
           "merge_preview",
-          [](NativeSession &s, const py::str &source, const std::optional<py::str> &into,
-             const py::str &strategy) {
+          [](NativeSession &s, const py::str &source, const py::str &options_json) {
             std::string from = utf8(source, "the source branch name");
-            std::optional<std::string> to = optional_utf8(into, "the target branch name");
-            std::string how = utf8(strategy, "the merge strategy");
+            std::string options = utf8(options_json, "the merge options JSON");
             return DiffDecoder(s).merge_result(text_without_gil([&](char **out) {
-              return evcs_session_merge_preview_with_strategy(out, s.get(), from.c_str(),
-                                                              c_str(to), how.c_str());
+              return evcs_session_merge_preview_with_options(out, s.get(), from.c_str(),
+                                                             options.c_str());
             }));
           },
-          py::arg("source"), py::arg("into"), py::arg("strategy"));
+          py::arg("source"), py::arg("options_json"))
+      .def(
+          "merge_start",
+          [](NativeSession &s, const py::str &source, const py::str &options_json) {
+            std::string from = utf8(source, "the source branch name");
+            std::string options = utf8(options_json, "the merge options JSON");
+            return typed_merge(s, [&](char **out) {
+              return evcs_session_merge_start(out, s.get(), from.c_str(), options.c_str());
+            });
+          },
+          py::arg("source"), py::arg("options_json"))
+      .def(
+          "merge_status",
+          [](NativeSession &s, const std::optional<py::str> &target) {
+            std::optional<std::string> into = optional_utf8(target, "the target branch name");
+            return DiffDecoder(s).merge_result(text_without_gil([&](char **out) {
+              return evcs_session_merge_status(out, s.get(), c_str(into));
+            }));
+          },
+          py::arg("target"))
+      .def(
+          "merge_resolve",
+          [](NativeSession &s, const py::str &resolutions_json,
+             const std::optional<py::str> &target) {
+            std::string resolutions = utf8(resolutions_json, "the resolutions JSON");
+            std::optional<std::string> into = optional_utf8(target, "the target branch name");
+            return typed_merge(s, [&](char **out) {
+              return evcs_session_merge_resolve(out, s.get(), resolutions.c_str(), c_str(into));
+            });
+          },
+          py::arg("resolutions_json"), py::arg("target"))
+      .def(
+          "merge_continue",
+          [](NativeSession &s, const std::optional<py::str> &target,
+             const std::optional<py::str> &message) {
+            std::optional<std::string> into = optional_utf8(target, "the target branch name");
+            std::optional<std::string> text = optional_utf8(message, "the commit message");
+            return typed_merge(s, [&](char **out) {
+              return evcs_session_merge_continue(out, s.get(), c_str(into), c_str(text));
+            });
+          },
+          py::arg("target"), py::arg("message"))
+      .def(
+          "merge_abort",
+          [](NativeSession &s, const std::optional<py::str> &target) {
+            std::optional<std::string> into = optional_utf8(target, "the target branch name");
+            call_without_gil([&] { return evcs_session_merge_abort(s.get(), c_str(into)); });
+          },
+          py::arg("target"))
+      .def(
+          "commit_info",
+          [](NativeSession &s, const py::str &ref) {
+            std::string commit = utf8(ref, "the commit");
+            return text_without_gil([&](char **out) {
+              return evcs_session_commit_info(out, s.get(), commit.c_str());
+            });
+          },
+          py::arg("ref"))
+      .def(
+          "merge_base",
+          [](NativeSession &s, const py::str &first, const py::str &second) {
+            std::string one = utf8(first, "the first commit");
+            std::string other = utf8(second, "the second commit");
+            return text_without_gil([&](char **out) {
+              return evcs_session_merge_base(out, s.get(), one.c_str(), other.c_str());
+            });
+          },
+          py::arg("first"), py::arg("second"))
+      .def(
+          "tag",
+          [](NativeSession &s, const py::str &name, const std::optional<py::str> &commit,
+             const std::optional<py::str> &message) {
+            std::string tag = utf8(name, "the tag name");
+            std::optional<std::string> ref = optional_utf8(commit, "the commit");
+            std::optional<std::string> text = optional_utf8(message, "the tag message");
+            return text_without_gil([&](char **out) {
+              return evcs_session_tag(out, s.get(), tag.c_str(), c_str(ref), c_str(text));
+            });
+          },
+          py::arg("name"), py::arg("commit"), py::arg("message"))
+      .def("tags",
+           [](NativeSession &s) {
+             return text_without_gil(
+                 [&](char **out) { return evcs_session_tags(out, s.get()); });
+           })
+      .def(
+          "delete_tag",
+          [](NativeSession &s, const py::str &name) {
+            std::string tag = utf8(name, "the tag name");
+            call_without_gil([&] { return evcs_session_delete_tag(s.get(), tag.c_str()); });
+          },
+          py::arg("name"))
+      .def(
+          "revert_commit",
+          [](NativeSession &s, const py::str &ref, const py::str &options_json) {
+            std::string commit = utf8(ref, "the commit");
+            std::string options = utf8(options_json, "the merge options JSON");
+            return typed_merge(s, [&](char **out) {
+              return evcs_session_revert_commit(out, s.get(), commit.c_str(), options.c_str());
+            });
+          },
+          py::arg("ref"), py::arg("options_json"))
+      .def(
+          "cherry_pick",
+          [](NativeSession &s, const py::str &ref, const py::str &options_json) {
+            std::string commit = utf8(ref, "the commit");
+            std::string options = utf8(options_json, "the merge options JSON");
+            return typed_merge(s, [&](char **out) {
+              return evcs_session_cherry_pick(out, s.get(), commit.c_str(), options.c_str());
+            });
+          },
+          py::arg("ref"), py::arg("options_json"))
+      .def(
+          "diff_history",
+          [](NativeSession &s, const py::str &from_json, const py::str &to_json,
+             const std::optional<py::str> &branch) {
+            std::string from = utf8(from_json, "the \"from\" point JSON");
+            std::string to = utf8(to_json, "the \"to\" point JSON");
+            std::optional<std::string> on = optional_utf8(branch, "the branch name");
+            py::object entries = parse_json(text_without_gil([&](char **out) {
+              return evcs_session_diff_history(out, s.get(), from.c_str(), to.c_str(),
+                                               c_str(on));
+            }));
+            DiffDecoder(s).decode_changes(entries);
+            return entries;
+          },
+          py::arg("from_json"), py::arg("to_json"), py::arg("branch"));
 
   py::class_<NativeRepository>(module, "Repository")
       .def_property_readonly("fields", &NativeRepository::fields)
@@ -411,6 +551,25 @@ void register_versioning(py::module_ &module) {
             }));
           },
           py::arg("head_id"), py::arg("as_of"), py::arg("branch"))
+      .def(
+          "get_at_commit",
+          [](NativeRepository &r, const py::str &head_id, const py::str &ref) {
+            std::string id = utf8(head_id, "the head id");
+            std::string commit = utf8(ref, "the commit");
+            return r.records(text_without_gil([&](char **out) {
+              return evcs_repository_get_at_commit(out, r.get(), id.c_str(), commit.c_str());
+            }));
+          },
+          py::arg("head_id"), py::arg("ref"))
+      .def(
+          "versions",
+          [](NativeRepository &r, const py::str &range_json) {
+            std::string range = utf8(range_json, "the version range JSON");
+            return r.records(text_without_gil([&](char **out) {
+              return evcs_repository_versions(out, r.get(), range.c_str());
+            }));
+          },
+          py::arg("range_json"))
       .def(
           "history",
           [](NativeRepository &r, const py::str &head_id, const std::optional<py::str> &branch) {

@@ -140,7 +140,7 @@ TEST_F(CapiVersioningTest, CreateUpdateGetAndHistoryAsJson) {
   EXPECT_EQ(stable(created), json::parse(R"({"branch":"main","version":1,"deleted":false,
       "author":"carol","parent_branch":null,"parent_version":null,"merged_from":null,
       "fields":{"name":"Bridge","budget":"1000.50","status":null,"tags":["a","b"]},
-      "changed":[]})"));
+      "changed":[],"previous":{}})"));
   commit();
   std::string head = created["head_id"];
   json current = get(head);
@@ -464,7 +464,8 @@ TEST_F(CapiVersioningTest, DiffAndMergeAsJson) {
   ASSERT_EQ(preview["conflicts"].size(), 1u);
   EXPECT_EQ(preview["conflicts"][0],
             json({{"entity_type", "project"}, {"head_id", head}, {"field", "budget"},
-                  {"base", "100.00"}, {"ours", "120.00"}, {"theirs", "150.00"}}));
+                  {"base", "100.00"}, {"ours", "120.00"}, {"theirs", "150.00"},
+                  {"resolution", nullptr}}));
 
   EXPECT_EQ(evcs_session_merge(&out, session_, "change-order", nullptr, nullptr),
             EVCS_EMERGECONFLICT);

@@ -89,8 +89,18 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"Session::unlock_branch", [] { exists(&Session::unlock_branch); }},
       {"Session::archive_branch", [] { exists(&Session::archive_branch); }},
       {"Session::diff", [] { exists(&Session::diff); }},
-      {"Session::merge", [] { exists(&Session::merge); }},
-      {"Session::merge_preview", [] { exists(&Session::merge_preview); }},
+      {"Session::merge",
+       [] {
+         using WithOptions = evcs::MergeResult (Session::*)(const std::string &,
+                                                            const evcs::MergeOptions &);
+         exists(static_cast<WithOptions>(&Session::merge));
+       }},
+      {"Session::merge_preview",
+       [] {
+         using WithOptions = evcs::MergeResult (Session::*)(const std::string &,
+                                                            const evcs::MergeOptions &);
+         exists(static_cast<WithOptions>(&Session::merge_preview));
+       }},
       {"Session::create_branch(as_of)",
        [] {
          using WithAsOf = void (Session::*)(const std::string &, const std::string &,
@@ -110,6 +120,22 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
              const std::string &, const std::optional<std::string> &, const std::string &);
          exists(static_cast<WithStrategy>(&Session::merge_preview));
        }},
+      {"MergeOptions::resolutions", [] { exists(&evcs::MergeOptions::resolutions); }},
+      {"Session::merge_start", [] { exists(&Session::merge_start); }},
+      {"Session::merge_status", [] { exists(&Session::merge_status); }},
+      {"Session::merge_resolve", [] { exists(&Session::merge_resolve); }},
+      {"Session::merge_continue", [] { exists(&Session::merge_continue); }},
+      {"Session::merge_abort", [] { exists(&Session::merge_abort); }},
+      {"Session::commit_info", [] { exists(&Session::commit_info); }},
+      {"Session::merge_base", [] { exists(&Session::merge_base); }},
+      {"Session::revert_commit", [] { exists(&Session::revert_commit); }},
+      {"Session::cherry_pick", [] { exists(&Session::cherry_pick); }},
+      {"Session::tag", [] { exists(&Session::tag); }},
+      {"Session::tags", [] { exists(&Session::tags); }},
+      {"Session::delete_tag", [] { exists(&Session::delete_tag); }},
+      {"Session::diff_history", [] { exists(&Session::diff_history); }},
+      {"Repository::get_at_commit", [] { exists(&Repository::get_at_commit); }},
+      {"Repository::versions", [] { exists(&Repository::versions); }},
       {"MigrationRunner::MigrationRunner",
        [] { static_assert(std::is_constructible_v<MigrationRunner, Engine &, std::string>); }},
       {"MigrationRunner::~MigrationRunner",

@@ -373,7 +373,8 @@ TEST(VersionText, IsTheVersionAsJsonWithSortedKeys) {
   EXPECT_EQ(bare.to_json_text(),
             "{\"author\":\"\",\"branch\":\"main\",\"changed\":[],\"deleted\":false,\"fields\":{},"
             "\"head_id\":\"123e4567-e89b-12d3-a456-426614174000\",\"merged_from\":null,"
-            "\"parent_branch\":null,\"parent_version\":null,\"valid_from\":1732500000123456,"
+            "\"parent_branch\":null,\"parent_version\":null,\"previous\":{},"
+            "\"valid_from\":1732500000123456,"
             "\"valid_to\":null,\"version\":1}");
 
   evcs::Version full = bare;
@@ -394,7 +395,8 @@ TEST(VersionText, IsTheVersionAsJsonWithSortedKeys) {
             "\"fields\":{\"budget\":\"12.50\",\"meta\":{\"nested\":[1,2.5,true]},\"none\":null,"
             "\"tags\":[\"a\",null],\"title\":\"naïve \\\"quote\\\"\"},"
             "\"head_id\":\"123e4567-e89b-12d3-a456-426614174000\",\"merged_from\":\"other\","
-            "\"parent_branch\":\"main\",\"parent_version\":3,\"valid_from\":1732500000123456,"
+            "\"parent_branch\":\"main\",\"parent_version\":3,\"previous\":{},"
+            "\"valid_from\":1732500000123456,"
             "\"valid_to\":1732500000999999,\"version\":7}");
   EXPECT_EQ(full.to_json().dump(), full.to_json_text());
   EXPECT_EQ(full.to_json()["parent_version"], 3);
@@ -419,6 +421,7 @@ TEST(VersionJson, TheTextIsWhatNlohmannWritesForTheSameRecord) {
   version.fields = {{"a", tricky}, {"b", 1.5}, {"c", nullptr}, {"d", {1, "x", {{"k", tricky}}}},
                     {"e", -9007199254740993}, {"f", false}, {"g", nlohmann::json::object()}};
   version.changed = {"a", tricky};
+  version.previous = {{"a", {tricky, 2}}, {tricky, nullptr}};
   nlohmann::json expected = {{"author", version.author},
                              {"branch", version.branch},
                              {"changed", version.changed},
@@ -428,6 +431,7 @@ TEST(VersionJson, TheTextIsWhatNlohmannWritesForTheSameRecord) {
                              {"merged_from", nullptr},
                              {"parent_branch", "main"},
                              {"parent_version", 7},
+                             {"previous", version.previous},
                              {"valid_from", version.valid_from},
                              {"valid_to", INT64_MAX},
                              {"version", 42}};
@@ -437,7 +441,9 @@ TEST(VersionJson, TheTextIsWhatNlohmannWritesForTheSameRecord) {
   version.parent_branch.reset();
   version.parent_version.reset();
   version.changed.clear();
+  version.previous = nlohmann::json::object();
   expected["merged_from"] = "other";
+  expected["previous"] = nlohmann::json::object();
   expected["valid_to"] = nullptr;
   expected["parent_branch"] = nullptr;
   expected["parent_version"] = nullptr;

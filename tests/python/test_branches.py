@@ -57,7 +57,10 @@ def test_a_branch_reads_through_and_never_modifies_its_parent(
         assert len(repo.history(bridge)) == 1
         on_branch = repo.get(bridge, branch="change-order")
         assert on_branch is not None and on_branch["budget"] == decimal.Decimal("150")
-        assert len(repo.history(bridge, branch="change-order")) == 1
+        # The branch's history explains what it shows: main's version it read through to up to
+        # the fork, then its own.
+        assert [(v.branch, v["budget"]) for v in repo.history(bridge, branch="change-order")] == [
+            ("main", decimal.Decimal("100")), ("change-order", decimal.Decimal("150"))]
         assert repo.count(branch="change-order", where={"budget": {"gt": 120}}) == 1
         assert repo.count(where={"budget": {"gt": 120}}) == 0
 
@@ -180,7 +183,7 @@ def test_diff_and_merge(engine: evcs.Engine, bridge: str) -> None:
         conflict = {
             "entity_type": "work_package", "head_id": bridge, "field": "budget",
             "base": decimal.Decimal(100), "ours": decimal.Decimal(120),
-            "theirs": decimal.Decimal(150),
+            "theirs": decimal.Decimal(150), "resolution": None,
         }
         assert preview.conflicts == [conflict]
         with pytest.raises(evcs.MergeConflict) as failed:
@@ -217,9 +220,8 @@ def test_the_commit_log_lists_commits_newest_first_with_filters(
             ("main", "cy", "merge co", 1, "co"),
             ("main", "cy", "add the road", 1, None),
             ("co", "bob", "raise the budget", 1, None),
-            ("main", "ann", "open the change order", 0, None),
             ("main", "tester", "", 1, None),
-        ]
+        ]  # creating the branch wrote no version: no commit
         assert [c.stamp for c in log] == sorted((c.stamp for c in log), reverse=True)
         assert isinstance(log[0], evcs.Commit) and log[0].stamp.tzinfo is not None
         assert [c.message for c in s.commit_log(branch="co")] == ["raise the budget"]
@@ -287,7 +289,10 @@ def test_a_merge_records_its_message_and_a_preview_takes_a_strategy(
             "budget": {"old": decimal.Decimal(120), "new": decimal.Decimal(150)},
             "title": {"old": "bridge", "new": "new bridge"},
         }
-        assert theirs.conflicts == failing.conflicts and len(theirs.conflicts) == 1
+        assert len(theirs.conflicts) == 1 and failing.conflicts[0].resolution is None
+        assert theirs.conflicts[0].resolution == evcs.Resolution(
+            "work_package", bridge, "budget", "theirs")
+        assert {**theirs.conflicts[0], "resolution": None} == failing.conflicts[0]
         assert theirs.stamp is None
         with pytest.raises(evcs.InvalidArgument, match="strategy"):
             s.merge_preview("co", strategy="sideways")
@@ -339,11 +344,11 @@ def test_diff_and_merge_values_have_their_field_types(engine: evcs.Engine) -> No
         s.commit()
         fee_conflict = {"entity_type": "permit", "head_id": permit, "field": "fee",
                         "base": decimal.Decimal("10.50"), "ours": decimal.Decimal("11.00"),
-                        "theirs": decimal.Decimal("12.00")}
+                        "theirs": decimal.Decimal("12.00"), "resolution": None}
         site_conflict = {"entity_type": "permit", "head_id": permit, "field": "site",
-                         "base": site, "ours": None, "theirs": moved}
+                         "base": site, "ours": None, "theirs": moved, "resolution": None}
         delete_conflict = {"entity_type": "permit", "head_id": dropped, "field": "deleted",
-                           "base": False, "ours": False, "theirs": True}
+                           "base": False, "ours": False, "theirs": True, "resolution": None}
         def in_order(conflicts: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             return sorted(conflicts, key=lambda conflict: (conflict["head_id"], conflict["field"]))
 
@@ -355,7 +360,9 @@ def test_diff_and_merge_values_have_their_field_types(engine: evcs.Engine) -> No
         assert not s.in_transaction, "reading the field types leaves no transaction behind"
         merged = s.merge("review", strategy="theirs")
         assert not s.in_transaction
-        assert in_order(merged.conflicts) == expected
+        assert in_order(merged.conflicts) == [
+            {**c, "resolution": evcs.Resolution(c["entity_type"], c["head_id"], c["field"], "theirs")}
+            for c in expected]
         changed = {entry["head_id"]: entry["fields"] for entry in merged.changes}
         assert changed[permit]["fee"] == {"old": decimal.Decimal("11.00"),
                                           "new": decimal.Decimal("12.00")}

@@ -104,7 +104,9 @@ def test_time_travel_and_branches_notebook_tells_the_change_order_story(database
     )
     history_table = travel.outputs[-1]["data"]["text/html"]
     assert history_table.count("<td>site</td>") == 1 and history_table.count("<td>pm</td>") == 2
-    assert cell_text(plot) == "versions plotted: 3 on main, 2 on change-order-7\n"
+    # A branch's history explains what it shows: main's version it read through to up to the
+    # fork, then the branch's own two.
+    assert cell_text(plot) == "versions plotted: 3 on main, 3 on change-order-7\n"
     assert [output["output_type"] for output in plot.outputs] == ["display_data", "stream"]
     assert "image/png" in plot.outputs[0]["data"]
     assert close.outputs == []

@@ -125,7 +125,10 @@ def test_as_of_reads_at_the_boundary_instants(s: evcs.Session) -> None:
     with pytest.raises(evcs.InvalidArgument, match="naive datetime"):
         repo.get(head, as_of=datetime.datetime(2024, 1, 1))
     with pytest.raises(TypeError):
-        repo.get(head, as_of="yesterday")  # type: ignore[arg-type]
+        repo.get(head, as_of=1.5)  # type: ignore[arg-type]
+    with pytest.raises(evcs.NotFound, match="no commit, tag or branch"):
+        repo.get(head, as_of="yesterday")  # a str names a commit (docs/python.md)
+    s.rollback()
 
 
 def test_writing_twice_in_one_transaction_makes_one_version(s: evcs.Session) -> None:

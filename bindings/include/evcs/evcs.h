@@ -299,13 +299,14 @@ EVCS_API void evcs_result_free(evcs_result *result);
  * evcs_free. A version is an object
  *   {"head_id": "<uuid>", "branch": "main", "version": 1, "valid_from": <micros>,
  *    "valid_to": <micros>|null, "deleted": false, "author": "...", "parent_branch": ...|null,
- *    "parent_version": ...|null, "merged_from": ...|null, "fields": {...}, "changed": [...]}
+ *    "parent_version": ...|null, "merged_from": ...|null, "fields": {...}, "changed": [...],
+ *    "previous": {...}}
  * Timestamps are UTC microseconds; a version still pending in an uncommitted transaction has
  * valid_from = INT64_MAX. "fields" is ordered by name; its values are typed as JSON: numbers,
  * booleans, null, json/jsonb as is, text[] and int[] as arrays, and numeric, uuid, date,
  * timestamptz (the server's text, UTC: "2024-05-01 12:00:00.5+00") and bytea ("\\x0a0b") as
  * strings; evcs_repository_fields tells which field has which type. "changed" lists the fields
- * that differ from the previous version (histories).
+ * that differ from the previous version and "previous" their values before it (histories).
  * Malformed JSON or a JSON value of the wrong shape fails with EVCS_EINVALID naming the
  * argument. */
 
@@ -377,7 +378,9 @@ EVCS_API int evcs_repository_history(char **out_versions, evcs_repository *repos
 /* `options_json` NULL (or "null", or {}) means everything now on the session's branch;
  * otherwise an object with any of
  *   "where": a filter (SPEC §3.3), "order_by": "field" | ["field", "-field", ...],
- *   "limit": n, "offset": n, "as_of": micros, "branch": "name"
+ *   "limit": n, "offset": n, "as_of": micros, "branch": "name",
+ *   "as_of_commit": a commit ref (the state of the commit's branch at the commit; not with
+ *   "as_of", and a "branch" given with it must be the commit's)
  * (a null value is the same as leaving the key out; other keys are EVCS_EINVALID).
  * count and exists ignore order_by, limit and offset as find applies them. */
 EVCS_API int evcs_repository_find(char **out_versions, evcs_repository *repository,
@@ -399,7 +402,9 @@ EVCS_API int evcs_session_create_branch_as_of(evcs_session *session, const char 
                                               const char *from_branch, const char *mode,
                                               const int64_t *as_of);
 /* A JSON array of {"name", "parent" (null for main), "mode", "fork_stamp" (micros or null),
- * "status" ("active", "locked", "archived"), "created_at" (micros), "created_by"}. */
+ * "status" ("active", "locked", "archived"), "created_at" (micros), "created_by", "head" (its
+ * last commit, or the one it was forked from; null before any), "base" (the merge base with
+ * its parent: the fork point or the last merge in either direction), "base_stamp"}. */
 EVCS_API int evcs_session_branches(char **out_json, evcs_session *session);
 /* A locked or archived branch rejects writes with EVCS_ELOCKED (SQLSTATE EVL01). */
 EVCS_API int evcs_session_lock_branch(evcs_session *session, const char *name);
@@ -412,9 +417,10 @@ EVCS_API int evcs_session_diff(char **out_json, evcs_session *session, const cha
                                const char *target, const int64_t *as_of);
 /* A three-way merge, committed as one transaction. `into` NULL: the source's parent;
  * `strategy` NULL: "fail" (EVCS_EMERGECONFLICT, the conflicts in evcs_error_last_detail as
- * {"conflicts": [...]}), or "theirs" / "ours". Result: {"changes": [<diff entries>],
- * "conflicts": [{"entity_type", "head_id", "field", "base", "ours", "theirs"}],
- * "stamp": micros|null}. */
+ * {"conflicts": [...]}), or "theirs" / "ours". Result: a merge result (section "the commit
+ * graph" below): {"changes": [<diff entries>], "conflicts": [{"entity_type", "head_id", "field",
+ * "base", "ours", "theirs", "resolution"}], "stamp": micros|null, "target", "source_commit",
+ * "base_commit", "commit", "unresolved"}. */
 EVCS_API int evcs_session_merge(char **out_json, evcs_session *session, const char *source,
                                 const char *into, const char *strategy);
 /* As evcs_session_merge, recording `message` in the commit log (NULL or "": "merge <source>"). */
@@ -431,12 +437,98 @@ EVCS_API int evcs_session_merge_preview_with_strategy(char **out_json, evcs_sess
                                                       const char *source, const char *into,
                                                       const char *strategy);
 
-/* The commit log, newest first: a JSON array of {"id", "stamp" (micros), "branch", "author",
- * "message", "changes" (versions written), "merged_from" (null unless a merge)}.
+/* The commit log, newest first: a JSON array of {"id" (40 hex digits), "parents" (the previous
+ * commit of the branch or its fork point, then a merge's source head), "stamp" (micros),
+ * "branch", "author", "message", "changes" (versions written), "merged_from" (null unless a
+ * merge)}.
  * `options_json` NULL or an object with any of "branch", "entity_type", "head_id" (needs
  * entity_type: the commits that wrote that entity), "limit". */
 EVCS_API int evcs_session_commit_log(char **out_json, evcs_session *session,
                                      const char *options_json);
+
+/* ---- the commit graph: merges in every direction, conflicts one by one, commits ---------------
+ *
+ * A commit is named (`ref`) by its id (40 hex digits), a unique prefix of at least four of them,
+ * a tag or a branch (its head). Merge options are NULL or a JSON object with any of
+ *   "into": the branch written to (a merge: default the source's parent; revert/cherry-pick:
+ *            default the session's branch),
+ *   "strategy": "fail" (default) | "ours" | "theirs", for conflicts without a resolution,
+ *   "message": the commit message,
+ *   "resolutions": [{"entity_type", "head_id", "field", "take": "ours" | "theirs" | "value",
+ *                    "value": ...}, ...] (field "deleted" settles a delete-versus-modify
+ *                    conflict with "ours" or "theirs"; a resolution that meets no conflict is
+ *                    EVCS_EINVALID).
+ * A merge result is {"changes", "conflicts" (each with "resolution": null or how it is
+ * settled), "stamp", "target", "source_commit", "base_commit", "commit" (the commit written, or
+ * null), "unresolved" (conflicts nothing settles)}. A commit is {"id", "parents", "stamp",
+ * "branch", "author", "message", "changes", "merged_from"}; a tag {"name", "commit", "message",
+ * "created_at", "created_by"}. */
+
+/* A merge of the source's head into options "into" (any branch sharing history with it),
+ * committed as one transaction; EVCS_EMERGECONFLICT (detail: the unsettled conflicts) writes
+ * nothing. */
+EVCS_API int evcs_session_merge_with_options(char **out_json, evcs_session *session,
+                                             const char *source, const char *options_json);
+/* What evcs_session_merge_with_options would do, writing nothing. */
+EVCS_API int evcs_session_merge_preview_with_options(char **out_json, evcs_session *session,
+                                                     const char *source,
+                                                     const char *options_json);
+/* A staged merge: start records it (one per target branch; EVCS_EINVALID while one is in
+ * progress) pinned to the source's head and writes no version; resolve adds resolutions
+ * (`resolutions_json`: an array as above; a later one for the same conflict replaces the
+ * earlier); status plans it again; continue commits it (EVCS_EMERGECONFLICT while conflicts
+ * are unsettled); abort forgets it. Each returns a merge result ("commit" null but for
+ * continue). start, resolve and continue commit by themselves (the session must hold no
+ * uncommitted versioned work); abort lands with the session's commit, as evcs_session_tag.
+ * EVCS_ENOTFOUND when no merge into the target is in progress. `target` NULL: the session's
+ * branch; `message` NULL: the one given at start, else "merge <source>". */
+EVCS_API int evcs_session_merge_start(char **out_json, evcs_session *session, const char *source,
+                                      const char *options_json);
+EVCS_API int evcs_session_merge_status(char **out_json, evcs_session *session,
+                                       const char *target);
+EVCS_API int evcs_session_merge_resolve(char **out_json, evcs_session *session,
+                                        const char *resolutions_json, const char *target);
+EVCS_API int evcs_session_merge_continue(char **out_json, evcs_session *session,
+                                         const char *target, const char *message);
+EVCS_API int evcs_session_merge_abort(evcs_session *session, const char *target);
+/* The commit `ref` names (EVCS_ENOTFOUND for none). */
+EVCS_API int evcs_session_commit_info(char **out_json, evcs_session *session, const char *ref);
+/* The merge base of two commits, or the JSON text "null" when they share none. */
+EVCS_API int evcs_session_merge_base(char **out_json, evcs_session *session, const char *first,
+                                     const char *second);
+/* Names a commit (`commit` NULL: the head of the session's branch; `message` may be NULL).
+ * Tag names are up to 63 letters, digits, '_', '.' and '-', not starting with '.' or '-'.
+ * EVCS_EINVALID when the tag exists or the name is invalid, EVCS_ENOTFOUND for an unknown
+ * commit. Result: the tag. Creating and deleting tags is transactional, as creating a branch:
+ * it lands with the session's commit. tags: every tag, by name; delete_tag: EVCS_ENOTFOUND for
+ * none. */
+EVCS_API int evcs_session_tag(char **out_json, evcs_session *session, const char *name,
+                              const char *commit, const char *message);
+EVCS_API int evcs_session_tags(char **out_json, evcs_session *session);
+EVCS_API int evcs_session_delete_tag(evcs_session *session, const char *name);
+/* A new commit applying the inverse of commit `ref` (revert) or its changes (cherry-pick),
+ * field by field, on options "into"; conflicts as a merge's. Result: a merge result. */
+EVCS_API int evcs_session_revert_commit(char **out_json, evcs_session *session, const char *ref,
+                                        const char *options_json);
+EVCS_API int evcs_session_cherry_pick(char **out_json, evcs_session *session, const char *ref,
+                                      const char *options_json);
+/* The entities that differ between two states of history, as evcs_session_diff ("old" at
+ * `from`, "new" at `to`). `from_json`, `to_json`: a JSON string (a commit ref) or integer (an
+ * instant, UTC micros, of `branch`; NULL: the session's branch). */
+EVCS_API int evcs_session_diff_history(char **out_json, evcs_session *session,
+                                       const char *from_json, const char *to_json,
+                                       const char *branch);
+/* The version visible at commit `ref` on the commit's branch, or "null". */
+EVCS_API int evcs_repository_get_at_commit(char **out_version, evcs_repository *repository,
+                                           const char *head_id, const char *ref);
+/* The versions of the type on a branch over a system-time range, oldest first. `range_json`
+ * NULL or an object with any of "from", "to" (micros; unset: open), "mode" ("from_to":
+ * valid at some instant of [from, to), default; "between": of [from, to]; "contained_in":
+ * began and ended within [from, to]), "branch" (default the session's; only its own
+ * versions), "limit" (a null value is the same as leaving the key out). EVCS_EINVALID for
+ * other keys, an unknown mode, "from" after "to" or a negative limit. */
+EVCS_API int evcs_repository_versions(char **out_versions, evcs_repository *repository,
+                                      const char *range_json);
 
 /* ---- embedded default server (SPEC §8) --------------------------------------------------- */
 

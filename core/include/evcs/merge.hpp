@@ -1,4 +1,4 @@
-// Diff and three-way merge of branches (SPEC §3.5).
+// Diff, three-way merge, revert and cherry-pick (docs/versioning.md).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -26,6 +26,33 @@ struct EntityDiff {
   nlohmann::json to_json() const;
 };
 
+// A state in the history: a commit (id, unique prefix, tag or branch head) or an instant (UTC
+// microseconds) of a branch.
+struct HistoryPoint {
+  std::optional<std::string> commit;
+  std::optional<std::int64_t> instant;
+
+  static HistoryPoint at_commit(std::string ref) { return {std::move(ref), std::nullopt}; }
+  static HistoryPoint at_instant(std::int64_t micros) { return {std::nullopt, micros}; }
+  // A JSON string is a commit, an integer an instant.
+  static HistoryPoint from_json(const nlohmann::json &json);
+};
+
+// How one conflict is settled: take "ours" (the target's value), "theirs" (the source's) or
+// "value" (`value`, for a field). For the pseudo-field "deleted" of a delete-versus-modify
+// conflict, "ours"/"theirs" keep the side's choice: the delete, or the modified entity.
+struct ConflictResolution {
+  std::string entity_type;
+  std::string head_id;
+  std::string field;
+  std::string take;
+  nlohmann::json value;
+
+  nlohmann::json to_json() const;
+  // {"entity_type", "head_id", "field", "take", "value"?}; InvalidArgument when malformed.
+  static ConflictResolution from_json(const nlohmann::json &json);
+};
+
 struct MergeConflictInfo {
   std::string entity_type;
   std::string head_id;
@@ -33,8 +60,27 @@ struct MergeConflictInfo {
   nlohmann::json base;
   nlohmann::json ours;    // the target's value
   nlohmann::json theirs;  // the source's value
+  // How it is settled: by a resolution given for it, or by the strategy "ours"/"theirs".
+  std::optional<ConflictResolution> resolution;
 
   nlohmann::json to_json() const;
+};
+
+// How a merge (or revert, cherry-pick) settles its conflicts and what it records.
+struct MergeOptions {
+  // The branch written to. A merge: default the source's parent; a revert or cherry-pick:
+  // default the session's branch.
+  std::optional<std::string> into;
+  // "fail": any conflict without a resolution raises MergeConflict and nothing is written;
+  // "ours" / "theirs": conflicts without a resolution go to that side.
+  std::string strategy = "fail";
+  // The commit message; empty: "merge <source>", "revert <id>", "cherry-pick <id>".
+  std::string message;
+  // Per conflict: a resolution that matches no conflict is InvalidArgument.
+  std::vector<ConflictResolution> resolutions;
+
+  // {"into", "strategy", "message", "resolutions": [...]}, every key optional.
+  static MergeOptions from_json(const nlohmann::json &json);
 };
 
 struct MergeResult {
@@ -43,6 +89,17 @@ struct MergeResult {
   std::vector<MergeConflictInfo> conflicts;
   // The commit stamp the merged versions will carry; empty for a preview.
   std::optional<std::int64_t> stamp;
+  // The branch written to, and the branch and commit merged (a merge: the source and its head;
+  // a revert or cherry-pick: the commit applied and its branch).
+  std::string target;
+  std::string source;
+  std::optional<std::string> source_commit;
+  // The merge base: the common ancestor whose state is the base (none: the empty state).
+  std::optional<std::string> base_commit;
+  // The commit written; empty for a preview, a staged merge and a merge with nothing to do.
+  std::optional<std::string> commit;
+  // Conflicts that neither a resolution nor the strategy settles.
+  std::size_t unresolved() const;
 
   nlohmann::json to_json() const;
 };

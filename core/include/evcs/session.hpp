@@ -103,18 +103,58 @@ public:
   // source's point of view: added, deleted or modified, with per-field {old: target, new: source}.
   std::vector<EntityDiff> diff(const std::string &source, const std::string &target = "main",
                                std::optional<std::int64_t> as_of = std::nullopt);
-  // A three-way merge of everything `source` changed since its fork point (or last merge) into
-  // `into` (default: its parent). strategy "fail" raises MergeConflict (detail: the conflicts)
-  // and writes nothing; "theirs"/"ours" resolve conflicts toward the source/the target. The
-  // merge is one transaction, which merge() commits (all of it lands or none) with `message`
-  // (default "merge <source>"); afterwards the source's fork point is the merge. The session
-  // must hold no uncommitted versioned writes.
+  // The entities that differ between two states of one branch's history (or of any two
+  // commits): `from` and `to` are commits (id, prefix, tag or branch head) or instants of
+  // `branch` (default: the session's).
+  std::vector<EntityDiff> diff_history(const HistoryPoint &from, const HistoryPoint &to,
+                                       const std::optional<std::string> &branch = std::nullopt);
+  // A three-way merge of the source's head into `into` (default: the source's parent; any
+  // branch works: a parent into its branch, between siblings). The base is the merge base of
+  // the two heads in the commit graph, per entity its state there; theirs is the source at its
+  // head, ours the target now. strategy "fail" raises MergeConflict (detail: the conflicts
+  // without a resolution) and writes nothing; "theirs"/"ours" settle the rest toward that side.
+  // One transaction, which merge() commits (all of it lands or none); its commit has the
+  // target's head and the source's head as parents. The session must hold no uncommitted
+  // versioned writes.
+  MergeResult merge(const std::string &source, const MergeOptions &options);
   MergeResult merge(const std::string &source, const std::optional<std::string> &into = std::nullopt,
                     const std::string &strategy = "fail", const std::string &message = "");
-  // What merge with `strategy` would write and the conflicts, writing nothing.
+  // What merge would write and the conflicts, writing nothing.
+  MergeResult merge_preview(const std::string &source, const MergeOptions &options);
   MergeResult merge_preview(const std::string &source,
                             const std::optional<std::string> &into = std::nullopt,
                             const std::string &strategy = "fail");
+  // A staged merge (as Dolt's conflicts table and merge --continue/--abort): merge_start
+  // records the merge into its target (one per target branch), pinned to the source's head,
+  // and writes no version; merge_resolve adds resolutions (each must match a conflict);
+  // merge_status plans it again against the target now; merge_continue commits it (with
+  // MergeConflict while conflicts are unsettled); merge_abort forgets it. `target` default:
+  // the session's branch.
+  MergeResult merge_start(const std::string &source, const MergeOptions &options = {});
+  MergeResult merge_status(const std::optional<std::string> &target = std::nullopt);
+  MergeResult merge_resolve(const std::vector<ConflictResolution> &resolutions,
+                            const std::optional<std::string> &target = std::nullopt);
+  MergeResult merge_continue(const std::optional<std::string> &target = std::nullopt,
+                             const std::string &message = "");
+  void merge_abort(const std::optional<std::string> &target = std::nullopt);
+
+  // Commits (docs/versioning.md). `ref`: a commit id, a unique prefix of at least four hex
+  // digits, a tag or a branch (its head). NotFound for none.
+  CommitInfo commit_info(const std::string &ref);
+  // The merge base of two commits (refs), or nothing when they share no commit.
+  std::optional<CommitInfo> merge_base(const std::string &first, const std::string &second);
+  // Names a commit (default: the head of the session's branch); InvalidArgument if the tag exists.
+  TagInfo tag(const std::string &name, const std::string &commit = "",
+              const std::string &message = "");
+  std::vector<TagInfo> tags();
+  void delete_tag(const std::string &name);
+  // A new commit on `options.into` (default: the session's branch) applying the inverse of
+  // one commit, field by field (of a merge: relative to its first parent); changes made since
+  // to the same fields are conflicts, settled as a merge's.
+  MergeResult revert_commit(const std::string &commit, const MergeOptions &options = {});
+  // A new commit on `options.into` (default: the session's branch) applying one commit's
+  // changes, field by field, conflicts as a merge's.
+  MergeResult cherry_pick(const std::string &commit, const MergeOptions &options = {});
 
   // The commit log, newest first: who changed what, when (SPEC §3.3).
   std::vector<CommitInfo> commit_log(const CommitLogOptions &options = {});

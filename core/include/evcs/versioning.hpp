@@ -54,8 +54,10 @@ struct Version {
   // The entity's own columns, typed as JSON (numeric, uuid, timestamps, dates and bytea as
   // strings; see FieldDefinition), ordered by name.
   nlohmann::json fields = nlohmann::json::object();
-  // In a history: the fields that differ from the previous version (all of them for the first).
+  // In a history: the fields that differ from the previous version (all of them for the first),
+  // and their values before it (null for the first version).
   std::vector<std::string> changed;
+  nlohmann::json previous = nlohmann::json::object();
 
   nlohmann::json to_json() const;
   // The same as JSON text, keys in order, written without building an object (the C ABI hands
@@ -68,8 +70,14 @@ struct BranchInfo {
   std::string name;
   std::optional<std::string> parent;
   std::string mode;  // "snapshot" or "live"
-  // The instant of the parent that a snapshot branch reads through to (moved by merges).
+  // The instant the branch was forked from its parent at (a snapshot branch reads its
+  // parent's versions as of it for everything it has not written or merged itself).
   std::optional<std::int64_t> fork_stamp;
+  // The branch's last commit (or, before its first, the commit it was forked from).
+  std::optional<std::string> head;
+  // The merge base with its parent now: the fork point, or the last merge in either direction.
+  std::optional<std::string> base;
+  std::optional<std::int64_t> base_stamp;
   std::string status;  // "active", "locked" or "archived"
   std::int64_t created_at = 0;
   std::string created_by;
@@ -78,16 +86,32 @@ struct BranchInfo {
 // One transaction in the commit log (evcs_commit): every commit that wrote versions, created a
 // branch or merged one. Timestamps are UTC microseconds.
 struct CommitInfo {
-  std::int64_t id = 0;
+  // 40 hex digits, stable: anything that takes a commit also takes a unique prefix of at least
+  // four digits, a tag or a branch name (its head).
+  std::string id;
+  // The previous commit of its branch (or the commit the branch was forked from), then for a
+  // merge the source's head it merged.
+  std::vector<std::string> parents;
   // The commit stamp: the valid_from of every version the commit wrote.
   std::int64_t stamp = 0;
   std::string branch;
   std::string author;
   std::string message;
-  // The number of versions it wrote (0 for a commit that only created a branch).
+  // The number of versions it wrote.
   std::int64_t changes = 0;
   // For a merge: the branch merged into `branch`.
   std::optional<std::string> merged_from;
+
+  nlohmann::json to_json() const;
+};
+
+// A name for a commit (Session::tag).
+struct TagInfo {
+  std::string name;
+  std::string commit;
+  std::string message;
+  std::int64_t created_at = 0;
+  std::string created_by;
 
   nlohmann::json to_json() const;
 };
@@ -112,6 +136,22 @@ struct FindOptions {
   std::optional<std::int64_t> offset;
   std::optional<std::int64_t> as_of;
   std::optional<std::string> branch;
+  // As of a commit (id, prefix, tag or branch head) instead of an instant: the state of the
+  // commit's branch at its stamp. Excludes as_of; a branch, if given, must be the commit's.
+  std::optional<std::string> as_of_commit;
+};
+
+// The versions of an entity type over a system-time range, the SQL:2011 way (MariaDB's and
+// `periods`' FOR SYSTEM_TIME): "from_to" those valid at some instant of [from, to), "between"
+// of [from, to], "contained_in" those that began and ended within [from, to]. An unset bound
+// is open.
+struct VersionRange {
+  std::optional<std::int64_t> from;
+  std::optional<std::int64_t> to;
+  std::string mode = "from_to";
+  // The branch's own versions (default: the session's branch).
+  std::optional<std::string> branch;
+  std::optional<std::int64_t> limit;
 };
 
 // What Repository::create_many wrote: version 1 of one new entity per row, in row order.
@@ -153,9 +193,15 @@ public:
   std::optional<Version> get(const std::string &head_id,
                              std::optional<std::int64_t> as_of = std::nullopt,
                              const std::optional<std::string> &branch = std::nullopt);
-  // Every version on the branch, oldest first, each with the fields it changed.
+  // The version visible at a commit (id, prefix, tag or branch head) on the commit's branch.
+  std::optional<Version> get_at_commit(const std::string &head_id, const std::string &commit);
+  // What explains get() on the branch, oldest first: the branch's own versions and, before
+  // them, those of the ancestors it read through to up to its fork (each says its branch),
+  // each with the fields it changed and their previous values.
   std::vector<Version> history(const std::string &head_id,
                                const std::optional<std::string> &branch = std::nullopt);
+  // Every version of the type on a branch over a system-time range, oldest first.
+  std::vector<Version> versions(const VersionRange &range);
   std::vector<Version> find(const FindOptions &options = {});
   // The same versions as a JSON array of Version::to_json_text records, written straight from
   // the rows without building Versions (what the C ABI hands out; a scan costs less).

@@ -1,0 +1,27 @@
+// Commits as the engine reads them from evcs_commit: one select list, one reader, and the
+// resolution of what names a commit (docs/versioning.md, "Commits and the commit graph").
+#pragma once
+
+#include "evcs/result.hpp"
+#include "evcs/versioning.hpp"
+
+#include <optional>
+#include <string>
+
+namespace evcs::detail {
+
+struct SessionState;
+
+// The columns commit_from_row reads, in its order, for a select from evcs_commit (or a row of
+// its type).
+extern const char *const commit_columns;
+CommitInfo commit_from_row(const Result &rows, std::int64_t row);
+
+// The commit `ref` names: a tag, a branch (its head), a full id or a unique prefix of at least
+// four hex digits. NotFound (EVN01) for none, InvalidArgument for an ambiguous prefix.
+CommitInfo resolve_commit(SessionState &session, const std::string &ref);
+// The head of a branch (its last commit, or the one it was forked from); nothing before the
+// first commit of its lineage. NotFound for an unknown branch.
+std::optional<CommitInfo> branch_head(SessionState &session, const std::string &branch);
+
+} // namespace evcs::detail

@@ -14,6 +14,8 @@
 #include "evcs/session.hpp"
 #include "session_state.hpp"
 
+#include <set>
+
 namespace evcs {
 
 using detail::append_copy_field;
@@ -265,11 +267,13 @@ public:
                               " (see the conflicts of merge_preview or merge_status)");
   }
 
-private:
+  // What identifies a conflict: its entity type, entity and field.
   static std::string key(const std::string &type, const std::string &head_id,
                          const std::string &field) {
     return type + '\n' + head_id + '\n' + field;
   }
+
+private:
   const MergeOptions &options_;
   std::map<std::string, std::size_t> by_conflict_;
   std::vector<bool> used_;
@@ -989,14 +993,20 @@ MergeResult Session::merge_resolve(const std::vector<ConflictResolution> &resolu
       if (!replaced) merged.push_back(kept);
     }
     merged.insert(merged.end(), resolutions.begin(), resolutions.end());
-    MergeOptions given = staged.options;
-    given.resolutions = resolutions;
     staged.options.resolutions = merged;
     ThreeWay merge = plan_branch_merge(*state_, staged.source, staged.options.into,
                                        staged.source_commit, false);
-    // Each new resolution must meet a conflict of the merge as it stands.
-    plan_three_way(*state_, merge, given, nullptr, true);
     MergeResult planned = plan_three_way(*state_, merge, staged.options, nullptr, false);
+    // Each new resolution must meet a conflict of the merge as it stands.
+    std::set<std::string> in_conflict;
+    for (const auto &conflict : planned.conflicts)
+      in_conflict.insert(
+          ConflictSettler::key(conflict.entity_type, conflict.head_id, conflict.field));
+    for (const auto &resolution : resolutions)
+      if (!in_conflict.count(
+              ConflictSettler::key(resolution.entity_type, resolution.head_id, resolution.field)))
+        throw InvalidArgument("a resolution for something that is not in conflict: " +
+                              resolution.to_json().dump() + " (see merge_status)");
     Params params = Params::of(*staged.options.into);
     params.add_json(resolutions_json(merged));
     state_->run("UPDATE evcs_merge_in_progress SET resolutions = $2 WHERE target = $1", params);

@@ -212,7 +212,8 @@ CREATE TABLE IF NOT EXISTS evcs_merge_in_progress (
 
 -- ---- commits that write nothing are not logged ----------------------------------------------------
 -- As in 0001, but a transaction whose writes changed nothing (a same-value update, a create
--- deleted again) and that created no branch leaves no entry in the log and takes no stamp.
+-- deleted again, an update and its undo, a delete and a restore) and that created no branch
+-- leaves no entry in the log and takes no stamp.
 CREATE OR REPLACE FUNCTION evcs_finalize(entity_types text[], branch_name text, author_name text,
                                          commit_message text, source_branch text DEFAULT NULL)
 RETURNS timestamptz LANGUAGE plpgsql AS $$
@@ -227,6 +228,18 @@ BEGIN
   SELECT greatest(clock_timestamp(), last_stamp + interval '1 microsecond') INTO stamp
     FROM evcs_clock WHERE id = 1;
   FOREACH entity_type IN ARRAY entity_types LOOP
+    -- A pending version equal to the one it supersedes (the metadata aside) changes nothing:
+    -- it goes, and the version it would have closed stays current. Then only the rest remains
+    -- to be stamped.
+    EXECUTE format('WITH unchanged AS (DELETE FROM %1$I p USING %1$I c '
+                   'WHERE p.valid_from = ''infinity'' AND c.valid_to = ''infinity'' '
+                   'AND c.head_id = p.head_id AND c.branch = p.branch '
+                   'AND to_jsonb(p) - $1 = to_jsonb(c) - $1 RETURNING p.head_id, p.branch) '
+                   'UPDATE %1$I c SET valid_to = NULL FROM unchanged u '
+                   'WHERE c.valid_to = ''infinity'' AND c.head_id = u.head_id '
+                   'AND c.branch = u.branch', entity_type || '_version')
+      USING ARRAY['head_id', 'branch', 'version', 'valid_from', 'valid_to', 'parent_branch',
+                  'parent_version', 'merged_from', 'author'];
     EXECUTE format('UPDATE %I SET valid_to = $1 WHERE valid_to = ''infinity''',
                    entity_type || '_version') USING stamp;
     EXECUTE format('UPDATE %I SET valid_from = $1 WHERE valid_from = ''infinity''',

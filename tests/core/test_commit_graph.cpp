@@ -285,6 +285,17 @@ TEST_F(GraphTest, Defect6ATransactionThatWritesNothingLogsNoCommit) {
   s.repository("item").revert(entity_, 1);
   s.commit("revert to the current content");
   EXPECT_EQ(s.commit_log().size(), before);
+  // Writes that cancel out within one transaction (found by the model-based test).
+  auto repo = s.repository("item");
+  repo.update(entity_, {{"c1", 2}});
+  repo.update(entity_, {{"c1", 0}});
+  s.commit("update and back");
+  repo.remove(entity_);
+  repo.restore(entity_);
+  s.commit("delete and restore");
+  EXPECT_EQ(s.commit_log().size(), before);
+  EXPECT_EQ(repo.history(entity_).size(), 1u) << "no version was added";
+  EXPECT_FALSE(repo.history(entity_)[0].valid_to.has_value()) << "and the first stays current";
 }
 
 TEST_F(GraphTest, MergeTheParentIntoABranchAndBetweenSiblings) {

@@ -253,8 +253,11 @@ int run_staged(const ParsedArguments &parsed, const std::string &mode) {
   MergeResult result;
   if (mode == "--status")
     result = session.merge_status(into);
-  else
-    result = session.merge_resolve(parse_resolutions(parsed.list("--resolve"), merge_usage), into);
+  else {
+    // The plan as it stands with the new resolutions: what --continue would write.
+    session.merge_resolve(parse_resolutions(parsed.list("--resolve"), merge_usage), into);
+    result = session.merge_status(into);
+  }
   const std::string &source = result.source;
   if (json) {
     nlohmann::json output = result.to_json();

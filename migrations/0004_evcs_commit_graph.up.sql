@@ -197,8 +197,8 @@ END $$;
 
 -- ---- staged merges --------------------------------------------------------------------------------
 -- A merge started but not yet committed: at most one per target branch. It pins the source
--- commit it merges and keeps the resolutions given so far; continuing plans it again against
--- the target as it is then.
+-- commit it merges and keeps the conflicts it found then and the resolutions given so far;
+-- continuing plans it again against the target as it is then.
 CREATE TABLE IF NOT EXISTS evcs_merge_in_progress (
   target text PRIMARY KEY REFERENCES evcs_branch (name),
   source text NOT NULL REFERENCES evcs_branch (name),
@@ -206,6 +206,9 @@ CREATE TABLE IF NOT EXISTS evcs_merge_in_progress (
   strategy text NOT NULL CHECK (strategy IN ('fail', 'ours', 'theirs')),
   message text,
   resolutions jsonb NOT NULL DEFAULT '[]',
+  -- The conflicts found when it started, which resolutions are checked against.
+  conflicts jsonb NOT NULL DEFAULT '[]',
+  base_commit text REFERENCES evcs_commit (commit_id),
   started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
   started_by text
 );
@@ -223,6 +226,8 @@ DECLARE
   changed bigint;
   changes bigint := 0;
   pending_branches bigint;
+  -- The columns that differ between a version and its successor whatever the content.
+  metadata text[] := array_remove(evcs_system_columns(), 'deleted');
 BEGIN
   PERFORM 1 FROM evcs_clock WHERE id = 1 FOR UPDATE;
   SELECT greatest(clock_timestamp(), last_stamp + interval '1 microsecond') INTO stamp
@@ -238,8 +243,20 @@ BEGIN
                    'UPDATE %1$I c SET valid_to = NULL FROM unchanged u '
                    'WHERE c.valid_to = ''infinity'' AND c.head_id = u.head_id '
                    'AND c.branch = u.branch', entity_type || '_version')
-      USING ARRAY['head_id', 'branch', 'version', 'valid_from', 'valid_to', 'parent_branch',
-                  'parent_version', 'merged_from', 'author'];
+      USING metadata;
+    -- Likewise a branch's first version of an entity (snapshot branches) equal to the
+    -- parent's version it read through to: without it the branch reads that one again.
+    EXECUTE format('DELETE FROM %1$I p USING %1$I read_through, evcs_branch b '
+                   'WHERE p.valid_from = ''infinity'' AND p.parent_branch IS NOT NULL '
+                   'AND b.name = p.branch AND b.mode = ''snapshot'' '
+                   'AND read_through.head_id = p.head_id '
+                   'AND read_through.branch = p.parent_branch '
+                   'AND read_through.version = p.parent_version '
+                   'AND to_jsonb(p) - $1 = to_jsonb(read_through) - $1 '
+                   'AND NOT EXISTS (SELECT 1 FROM %1$I own WHERE own.head_id = p.head_id '
+                   'AND own.branch = p.branch AND own.valid_from <> ''infinity'')',
+                   entity_type || '_version')
+      USING metadata;
     EXECUTE format('UPDATE %I SET valid_to = $1 WHERE valid_to = ''infinity''',
                    entity_type || '_version') USING stamp;
     EXECUTE format('UPDATE %I SET valid_from = $1 WHERE valid_from = ''infinity''',

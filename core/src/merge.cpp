@@ -825,13 +825,17 @@ std::vector<EntityDiff> diff_states(SessionState &session, const std::string &so
 struct StagedMerge {
   std::string source;
   std::string source_commit;
+  std::optional<std::string> base_commit;
   MergeOptions options;
+  // The conflicts the merge found when it started.
+  std::vector<MergeConflictInfo> conflicts;
 };
 
 StagedMerge staged_merge(SessionState &session, const std::string &target, bool lock) {
   detail::ensure_catalog(session);
   Result row = session.run("SELECT source, source_commit, strategy, coalesce(message, ''), "
-                           "resolutions::text FROM evcs_merge_in_progress WHERE target = $1" +
+                           "resolutions::text, conflicts::text, base_commit "
+                           "FROM evcs_merge_in_progress WHERE target = $1" +
                                std::string(lock ? " FOR UPDATE" : ""),
                            Params::of(target));
   if (row.rows() == 0)
@@ -845,6 +849,11 @@ StagedMerge staged_merge(SessionState &session, const std::string &target, bool 
   staged.options.message = row.get_text(0, 3);
   for (const auto &resolution : nlohmann::json::parse(row.get_text(0, 4)))
     staged.options.resolutions.push_back(ConflictResolution::from_json(resolution));
+  for (const auto &conflict : nlohmann::json::parse(row.get_text(0, 5)))
+    staged.conflicts.push_back({conflict.at("entity_type"), conflict.at("head_id"),
+                                conflict.at("field"), conflict.at("base"), conflict.at("ours"),
+                                conflict.at("theirs"), std::nullopt});
+  if (!row.is_null(0, 6)) staged.base_commit = row.get_text(0, 6);
   return staged;
 }
 
@@ -953,8 +962,16 @@ MergeResult Session::merge_start(const std::string &source, const MergeOptions &
     params.add(options.message.empty() ? std::nullopt : std::optional<std::string>(options.message));
     params.add_json(resolutions_json(options.resolutions));
     params.add(state_->author.empty() ? std::nullopt : std::optional<std::string>(state_->author));
+    nlohmann::json conflicts = nlohmann::json::array();
+    for (MergeConflictInfo conflict : planned.conflicts) {
+      conflict.resolution.reset();
+      conflicts.push_back(conflict.to_json());
+    }
+    params.add_json(conflicts.dump());
+    params.add(merge.base_commit);
     state_->run("INSERT INTO evcs_merge_in_progress (target, source, source_commit, strategy, "
-                "message, resolutions, started_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "message, resolutions, started_by, conflicts, base_commit) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 params);
     state_->commit("");
     return planned;
@@ -983,35 +1000,46 @@ MergeResult Session::merge_resolve(const std::vector<ConflictResolution> &resolu
   detail::OperationScope scope(*state_);
   try {
     StagedMerge staged = staged_merge(*state_, target.value_or(state_->branch), true);
-    // A new resolution of a conflict replaces the one given before.
-    std::vector<ConflictResolution> merged;
-    for (const auto &kept : staged.options.resolutions) {
-      bool replaced = false;
-      for (const auto &given : resolutions)
-        replaced = replaced || (given.entity_type == kept.entity_type &&
-                                given.head_id == kept.head_id && given.field == kept.field);
-      if (!replaced) merged.push_back(kept);
-    }
-    merged.insert(merged.end(), resolutions.begin(), resolutions.end());
-    staged.options.resolutions = merged;
-    ThreeWay merge = plan_branch_merge(*state_, staged.source, staged.options.into,
-                                       staged.source_commit, false);
-    MergeResult planned = plan_three_way(*state_, merge, staged.options, nullptr, false);
-    // Each new resolution must meet a conflict of the merge as it stands.
+    MergeOptions given;
+    given.resolutions = resolutions;
+    given = with_stored_values(*state_, given);
+    // Each new resolution must meet a conflict the merge found when it started (kept with it,
+    // as Dolt's conflicts table keeps them): checked without planning the merge again.
     std::set<std::string> in_conflict;
-    for (const auto &conflict : planned.conflicts)
+    for (const auto &conflict : staged.conflicts)
       in_conflict.insert(
           ConflictSettler::key(conflict.entity_type, conflict.head_id, conflict.field));
-    for (const auto &resolution : resolutions)
+    for (const auto &resolution : given.resolutions)
       if (!in_conflict.count(
               ConflictSettler::key(resolution.entity_type, resolution.head_id, resolution.field)))
         throw InvalidArgument("a resolution for something that is not in conflict: " +
                               resolution.to_json().dump() + " (see merge_status)");
+    // A new resolution of a conflict replaces the one given before.
+    std::vector<ConflictResolution> merged;
+    for (const auto &kept : staged.options.resolutions) {
+      bool replaced = false;
+      for (const auto &resolution : given.resolutions)
+        replaced = replaced || ConflictSettler::key(resolution.entity_type, resolution.head_id,
+                                                    resolution.field) ==
+                                   ConflictSettler::key(kept.entity_type, kept.head_id,
+                                                        kept.field);
+      if (!replaced) merged.push_back(kept);
+    }
+    merged.insert(merged.end(), given.resolutions.begin(), given.resolutions.end());
+    staged.options.resolutions = merged;
+    MergeResult result;
+    result.target = *staged.options.into;
+    result.source = staged.source;
+    result.source_commit = staged.source_commit;
+    result.base_commit = staged.base_commit;
+    ConflictSettler settler(staged.options);
+    nlohmann::json unused;
+    for (auto &conflict : staged.conflicts) settler.settle(conflict, unused, result.conflicts);
     Params params = Params::of(*staged.options.into);
     params.add_json(resolutions_json(merged));
     state_->run("UPDATE evcs_merge_in_progress SET resolutions = $2 WHERE target = $1", params);
     state_->commit("");
-    return planned;
+    return result;
   } catch (...) {
     state_->close_quietly();
     throw;

@@ -296,6 +296,16 @@ TEST_F(GraphTest, Defect6ATransactionThatWritesNothingLogsNoCommit) {
   EXPECT_EQ(s.commit_log().size(), before);
   EXPECT_EQ(repo.history(entity_).size(), 1u) << "no version was added";
   EXPECT_FALSE(repo.history(entity_)[0].valid_to.has_value()) << "and the first stays current";
+  // On a branch that reads the entity through: its first version would equal main's.
+  auto branch = on("b");
+  auto branch_repo = branch.repository("item");
+  branch_repo.remove(entity_);
+  branch_repo.restore(entity_);
+  branch.commit("delete and restore on b");
+  EXPECT_TRUE(branch.commit_log().empty() || branch.commit_log().front().branch != "b");
+  auto history = branch_repo.history(entity_);
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].branch, "main") << "b still reads main's version through";
 }
 
 TEST_F(GraphTest, MergeTheParentIntoABranchAndBetweenSiblings) {

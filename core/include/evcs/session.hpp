@@ -126,8 +126,9 @@ public:
                             const std::string &strategy = "fail");
   // A staged merge (as Dolt's conflicts table and merge --continue/--abort): merge_start
   // records the merge into its target (one per target branch), pinned to the source's head,
-  // and writes no version; merge_resolve adds resolutions (each must match a conflict);
-  // merge_status plans it again against the target now; merge_continue commits it (with
+  // and writes no version; merge_resolve adds resolutions (each must match a conflict found
+  // at the start) and returns those conflicts with how each is settled, without planning the
+  // merge again; merge_status plans it again against the target now; merge_continue commits it (with
   // MergeConflict while conflicts are unsettled); merge_abort forgets it. `target` default:
   // the session's branch.
   MergeResult merge_start(const std::string &source, const MergeOptions &options = {});

@@ -271,8 +271,9 @@ class Session:
 
     def merge_resolve(self, resolutions: Resolutions, target: Optional[str] = None) -> MergeResult:
         """Adds resolutions to the staged merge into ``target`` (default: the session's branch),
-        replacing earlier ones for the same conflicts; each must meet a conflict
-        (InvalidArgument otherwise, and nothing is recorded). Returns the new plan."""
+        replacing earlier ones for the same conflicts; each must meet a conflict found when the
+        merge started (InvalidArgument otherwise, and nothing is recorded). Returns those
+        conflicts with how each is now settled (the changes: ``merge_status``)."""
         return _merge_result(self._native.merge_resolve(_resolutions_json(resolutions), target))
 
     def merge_continue(
@@ -285,8 +286,7 @@ class Session:
 
     def merge_abort(self, target: Optional[str] = None) -> None:
         """Forgets the staged merge into ``target`` (default: the session's branch); NotFound
-        when there is none. Transactional: it lands with the session's commit (at once in
-        autocommit mode)."""
+        when there is none. Commits by itself, as the other staged-merge calls do."""
         self._native.merge_abort(target)
 
     # ---- the commit graph -------------------------------------------------------------------

@@ -478,8 +478,9 @@ EVCS_API int evcs_session_merge_preview_with_options(char **out_json, evcs_sessi
  * (`resolutions_json`: an array as above; a later one for the same conflict replaces the
  * earlier); status plans it again; continue commits it (EVCS_EMERGECONFLICT while conflicts
  * are unsettled); abort forgets it. Each returns a merge result ("commit" null but for
- * continue). start, resolve and continue commit by themselves (the session must hold no
- * uncommitted versioned work); abort lands with the session's commit, as evcs_session_tag.
+ * continue); resolve checks against the conflicts found at start and returns them settled,
+ * without changes (status gives the plan). All four commit by themselves (the session must
+ * hold no uncommitted versioned work).
  * EVCS_ENOTFOUND when no merge into the target is in progress. `target` NULL: the session's
  * branch; `message` NULL: the one given at start, else "merge <source>". */
 EVCS_API int evcs_session_merge_start(char **out_json, evcs_session *session, const char *source,

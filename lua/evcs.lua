@@ -623,19 +623,49 @@ local function optional_version(value, what)
   return number
 end
 
+-- One column as the C ABI takes it, from a {name, type} or {name, {references = ...}} pair.
+local function column_entry(index, pair)
+  if type(pair) ~= "table" or #pair ~= 2 or type(pair[1]) ~= "string" then
+    invalid_argument("column " .. index .. " must be a {name, type} pair")
+  end
+  local name, spec = pair[1], pair[2]
+  if type(spec) == "string" then return { name = name, type = spec } end
+  if type(spec) ~= "table" or type(spec.references) ~= "string" then
+    invalid_argument("column " .. index .. ": a type must be a string, a reference {references = type, on_delete = ...}")
+  end
+  local entry = { name = name }
+  for key, value in pairs(spec) do
+    if (key ~= "references" and key ~= "on_delete" and key ~= "type") or type(value) ~= "string" then
+      invalid_argument("column " .. index .. ": a reference takes the strings references, on_delete and type only")
+    end
+    entry[key] = value
+  end
+  return entry
+end
+
 --- Declares an entity type: `columns` is an array of {name, type} pairs in column order, e.g.
---- { {"title", "text not null"}, {"budget", "numeric(14,2)"} }. true, or nil, err.
-function Session:create_entity_type(name, columns)
+--- { {"title", "text not null"}, {"budget", "numeric(14,2)"} }. A column that refers to an
+--- entity of another type (or of its own) gives {references = "project", on_delete = "restrict"
+--- | "cascade" | "set null"} as its type. `constraints` (optional): {unique = {{"email"}},
+--- checks = {positive_qty = "qty > 0"}}: keys unique among the live entities of each branch,
+--- and SQL checks every version keeps. true, or nil, err.
+function Session:create_entity_type(name, columns, constraints)
   if type(columns) ~= "table" then invalid_argument("columns must be an array of {name, type} pairs") end
   local listed = {}
-  for index, pair in ipairs(columns) do
-    if type(pair) ~= "table" or type(pair[1]) ~= "string" or type(pair[2]) ~= "string" or #pair ~= 2 then
-      invalid_argument("column " .. index .. " must be a {name, type} pair of strings")
+  for index, pair in ipairs(columns) do listed[index] = column_entry(index, pair) end
+  local rules = {}
+  if constraints ~= nil then
+    if type(constraints) ~= "table" then invalid_argument("constraints must be a table") end
+    for key in pairs(constraints) do
+      if key ~= "unique" and key ~= "checks" then
+        invalid_argument("constraints take unique and checks only, not " .. tostring(key))
+      end
     end
-    listed[index] = { name = pair[1], type = pair[2] }
+    if constraints.unique ~= nil and next(constraints.unique) ~= nil then rules.unique = constraints.unique end
+    if constraints.checks ~= nil and next(constraints.checks) ~= nil then rules.checks = constraints.checks end
   end
-  return status_call(native.evcs_session_create_entity_type, self.handle, name,
-                     #listed == 0 and "[]" or encode(listed))
+  return status_call(native.evcs_session_create_entity_type_with, self.handle, name,
+                     #listed == 0 and "[]" or encode(listed), encode_object(rules, "constraints"))
 end
 
 --- Adds a column to an entity type, keeping every version (usable in a migration). `type` is a
@@ -710,7 +740,8 @@ Repository.__close = Repository.close
 Repository.__gc = Repository.close
 
 --- The entity's fields in column order: an array of { name =, type = (the declared PostgreSQL
---- type), value_type = (the evcs_native.EVCS_TYPE_* kind of its values) }.
+--- type), value_type = (the evcs_native.EVCS_TYPE_* kind of its values) }; a reference field
+--- also has references = (the entity type it refers to) and on_delete =.
 function Repository:fields()
   return json_call(native.evcs_repository_fields, self.handle)
 end

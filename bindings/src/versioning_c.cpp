@@ -29,11 +29,19 @@ std::vector<evcs::ColumnDefinition> columns_argument(const char *text) {
                                 "objects in column order");
   std::vector<evcs::ColumnDefinition> definitions;
   for (const auto &column : columns) {
-    if (!column.is_object() || column.size() != 2 || !column.contains("name") ||
-        !column.contains("type") || !column["name"].is_string() || !column["type"].is_string())
+    bool valid = column.is_object() && column.contains("name") &&
+                 (column.contains("type") || column.contains("references"));
+    if (valid)
+      for (const auto &[key, value] : column.items())
+        valid = valid && value.is_string() &&
+                (key == "name" || key == "type" || key == "references" || key == "on_delete");
+    if (!valid)
       throw evcs::InvalidArgument("each column must be an object {\"name\": \"...\", \"type\": "
-                                  "\"...\"} with string values, not " + column.dump());
-    definitions.push_back({column["name"].get<std::string>(), column["type"].get<std::string>()});
+                                  "\"...\"} or {\"name\": \"...\", \"references\": \"...\", "
+                                  "\"on_delete\": \"...\"} with string values, not " +
+                                  column.dump());
+    definitions.push_back({column["name"].get<std::string>(), column.value("type", ""),
+                           column.value("references", ""), column.value("on_delete", "")});
   }
   return definitions;
 }
@@ -161,6 +169,19 @@ int evcs_session_create_entity_type(evcs_session *session, const char *name,
   });
 }
 
+int evcs_session_create_entity_type_with(evcs_session *session, const char *name,
+                                         const char *columns_json, const char *constraints_json) {
+  return guarded([&] {
+    evcs_session &target = deref(session, "session");
+    std::string type_name = text_argument(name, "the entity type name");
+    evcs::EntityConstraints constraints;
+    if (constraints_json != nullptr)
+      constraints = evcs::EntityConstraints::from_json(
+          json_argument(constraints_json, "the constraints JSON"));
+    target.session.create_entity_type(type_name, columns_argument(columns_json), constraints);
+  });
+}
+
 int evcs_session_repository(evcs_repository **out, evcs_session *session,
                             const char *entity_type) {
   return guarded([&] {
@@ -179,10 +200,16 @@ int evcs_repository_fields(char **out_json, const evcs_repository *repository) {
     deref(out_json, "out");
     *out_json = nullptr;
     json fields = json::array();
-    for (const auto &field : deref(repository, "repository").repository.fields())
-      fields.push_back({{"name", field.name},
+    for (const auto &field : deref(repository, "repository").repository.fields()) {
+      json described = {{"name", field.name},
                         {"type", field.type},
-                        {"value_type", static_cast<int>(field.value_type)}});
+                        {"value_type", static_cast<int>(field.value_type)}};
+      if (!field.references.empty()) {
+        described["references"] = field.references;
+        described["on_delete"] = field.on_delete;
+      }
+      fields.push_back(std::move(described));
+    }
     *out_json = copy_out(fields.dump());
   });
 }

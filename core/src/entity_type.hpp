@@ -20,6 +20,8 @@ extern const char *const system_columns[];
 struct EntityType {
   std::string name;
   std::vector<ColumnDefinition> columns;
+  // Its unique keys and checks (references are in `columns`).
+  EntityConstraints constraints;
   // Per column, in the same order: the kind of value its cells hold, from the version table's
   // column types (so it matches what results report for them).
   std::vector<ColumnType> value_types;

@@ -81,12 +81,13 @@ std::shared_ptr<const EntityType> EntityTypeRegistry::find(SessionState &session
   ensure_catalog(session);
   // Read in the session's transaction on every call, so a column change committed by anyone
   // (a migration step, another process) or made earlier in this transaction is seen.
-  Result row = session.run("SELECT columns::text FROM evcs_entity_type WHERE name = $1",
+  Result row = session.run("SELECT columns::text, constraints::text FROM evcs_entity_type "
+                           "WHERE name = $1",
                            Params::of(name));
   if (row.rows() == 0)
     throw NotFound("unknown entity type '" + name + "': create it with create_entity_type",
                    "EVN01");
-  std::string definition = row.get_text(0, 0);
+  std::string definition = row.get_text(0, 0) + '\n' + row.get_text(0, 1);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto found = types_.find(name);
@@ -94,9 +95,11 @@ std::shared_ptr<const EntityType> EntityTypeRegistry::find(SessionState &session
   }
   auto type = std::make_shared<EntityType>();
   type->name = name;
-  for (const auto &column : nlohmann::json::parse(definition))
+  for (const auto &column : nlohmann::json::parse(row.get_text(0, 0)))
     type->columns.push_back({column.at("name").get<std::string>(),
-                             column.at("type").get<std::string>()});
+                             column.at("type").get<std::string>(), column.value("references", ""),
+                             column.value("on_delete", "")});
+  type->constraints = EntityConstraints::from_json(nlohmann::json::parse(row.get_text(0, 1)));
   // The version table's column types, read once per definition, as results report them (the
   // server describes a domain's cells as its base type).
   Result types = session.run("SELECT a.attname::text, coalesce(nullif(t.typbasetype, 0), "
@@ -183,7 +186,8 @@ using detail::SessionState;
 using detail::require_known_type;
 
 void Session::create_entity_type(const std::string &name,
-                                 const std::vector<ColumnDefinition> &columns) {
+                                 const std::vector<ColumnDefinition> &columns,
+                                 const EntityConstraints &constraints) {
   SessionState::UseGuard guard(*state_);
   // Checked here as well as by the SQL function so that a mistake leaves the transaction usable.
   detail::require_entity_type_name(name);
@@ -195,19 +199,103 @@ void Session::create_entity_type(const std::string &name,
     detail::require_column_name(column.name);
     if (type.has_column(column.name))
       throw InvalidArgument("column '" + column.name + "' is given twice", "EVI01");
-    auto [base_type, not_null] = detail::parse_column_type(column.name, column.type);
-    type.columns.push_back({column.name, base_type + (not_null ? " not null" : "")});
+    const bool reference = !column.references.empty();
+    if (!reference && !column.on_delete.empty())
+      throw InvalidArgument("column '" + column.name + "' has an on_delete but references no "
+                            "entity type", "EVI01");
+    auto [base_type, not_null] = detail::parse_column_type(
+        column.name, reference && column.type.empty() ? "uuid" : column.type);
+    type.columns.push_back({column.name, base_type + (not_null ? " not null" : ""),
+                            column.references, column.on_delete});
     base_types.push_back(base_type);
     declared.push_back({{"name", column.name}, {"type", type.columns.back().type}});
+    if (reference) {
+      detail::require_entity_type_name(column.references);
+      const std::string on_delete = column.on_delete.empty() ? "restrict" : column.on_delete;
+      if (on_delete != "restrict" && on_delete != "cascade" && on_delete != "set null")
+        throw InvalidArgument("on_delete of column '" + column.name + "' must be restrict, "
+                              "cascade or set null, not '" + column.on_delete + "'", "EVI01");
+      if (base_type != "uuid")
+        throw InvalidArgument("reference column '" + column.name + "' must be of type uuid, not " +
+                              base_type, "EVI01");
+      if (on_delete == "set null" && not_null)
+        throw InvalidArgument("column '" + column.name + "' is not null: its references cannot be "
+                              "set null on delete", "EVI01");
+      declared.back()["references"] = column.references;
+      declared.back()["on_delete"] = on_delete;
+    }
   }
+  for (const auto &key : constraints.unique) {
+    if (key.empty())
+      throw InvalidArgument("a unique key of entity type '" + name + "' has no column", "EVI01");
+    for (const auto &column : key)
+      if (!type.has_column(column))
+        throw InvalidArgument("unique key column '" + column + "' is not a column of entity "
+                              "type '" + name + "'", "EVI01");
+  }
+  static const std::regex check_name("[a-z_][a-z0-9_]{0,39}");
+  for (const auto &[check, expression] : constraints.checks)
+    if (!std::regex_match(check, check_name) || expression.find(';') != std::string::npos ||
+        expression.find_first_not_of(" \t\n") == std::string::npos)
+      throw InvalidArgument("invalid check '" + check + "' of entity type '" + name + "': name "
+                            "it with lowercase letters, digits and underscores and give one SQL "
+                            "boolean expression over the columns, e.g. \"qty > 0\"", "EVI01");
   detail::ensure_catalog(*state_);
   for (std::size_t index = 0; index < base_types.size(); ++index)
     require_known_type(*state_, type.columns[index].name, base_types[index]);
   if (state_->run("SELECT 1 FROM evcs_entity_type WHERE name = $1", Params::of(name)).rows() != 0)
     throw InvalidArgument("entity type '" + name + "' already exists", "EVI01");
+  for (const auto &column : type.columns)
+    if (!column.references.empty() && column.references != name &&
+        state_->run("SELECT 1 FROM evcs_entity_type WHERE name = $1",
+                    Params::of(column.references)).rows() == 0)
+      throw NotFound("column '" + column.name + "' references unknown entity type '" +
+                     column.references + "': create the type referred to first", "EVN01");
   Params params = Params::of(name);
   params.add_json(declared.dump());
-  state_->run("SELECT evcs_create_entity_type($1, $2::jsonb)", params);
+  params.add_json(constraints.to_json().dump());
+  state_->run("SELECT evcs_create_entity_type($1, $2::jsonb, $3::jsonb)", params);
+}
+
+nlohmann::json EntityConstraints::to_json() const {
+  nlohmann::json json = nlohmann::json::object();
+  if (!unique.empty()) json["unique"] = unique;
+  if (!checks.empty()) {
+    json["checks"] = nlohmann::json::object();
+    for (const auto &[check_name, expression] : checks) json["checks"][check_name] = expression;
+  }
+  return json;
+}
+
+EntityConstraints EntityConstraints::from_json(const nlohmann::json &json) {
+  const auto invalid = [&json]() {
+    return InvalidArgument("constraints must be {\"unique\": [[column, ...], ...], \"checks\": "
+                           "{name: expression, ...}}, not " + json.dump(), "EVI01");
+  };
+  EntityConstraints constraints;
+  if (json.is_null()) return constraints;
+  if (!json.is_object()) throw invalid();
+  for (const auto &[key, value] : json.items()) {
+    if (key == "unique" && value.is_array()) {
+      for (const auto &columns : value) {
+        if (!columns.is_array()) throw invalid();
+        std::vector<std::string> names;
+        for (const auto &column : columns) {
+          if (!column.is_string()) throw invalid();
+          names.push_back(column.get<std::string>());
+        }
+        constraints.unique.push_back(std::move(names));
+      }
+    } else if (key == "checks" && value.is_object()) {
+      for (const auto &[check_name, expression] : value.items()) {
+        if (!expression.is_string()) throw invalid();
+        constraints.checks.emplace_back(check_name, expression.get<std::string>());
+      }
+    } else {
+      throw invalid();
+    }
+  }
+  return constraints;
 }
 
 Repository Session::repository(const std::string &entity_type) {

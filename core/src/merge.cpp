@@ -214,12 +214,26 @@ BranchRow branch_row(SessionState &session, const std::string &name) {
   return branch;
 }
 
+// Every entity type, a type before the types it refers to: a merge writes referrers first, so
+// that a delete it brings cascades only to what the merge itself left live.
 std::vector<std::shared_ptr<const EntityType>> all_entity_types(SessionState &session) {
   Result names = session.run("SELECT name FROM evcs_entity_type ORDER BY name", Params());
-  std::vector<std::shared_ptr<const EntityType>> types;
+  std::map<std::string, std::shared_ptr<const EntityType>> by_name;
   for (std::int64_t row = 0; row < names.rows(); ++row)
-    types.push_back(session.engine->entity_types.find(session, names.get_text(row, 0)));
-  return types;
+    by_name[names.get_text(row, 0)] =
+        session.engine->entity_types.find(session, names.get_text(row, 0));
+  std::vector<std::shared_ptr<const EntityType>> ordered;
+  std::set<std::string> placed;
+  std::function<void(const std::shared_ptr<const EntityType> &)> place =
+      [&](const std::shared_ptr<const EntityType> &type) {
+        if (!placed.insert(type->name).second) return;
+        for (const auto &[name, other] : by_name)
+          for (const auto &column : other->columns)
+            if (column.references == type->name) place(other);
+        ordered.push_back(type);
+      };
+  for (const auto &[name, type] : by_name) place(type);
+  return ordered;
 }
 
 // How the conflicts of one merge are settled: by the resolution given for each, else by the

@@ -317,7 +317,8 @@ std::vector<FieldDefinition> Repository::fields() const {
   std::vector<FieldDefinition> fields;
   for (std::size_t index = 0; index < type_->columns.size(); ++index)
     fields.push_back({type_->columns[index].name, type_->columns[index].type,
-                      type_->value_types.at(index)});
+                      type_->value_types.at(index), type_->columns[index].references,
+                      type_->columns[index].on_delete});
   return fields;
 }
 

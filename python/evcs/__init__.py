@@ -44,7 +44,14 @@ from .branching import (
     Tag,
 )
 from .engine import EmbeddedServer, Engine, PoolStatus, embedded
-from .repository import CreatedEntities, HistoryPoint, Repository, Version, VersionList
+from .repository import (
+    CreatedEntities,
+    HistoryPoint,
+    Reference,
+    Repository,
+    Version,
+    VersionList,
+)
 from .migrations import AppliedMigration, BatchProgress, MigrationRunner, MigrationStep
 from .backup import BackupManifest, TableChecksum, backup, restore, verify_restore
 from .result import Result, Row
@@ -75,6 +82,7 @@ __all__ = [
     "MergeResult",
     "MergeConflictInfo",
     "ConflictList",
+    "Reference",
     "Resolution",
     "AutogenerateResult",
     "autogenerate",

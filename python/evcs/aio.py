@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Callable, Concatenate, Coroutine, Dict, Optional, ParamSpec, Type, TypeVar
 
 from . import _native
-from .repository import Repository
+from .repository import Reference, Repository
 from .result import Result, _as_result
 from .session import Params, Session
 
@@ -55,6 +55,10 @@ class AsyncRepository:
     @property
     def fields(self) -> Dict[str, str]:
         return self._blocking.fields
+
+    @property
+    def references(self) -> Dict[str, Reference]:
+        return self._blocking.references
 
     create = _in_worker_thread(Repository.create)
     create_many = _in_worker_thread(Repository.create_many)

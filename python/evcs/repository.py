@@ -24,6 +24,7 @@ from typing import (
     Iterator,
     List,
     Mapping,
+    NamedTuple,
     Optional,
     Sequence,
     Tuple,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     import pandas  # type: ignore[import]  # Debian's pandas ships no type information
 
 __all__ = [
+    "Reference",
     "Repository",
     "Version",
     "VersionList",
@@ -49,7 +51,13 @@ __all__ = [
 
 #: Columns of an entity type: an ordered mapping name -> PostgreSQL type, (name, type) pairs, or
 #: {"name": ..., "type": ...} mappings (the C ABI's form).
-Columns = Union[Mapping[str, str], Sequence[Tuple[str, str]], Sequence[Mapping[str, str]]]
+#: A column's type ("text not null"), or a reference to an entity type:
+#: ``{"references": "project", "on_delete": "cascade"}`` (type uuid unless "type" says
+#: "uuid not null"; on_delete "restrict" unless given, or "cascade", "set null").
+ColumnSpec = Union[str, Mapping[str, str]]
+Columns = Union[
+    Mapping[str, ColumnSpec], Sequence[Tuple[str, ColumnSpec]], Sequence[Mapping[str, str]]
+]
 #: An instant: an aware datetime, or UTC microseconds since 1970-01-01.
 AsOf = Union[datetime.datetime, int]
 #: A state of history: a commit (a str: its id, a unique prefix of at least four hex digits, a
@@ -143,34 +151,69 @@ def _non_finite_as_text(value: Any) -> Any:
 
 
 _COLUMN_FORMS = (
-    "columns must be an ordered mapping {name: type}, a list of (name, type) pairs or a list of "
-    '{"name": name, "type": type} mappings'
+    "columns must be an ordered mapping {name: type or reference}, a list of (name, type) pairs "
+    'or a list of {"name": name, "type": type} mappings'
 )
 
 
-def _column_pair(column: Any) -> Tuple[Any, Any]:
+_REFERENCE_KEYS = {"type", "references", "on_delete"}
+
+
+class Reference(NamedTuple):
+    """What a reference field refers to: an entity type, and what a delete there does to the
+    referrers ("restrict", "cascade" or "set null")."""
+
+    entity_type: str
+    on_delete: str
+
+
+def _column_entry(column: Any) -> Dict[str, Any]:
+    """One column as the C ABI takes it: {"name", "type"} or {"name", "references", ...}."""
     if isinstance(column, Mapping):
-        if set(column) != {"name", "type"}:
+        if "name" not in column or not set(column) - {"name"} <= _REFERENCE_KEYS or not (
+            "type" in column or "references" in column
+        ):
             raise InvalidArgument(
-                f'a column given as a mapping needs exactly the keys "name" and "type", not '
-                f"{column!r} ({_COLUMN_FORMS})"
+                f'a column given as a mapping needs the keys "name" and "type" (or '
+                f'"references"), not {column!r} ({_COLUMN_FORMS})'
             )
-        return column["name"], column["type"]
-    if isinstance(column, (str, bytes)) or len(column) != 2:
+        entry = dict(column)
+    elif isinstance(column, (str, bytes)) or len(column) != 2:
         raise InvalidArgument(f"{_COLUMN_FORMS}, not {column!r}")
-    name, type_ = column
-    return name, type_
+    else:
+        name, spec = column
+        if isinstance(spec, Mapping):
+            if "references" not in spec or not set(spec) <= _REFERENCE_KEYS:
+                raise InvalidArgument(
+                    f'a reference column is {{"references": type, "on_delete": ...}}, not '
+                    f"{spec!r}"
+                )
+            entry = {"name": name, **spec}
+        else:
+            entry = {"name": name, "type": spec}
+    if not all(isinstance(value, str) for value in entry.values()):
+        raise InvalidArgument(f"a column's name, type and reference must be str, not {column!r}")
+    return entry
 
 
 def _columns_json(columns: Columns) -> str:
     listed_columns: Iterable[Any] = columns.items() if isinstance(columns, Mapping) else columns
-    listed: List[Dict[str, str]] = []
-    for column in listed_columns:
-        name, type_ = _column_pair(column)
-        if not isinstance(name, str) or not isinstance(type_, str):
-            raise InvalidArgument(f"a column name and type must be str, not {column!r}")
-        listed.append({"name": name, "type": type_})
-    return _dumps(listed)
+    return _dumps([_column_entry(column) for column in listed_columns])
+
+
+def _constraints_json(
+    unique: Optional[Sequence[Sequence[str]]], checks: Optional[Mapping[str, str]]
+) -> str:
+    constraints: Dict[str, Any] = {}
+    if unique:
+        if isinstance(unique, (str, bytes)) or any(isinstance(key, (str, bytes)) for key in unique):
+            raise InvalidArgument(
+                f'unique is a list of keys, each a list of columns (e.g. [["email"]]), not {unique!r}'
+            )
+        constraints["unique"] = [list(key) for key in unique]
+    if checks:
+        constraints["checks"] = dict(checks)
+    return _dumps(constraints)
 
 
 def _values_json(values: Mapping[str, Any]) -> str:
@@ -439,6 +482,15 @@ class Repository:
     def fields(self) -> Dict[str, str]:
         """The entity's fields in column order, each with its declared PostgreSQL type."""
         return {field["name"]: field["type"] for field in self._native.fields}
+
+    @property
+    def references(self) -> Dict[str, Reference]:
+        """The fields that refer to entities, each with the type referred to and its on_delete."""
+        return {
+            field["name"]: Reference(field["references"], field["on_delete"])
+            for field in self._native.fields
+            if "references" in field
+        }
 
     def create(
         self, values: Mapping[str, Any], head_id: Optional[Union[str, uuid.UUID]] = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from types import TracebackType
-from typing import Any, Callable, Dict, List, Optional, Sequence, Type, TypeVar, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, TypeVar, Union
 
 from . import _native
 from .branching import (
@@ -25,7 +25,15 @@ from .branching import (
     _tag,
     _tags,
 )
-from .repository import AsOf, Columns, HistoryPoint, Repository, _columns_json, _micros
+from .repository import (
+    AsOf,
+    Columns,
+    HistoryPoint,
+    Repository,
+    _columns_json,
+    _constraints_json,
+    _micros,
+)
 from .result import Result, _as_result
 
 __all__ = ["Session", "Transaction", "Params"]
@@ -136,12 +144,28 @@ class Session:
 
     # ---- versioned entities (SPEC §3) ----------------------------------------------------
 
-    def create_entity_type(self, name: str, columns: Columns) -> None:
+    def create_entity_type(
+        self,
+        name: str,
+        columns: Columns,
+        unique: Optional[Sequence[Sequence[str]]] = None,
+        checks: Optional[Mapping[str, str]] = None,
+    ) -> None:
         """Declares an entity type; ``columns`` is an ordered mapping {name: PostgreSQL type}
         (e.g. ``{"name": "text not null", "budget": "numeric(14,2)"}``), (name, type) pairs, or
         {"name": ..., "type": ...} mappings (the C ABI's form).
-        Transactional: it lands with the commit."""
-        self._native.create_entity_type(name, _columns_json(columns))
+
+        A column that refers to an entity of another type (or of its own) is given as
+        ``{"references": "project", "on_delete": "restrict" | "cascade" | "set null"}``: on every
+        branch, a live entity never refers to one that is deleted or absent there; a delete of
+        the entity referred to is refused (restrict, the default), or deletes the referrers
+        (cascade) or clears their reference (set null) in the same commit. ``unique`` lists keys
+        (each a list of columns) unique among the live entities of each branch; ``checks`` maps
+        names to SQL boolean expressions every version keeps. A commit that breaks one raises
+        ``IntegrityError`` and writes nothing. Transactional: it lands with the commit."""
+        self._native.create_entity_type(
+            name, _columns_json(columns), _constraints_json(unique, checks)
+        )
 
     def repository(self, entity_type: str) -> Repository:
         """The repository of one entity type, on this session's branch and transaction."""

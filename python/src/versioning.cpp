@@ -220,14 +220,17 @@ void register_versioning(py::module_ &module) {
   session
       .def(
           "create_entity_type",
-          [](NativeSession &s, const py::str &name, const py::str &columns_json) {
+          [](NativeSession &s, const py::str &name, const py::str &columns_json,
+             const py::str &constraints_json) {
             std::string type_name = utf8(name, "the entity type name");
             std::string columns = utf8(columns_json, "the columns JSON");
+            std::string constraints = utf8(constraints_json, "the constraints JSON");
             call_without_gil([&] {
-              return evcs_session_create_entity_type(s.get(), type_name.c_str(), columns.c_str());
+              return evcs_session_create_entity_type_with(s.get(), type_name.c_str(),
+                                                          columns.c_str(), constraints.c_str());
             });
           },
-          py::arg("name"), py::arg("columns_json"))
+          py::arg("name"), py::arg("columns_json"), py::arg("constraints_json"))
       .def("repository", &repository, py::arg("entity_type"))
       .def(
           "add_column",

@@ -2,6 +2,7 @@
 // merges, commits and their refs, merge bases, tags, revert, cherry-pick, diffs of history,
 // reads at a commit and version ranges; statuses and last errors for bad input.
 #include "evcs/evcs.h"
+#include "capi_support.hpp"
 #include "test_database.hpp"
 
 #include <gtest/gtest.h>
@@ -16,16 +17,8 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string last_message() { return evcs_error_last_message(); }
-
-// Takes a library-allocated JSON text, parses it and frees it.
-json take_json(char *text) {
-  EXPECT_NE(text, nullptr);
-  if (text == nullptr) return json("no output");
-  json parsed = json::parse(text);
-  evcs_free(text);
-  return parsed;
-}
+using evcs_test::last_message;
+using evcs_test::take_json;
 
 bool is_commit_id(const json &value) {
   if (!value.is_string()) return false;

@@ -1,6 +1,7 @@
 // Versioned entities and branches through the C ABI: JSON records in and out, statuses and last
 // errors for bad input, NULL handles, locked branches and unknown types.
 #include "evcs/evcs.h"
+#include "capi_support.hpp"
 #include "test_database.hpp"
 
 #include <gtest/gtest.h>
@@ -13,16 +14,8 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string last_message() { return evcs_error_last_message(); }
-
-// Takes a library-allocated JSON text, parses it and frees it.
-json take_json(char *text) {
-  EXPECT_NE(text, nullptr);
-  if (text == nullptr) return json("no output");
-  json parsed = json::parse(text);
-  evcs_free(text);
-  return parsed;
-}
+using evcs_test::last_message;
+using evcs_test::take_json;
 
 class CapiVersioningTest : public ::testing::Test {
 protected:

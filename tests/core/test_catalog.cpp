@@ -163,7 +163,7 @@ TEST_F(Catalog, ACatalogCreatedBeforeStepsWereRecordedIsRecognisedThenUpgraded) 
   }
   // Nothing of 0001 or 0002 ran again: they were recorded as found.
   EXPECT_EQ(count_containing(log, "CREATE TABLE IF NOT EXISTS evcs_entity_type"), 0u);
-  EXPECT_EQ(count_containing(log, "CREATE OR REPLACE FUNCTION evcs_drop_entity_type"), 0u);
+  EXPECT_EQ(count_containing(log, "CREATE OR REPLACE FUNCTION evcs_require_column_name"), 0u);
   auto history = catalog.history();
   const auto &steps = catalog.steps();
   ASSERT_EQ(history.size(), steps.size());

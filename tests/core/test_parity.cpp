@@ -107,6 +107,14 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
                                             const std::string &, std::optional<std::int64_t>);
          exists(static_cast<WithAsOf>(&Session::create_branch));
        }},
+      {"Session::create_entity_type(constraints)",
+       [] {
+         using WithConstraints = void (Session::*)(const std::string &,
+                                                   const std::vector<evcs::ColumnDefinition> &,
+                                                   const evcs::EntityConstraints &);
+         exists(static_cast<WithConstraints>(&Session::create_entity_type));
+       }},
+      {"FieldDefinition::references", [] { exists(&evcs::FieldDefinition::references); }},
       {"Session::merge(message)",
        [] {
          using WithMessage = evcs::MergeResult (Session::*)(

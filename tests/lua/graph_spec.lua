@@ -24,11 +24,7 @@ describe("the commit graph", function()
   setup(function() url = helper.fresh_database("graph") end)
 
   before_each(function()
-    local cleaner <close> = assert(evcs.engine { url = url })
-    assert(cleaner:session(function(s)
-      assert(s:execute("DROP SCHEMA public CASCADE"))
-      assert(s:execute("CREATE SCHEMA public"))
-    end))
+    helper.empty_schema(url)
     engine = assert(evcs.engine { url = url })
     assert(engine:session(function(s)
       assert(s:create_entity_type("project", {

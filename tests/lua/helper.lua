@@ -41,4 +41,14 @@ function helper.fresh_database(name)
   return helper.url_with_database(helper.server_url(), dbname)
 end
 
+--- Empties the public schema of the database at `url` (its entity types and evcs's catalog go;
+--- the next engine installs the catalog again).
+function helper.empty_schema(url)
+  local cleaner <close> = assert(evcs.engine { url = url })
+  assert(cleaner:session(function(s)
+    assert(s:execute("DROP SCHEMA public CASCADE"))
+    assert(s:execute("CREATE SCHEMA public"))
+  end))
+end
+
 return helper

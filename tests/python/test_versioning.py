@@ -303,7 +303,7 @@ def test_columns_as_name_type_mappings_keep_their_order(s: evcs.Session) -> None
         "name": "t", "points": 3}
     for mapping in ({"name": "x", "kind": "text"}, {"name": "x"},
                     {"name": "x", "type": "text", "default": "y"}):
-        with pytest.raises(evcs.InvalidArgument, match='exactly the keys "name" and "type"'):
+        with pytest.raises(evcs.InvalidArgument, match='needs the keys "name" and "type"'):
             s.create_entity_type("other", [mapping])
     with pytest.raises(evcs.InvalidArgument, match="must be str"):
         s.create_entity_type("other", [{"name": "x", "type": 5}])  # type: ignore[arg-type]

@@ -312,9 +312,19 @@ EVCS_API void evcs_result_free(evcs_result *result);
 
 /* Declares an entity type. `columns_json` is an array of {"name": "...", "type": "..."} in
  * column order, e.g. [{"name":"name","type":"text not null"},{"name":"budget","type":"numeric"}]
- * (an array, because JSON objects lose their order in many languages). Transactional. */
+ * (an array, because JSON objects lose their order in many languages). A column that refers
+ * to an entity of another type (or of its own) is {"name": "project_id", "references":
+ * "project", "on_delete": "restrict" | "cascade" | "set null"} ("type" optional: uuid, or
+ * "uuid not null"; on_delete restrict unless given). Transactional. */
 EVCS_API int evcs_session_create_entity_type(evcs_session *session, const char *name,
                                              const char *columns_json);
+/* As evcs_session_create_entity_type, with the rules its live entities keep on every branch:
+ * `constraints_json` (NULL: none) is {"unique": [["email"], ["org_id", "code"]], "checks":
+ * {"positive_qty": "qty > 0"}}. A commit that breaks a reference, a unique key or a check
+ * fails with EVCS_EINTEGRITY and writes nothing. */
+EVCS_API int evcs_session_create_entity_type_with(evcs_session *session, const char *name,
+                                                  const char *columns_json,
+                                                  const char *constraints_json);
 /* Column changes of an entity type, usable inside a migration (SPEC §6). Each changes the
  * version table, the <type>_current view, the write function and the catalog together, in the
  * session's transaction, and keeps every version; take repositories after the change.

@@ -67,9 +67,12 @@ public:
   // A savepoint inside the current transaction (beginning one if needed).
   Transaction begin_nested();
 
-  // Declares a versioned entity type (SPEC §3.1): head table, version table with its
-  // constraints and indexes, the <name>_current view. Transactional: it lands with the commit.
-  void create_entity_type(const std::string &name, const std::vector<ColumnDefinition> &columns);
+  // Declares a versioned entity type: head table, version table with its constraints and
+  // indexes, the <name>_current view, and the triggers that hold its references, unique keys
+  // and checks on every branch (IntegrityError at commit for a write that breaks one).
+  // Transactional: it lands with the commit.
+  void create_entity_type(const std::string &name, const std::vector<ColumnDefinition> &columns,
+                          const EntityConstraints &constraints = {});
   // The repository of one entity type, working on this session's branch and transaction.
   Repository repository(const std::string &entity_type);
   // Column changes of an entity type (SPEC §6), usable inside a migration: each changes the

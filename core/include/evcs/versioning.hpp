@@ -25,9 +25,31 @@ struct EntityType;
 
 // One column of an entity type: a name and a PostgreSQL type, optionally followed by
 // "not null", e.g. {"budget", "numeric(14,2)"}, {"tags", "text[]"}, {"name", "text not null"}.
+// A column that refers to an entity of another type (or of its own) names that type in
+// `references` (its type is then uuid, the default when `type` is empty) and says in
+// `on_delete` what a delete of the entity referred to does to the entities referring to it on
+// that branch: "restrict" (the default: the delete is refused), "cascade" (they are deleted
+// too) or "set null" (their reference becomes null), in the same commit.
+// E.g. {"project_id", "uuid not null", "project", "cascade"}.
 struct ColumnDefinition {
   std::string name;
   std::string type;
+  std::string references = {};
+  std::string on_delete = {};
+};
+
+// The rules an entity type's live entities keep on every branch, besides references: each
+// unique key (a list of columns) is unique among the entities live on a branch as the branch
+// reads them (NULLs never clash); each check is a named SQL boolean expression over the
+// columns, a CHECK constraint of every version. E.g. {{{"email"}}, {{"email_has_at",
+// "email LIKE '%@%'"}}}.
+struct EntityConstraints {
+  std::vector<std::vector<std::string>> unique;
+  std::vector<std::pair<std::string, std::string>> checks;
+
+  bool empty() const { return unique.empty() && checks.empty(); }
+  nlohmann::json to_json() const;
+  static EntityConstraints from_json(const nlohmann::json &json);
 };
 
 // A field of an entity type as versions carry it: the declared PostgreSQL type (as
@@ -37,6 +59,10 @@ struct FieldDefinition {
   std::string name;
   std::string type;
   ColumnType value_type = ColumnType::text;
+  // The entity type it refers to and what a delete of that entity does (see ColumnDefinition);
+  // empty for a plain field.
+  std::string references;
+  std::string on_delete;
 };
 
 // Timestamps are UTC microseconds since 1970-01-01.

@@ -1,0 +1,114 @@
+-- References, unique keys and checks through Lua: declared with create_entity_type, held per
+-- branch by the database at each commit (nil, err with code "integrity_error", nothing written),
+-- deletes that cascade or clear references in the same commit.
+local evcs = require "evcs"
+local helper = require "helper"
+
+describe("relations", function()
+  local url
+  local engine
+  local ids
+
+  setup(function() url = helper.fresh_database("relations") end)
+
+  before_each(function()
+    helper.empty_schema(url)
+    engine = assert(evcs.engine { url = url })
+    ids = {}
+    assert(engine:session(function(s)
+      assert(s:create_entity_type("project", { { "title", "text" } }))
+      assert(s:create_entity_type("person", { { "email", "text" } },
+        { unique = { { "email" } }, checks = { email_has_at = "email LIKE '%@%'" } }))
+      assert(s:create_entity_type("task", {
+        { "title", "text" },
+        { "project_id", { references = "project", on_delete = "cascade" } },
+        { "owner_id", { references = "person", on_delete = "set null" } },
+        { "blocker_id", { references = "task" } },
+      }))
+    end, { author = "lua" }))
+    assert(engine:session(function(s)
+      ids.project = assert(assert(s:repository("project")):create { title = "p" }).head_id
+      ids.person = assert(assert(s:repository("person")):create { email = "a@x" }).head_id
+      ids.task = assert(assert(s:repository("task")):create {
+        title = "t", project_id = ids.project, owner_id = ids.person }).head_id
+    end, { author = "lua" }))
+  end)
+
+  after_each(function() engine:close() end)
+
+  local function open(branch)
+    return assert(engine:open_session { branch = branch or "main", author = "lua" })
+  end
+
+  it("describes reference fields", function()
+    local s <close> = open()
+    local fields = assert(assert(s:repository("task")):fields())
+    assert.are.equal("project_id", fields[2].name)
+    assert.are.equal("project", fields[2].references)
+    assert.are.equal("cascade", fields[2].on_delete)
+    assert.are.equal("set null", fields[3].on_delete)
+    assert.are.equal("restrict", fields[4].on_delete)
+    assert.is_nil(fields[1].references)
+  end)
+
+  it("refuses a reference to a deleted entity at commit and writes nothing", function()
+    local s <close> = open()
+    local projects = assert(s:repository("project"))
+    local gone = assert(projects:create { title = "gone" }).head_id
+    assert(s:commit())
+    assert(projects:delete(gone))
+    assert(s:commit())
+    assert(assert(s:repository("task")):create { title = "dangling", project_id = gone })
+    local ok, err = s:commit()
+    assert.is_nil(ok)
+    assert.are.equal("integrity_error", err.code)
+    assert.is_truthy(err.message:find("refers to project " .. gone, 1, true))
+    assert.are.equal(1, s:scalar("SELECT count(*) FROM task_version"))
+  end)
+
+  it("cascades and sets null in the same commit", function()
+    local s <close> = open()
+    assert(assert(s:repository("person")):delete(ids.person))
+    assert(s:commit("the owner leaves"))
+    local task = assert(assert(s:repository("task")):get(ids.task))
+    assert.is_nil(task.fields.owner_id)
+    assert(assert(s:repository("project")):delete(ids.project))
+    assert(s:commit("drop the project"))
+    assert.is_nil(assert(s:repository("task")):get(ids.task))
+    local log = assert(s:commit_log { limit = 2 })
+    assert.are.equal(2, log[1].changes)
+    assert.are.equal(2, log[2].changes)
+  end)
+
+  it("holds unique keys per branch and checks on every version", function()
+    local s <close> = open()
+    assert(s:create_branch("b"))
+    assert(s:commit())
+    assert(assert(s:repository("person")):create { email = "a@x" })
+    local ok, err = s:commit()
+    assert.is_nil(ok)
+    assert.are.equal("integrity_error", err.code)
+    assert.is_truthy(err.message:find("have the same email", 1, true))
+    local b <close> = open("b")
+    local people = assert(b:repository("person"))
+    assert(people:delete(ids.person))
+    assert(people:create { email = "a@x" })
+    assert(b:commit("a@x replaced on b"))
+    ok, err = people:create { email = "no at sign" }
+    assert.is_nil(ok)
+    assert.are.equal("integrity_error", err.code)
+  end)
+
+  it("refuses malformed declarations", function()
+    local s <close> = open()
+    local ok, err = pcall(s.create_entity_type, s, "a", { { "x", { on_delete = "cascade" } } })
+    assert.is_false(ok)
+    assert.are.equal("invalid_argument", err.code)
+    ok, err = pcall(s.create_entity_type, s, "a", { { "x", "int" } }, { primary = { "x" } })
+    assert.is_false(ok)
+    assert.are.equal("invalid_argument", err.code)
+    local created, failure = s:create_entity_type("a", { { "x", { references = "nowhere" } } })
+    assert.is_nil(created)
+    assert.are.equal("not_found", failure.code)
+  end)
+end)

@@ -18,12 +18,15 @@
 ALTER TABLE evcs_entity_type ADD COLUMN IF NOT EXISTS constraints jsonb NOT NULL DEFAULT '{}';
 
 -- The entities the transaction wrote that a rule may concern; emptied by the check at commit
--- (rows are only ever seen by the transaction that wrote them).
+-- (rows are only ever seen by the transaction that wrote them). Read through the index by the
+-- transaction's id, so the dead rows of earlier transactions are never scanned.
 CREATE TABLE IF NOT EXISTS evcs_relation_queue (
+  tx bigint NOT NULL DEFAULT txid_current(),
   entity_type text NOT NULL,
   head_id uuid NOT NULL,
   branch text NOT NULL
 );
+CREATE INDEX IF NOT EXISTS evcs_relation_queue_tx ON evcs_relation_queue (tx, entity_type);
 -- One row per transaction with queued entities: its deferred trigger runs the check once.
 CREATE TABLE IF NOT EXISTS evcs_relation_check (
   tx bigint PRIMARY KEY
@@ -168,13 +171,14 @@ BEGIN
   -- The commit lock (detail::lock_commit_stamp in the engine): held already by a versioned
   -- commit; taken here by any other writer, so that checks run one commit after the other.
   PERFORM pg_advisory_xact_lock(7311140392591977840);
-  FOR queued_type IN SELECT DISTINCT entity_type FROM evcs_relation_queue ORDER BY 1 LOOP
+  FOR queued_type IN SELECT DISTINCT entity_type FROM evcs_relation_queue
+                      WHERE tx = txid_current() ORDER BY 1 LOOP
     IF to_regprocedure(format('%I()', queued_type || '_evcs_check')) IS NOT NULL THEN
       EXECUTE format('SELECT %I()', queued_type || '_evcs_check');
     END IF;
   END LOOP;
-  DELETE FROM evcs_relation_queue;
-  DELETE FROM evcs_relation_check;
+  DELETE FROM evcs_relation_queue WHERE tx = txid_current();
+  DELETE FROM evcs_relation_check WHERE tx = txid_current();
   RETURN NULL;
 END $$;
 
@@ -252,6 +256,7 @@ DECLARE
   key_columns text[];
   key_match text;
   key_present text;
+  check_sql text;
   violations text[] := '{}';
   watched text[] := ARRAY['deleted'];
   cascades text := '';
@@ -288,7 +293,7 @@ BEGIN
   FOR doomed IN
     WITH tombstones AS (SELECT DISTINCT a.head_id, a.branch AS viewer, a.author, a.valid_from
                           FROM unnest(added) a WHERE a.deleted AND a.valid_to IS NULL),
-    evcs_viewer_lineage AS (SELECT w.viewer, l.depth, l.branch, l.at
+    evcs_viewer_lineage AS MATERIALIZED (SELECT w.viewer, l.depth, l.branch, l.at
                               FROM (SELECT DISTINCT viewer FROM tombstones) w
                               CROSS JOIN LATERAL evcs_lineage(w.viewer, 'infinity') l)
     SELECT t.viewer, t.author, t.valid_from, r.head_id FROM tombstones t CROSS JOIN LATERAL %1$s r
@@ -332,32 +337,44 @@ $cascade$,
   END IF;
 
   -- The check at commit: the queued entities as their branches and live readers show them.
+  -- Its functions run without JIT: compiling costs more than these statements do (their
+  -- estimates are large, their work is index lookups).
   prefix := format(
-    'WITH queued AS (SELECT DISTINCT head_id, branch FROM evcs_relation_queue WHERE entity_type = %1$L), '
+    'WITH queued AS (SELECT DISTINCT head_id, branch FROM evcs_relation_queue '
+    'WHERE tx = txid_current() AND entity_type = %1$L), '
     'viewing AS (SELECT b.branch, v.viewer FROM (SELECT DISTINCT branch FROM queued) b '
     'CROSS JOIN LATERAL evcs_viewers(b.branch) v(viewer)), '
-    'evcs_viewer_lineage AS (SELECT w.viewer, l.depth, l.branch, l.at FROM (SELECT DISTINCT viewer FROM viewing) w '
+    'evcs_viewer_lineage AS MATERIALIZED (SELECT w.viewer, l.depth, l.branch, l.at FROM (SELECT DISTINCT viewer FROM viewing) w '
     'CROSS JOIN LATERAL evcs_lineage(w.viewer, ''infinity'') l), '
     'states AS MATERIALIZED (SELECT s.head_id, s.viewer, %2$s AS state FROM '
     '(SELECT DISTINCT q.head_id, w.viewer FROM queued q JOIN viewing w USING (branch)) s) ',
     type_name, evcs_visible_sql(type_name, 's.head_id', 's.viewer'));
+  -- A large queue (a bulk load) is planned for its size; the cached plan serves the rest.
+  check_sql := prefix || format('SELECT * FROM (%s) AS broken (kind, entity_type, head_id, '
+                                'branch, other_type, other, fields) LIMIT 1',
+                                array_to_string(violations, ' UNION ALL '));
   body := format($check$
-CREATE FUNCTION %1$s() RETURNS void LANGUAGE plpgsql AS $evcs$
+CREATE FUNCTION %1$s() RETURNS void LANGUAGE plpgsql SET jit = off AS $evcs$
 DECLARE
   violation record;
+  found_rows bigint;
 BEGIN
-  %2$s SELECT * INTO violation FROM (%3$s)
-    AS broken (kind, entity_type, head_id, branch, other_type, other, fields) LIMIT 1;
-  IF FOUND THEN
+  IF (SELECT count(*) FROM evcs_relation_queue WHERE tx = txid_current() AND entity_type = %3$L) > 100 THEN
+    EXECUTE %4$L INTO violation;
+  ELSE
+    %2$s INTO violation;
+  END IF;
+  GET DIAGNOSTICS found_rows = ROW_COUNT;
+  IF found_rows > 0 THEN
     PERFORM evcs_raise_violation(violation);
   END IF;
 END $evcs$
-$check$, checker, prefix, array_to_string(violations, ' UNION ALL '));
+$check$, checker, check_sql, type_name, check_sql);
   EXECUTE body;
 
   -- Queues what a statement wrote, and follows its deletes (cascade, set null) right away.
   body := format($written$
-CREATE FUNCTION %1$s(added %2$s[]) RETURNS void LANGUAGE plpgsql AS $evcs$
+CREATE FUNCTION %1$s(added %2$s[]) RETURNS void LANGUAGE plpgsql SET jit = off AS $evcs$
 DECLARE
   doomed record;
   -- (type, stamp) of the versions cascaded from versions stamped already (a transaction of one
@@ -614,7 +631,7 @@ BEGIN
     WHERE referrer = type_name AND referenced <> type_name;
   PERFORM evcs_lock_entity_type(type_name);
   PERFORM evcs_drop_relations(type_name);
-  DELETE FROM evcs_relation_queue WHERE entity_type = type_name;
+  DELETE FROM evcs_relation_queue WHERE tx = txid_current() AND entity_type = type_name;
   PERFORM evcs_drop_entity_tables(type_name);
   PERFORM evcs_generate_relations(name) FROM unnest(referenced_types) name;
 END $$;

@@ -820,9 +820,13 @@ namespace {
 // The state of every entity as a subquery `v` ($1 = branch), plus the filter: the current state
 // (with the transaction's own uncommitted versions), or the state as of `instant` (SQL: a bound
 // parameter or latest_committed_stamp). A branch other than main reads through to its parents:
-// per entity, the nearest branch that has a version valid at its instant wins.
+// per entity, the nearest branch that has a version valid at its instant wins. On main, a whole
+// state as of an instant is found through the GiST index on the validity range; a page
+// (`ordered`) is found with plain comparisons instead, which the primary key (head_id, branch,
+// valid_from) walks in head_id order from the cursor on, so a page costs the same anywhere in
+// the walk (the GiST scan would collect and sort every entity from the cursor on).
 std::string state_query(const EntityType &type, const nlohmann::json &where,
-                        const std::string &branch, const std::string &instant,
+                        const std::string &branch, const std::string &instant, bool ordered,
                         const std::string &select, Params &params) {
   std::string table = quoted(type.version_table());
   std::string source;
@@ -831,6 +835,9 @@ std::string state_query(const EntityType &type, const nlohmann::json &where,
              (instant.empty() ? std::string("'infinity'") : instant) + ") l JOIN " + table +
              " x ON x.branch = l.branch AND tstzrange(x.valid_from, x.valid_to) @> l.at "
              "ORDER BY x.head_id, l.depth";
+  } else if (!instant.empty() && ordered) {
+    source = "SELECT * FROM " + table + " WHERE branch = $1 AND valid_from <= " + instant +
+             " AND (valid_to IS NULL OR valid_to > " + instant + ")";
   } else if (!instant.empty()) {
     source = "SELECT * FROM " + table + " WHERE branch = $1 AND "
              "tstzrange(valid_from, valid_to) @> " + instant;
@@ -895,12 +902,18 @@ Repository::FoundRows Repository::find_rows(const FindOptions &given) {
     options.as_of = previous->at;
   }
   // A page pins the instant it reads (VersionPage): the as_of given, else the latest committed
-  // stamp, read in this statement as its last column.
+  // stamp, read in this statement as its last column. Unless the transaction holds uncommitted
+  // versions of the type, the current state is the state as of that stamp (this statement's
+  // snapshot shows every commit up to it and none after), and reads on the index of current
+  // versions; otherwise the page reads as of the stamp, without them.
   const bool pin_latest = options.limit && !options.as_of;
+  const bool read_current = pin_latest && session_->written_types.count(type_->name) == 0;
   Params params;
-  std::string instant = bind_state(branch, options.as_of, pin_latest, params);
-  std::string select = type_->select_list() + (pin_latest ? ", " + instant : "");
-  std::string sql = state_query(*type_, options.where, branch, instant, select, params);
+  std::string instant = bind_state(branch, options.as_of, pin_latest && !read_current, params);
+  std::string select = type_->select_list();
+  if (pin_latest) select += std::string(", ") + latest_committed_stamp;
+  const bool page = options.limit || previous;
+  std::string sql = state_query(*type_, options.where, branch, instant, page, select, params);
   if (previous) sql += " AND " + keyset_condition(keys, previous->last, params);
   sql += " ORDER BY " + order_sql(keys);
   auto add_bound = [&](const char *clause, const std::optional<std::int64_t> &bound,
@@ -991,7 +1004,8 @@ std::int64_t Repository::count(const FindOptions &given) {
   const std::string branch = branch_or_default(options.branch);
   Params params;
   std::string instant = bind_state(branch, options.as_of, false, params);
-  std::string sql = state_query(*type_, options.where, branch, instant, "count(*)", params);
+  std::string sql =
+      state_query(*type_, options.where, branch, instant, false, "count(*)", params);
   return session_->run_as_of(sql, params, options.as_of).get_int64(0, 0);
 }
 
@@ -1001,7 +1015,7 @@ bool Repository::exists(const FindOptions &given) {
   const std::string branch = branch_or_default(options.branch);
   Params params;
   std::string instant = bind_state(branch, options.as_of, false, params);
-  std::string sql = state_query(*type_, options.where, branch, instant, "1", params);
+  std::string sql = state_query(*type_, options.where, branch, instant, false, "1", params);
   return session_->run_as_of("SELECT EXISTS (" + sql + ")", params, options.as_of).get_bool(0, 0);
 }
 

@@ -14,7 +14,8 @@ namespace {
 
 const char *const find_usage =
     "usage: evcs find ENTITY_TYPE [--where JSON] [--order-by FIELDS] [--limit N]\n"
-    "                 [--after CURSOR | --offset N] [--as-of INSTANT|REF] [--branch NAME] [--json]\n"
+    "                 [--after CURSOR | --offset N] [--as-of INSTANT|REF] [--branch NAME]\n"
+    "                 [--json]\n"
     "\n"
     "The entities of ENTITY_TYPE as of now (or --as-of), one row each: head id, version, stamp,\n"
     "author and fields. With --limit, one page: when more rows follow, the last line is\n"
@@ -25,7 +26,8 @@ const char *const find_usage =
     "then. A cursor only continues the query it came from (same --where, --order-by, --branch).\n"
     "\n"
     "options:\n"
-    "  --where JSON        a filter, e.g. '{\"status\": \"active\"}', '{\"budget\": {\"gt\": 100}}'\n"
+    "  --where JSON        a filter, e.g. '{\"status\": \"active\"}' or\n"
+    "                      '{\"budget\": {\"gt\": 100}}'\n"
     "  --order-by FIELDS   comma-separated field names, \"-field\" descending (then head_id)\n"
     "  --limit N           at most N rows: one page\n"
     "  --after CURSOR      the page after the one that printed CURSOR\n"
@@ -58,7 +60,8 @@ FindOptions find_options(const ParsedArguments &parsed) {
       throw UsageError("--where needs a JSON object, not '" + *where + "'", find_usage);
   }
   if (auto order = parsed.value("--order-by")) options.order_by = comma_separated(*order);
-  if (auto limit = parsed.value("--limit")) options.limit = parse_count("--limit", *limit, find_usage);
+  if (auto limit = parsed.value("--limit"))
+    options.limit = parse_count("--limit", *limit, find_usage);
   if (auto offset = parsed.value("--offset"))
     options.offset = parse_count("--offset", *offset, find_usage);
   options.after = parsed.value("--after");

@@ -301,7 +301,8 @@ int evcs_repository_history_page(char **out_page, evcs_repository *repository,
   return guarded([&] {
     evcs::Repository &repo = prepare(out_page, repository);
     std::string id = text_argument(head_id, "the head id");
-    *out_page = copy_out(repo.history_page(id, history_options_argument(options_json)).to_json_text());
+    evcs::VersionPage page = repo.history_page(id, history_options_argument(options_json));
+    *out_page = copy_out(page.to_json_text());
   });
 }
 

@@ -100,9 +100,10 @@ std::shared_ptr<const EntityType> EntityTypeRegistry::find(SessionState &session
   // The version table's column types, read once per definition, as results report them (the
   // server describes a domain's cells as its base type).
   Result types = session.run("SELECT a.attname::text, coalesce(nullif(t.typbasetype, 0), "
-                             "a.atttypid)::bigint, format_type(a.atttypid, a.atttypmod), a.attnotnull FROM "
-                             "pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE "
-                             "a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+                             "a.atttypid)::bigint, format_type(a.atttypid, a.atttypmod), "
+                             "a.attnotnull FROM pg_attribute a JOIN pg_type t ON "
+                             "t.oid = a.atttypid WHERE a.attrelid = $1::regclass AND "
+                             "a.attnum > 0 AND NOT a.attisdropped",
                              Params::of(quoted(type->version_table())));
   for (const auto &column : type->columns) {
     ColumnType value_type = ColumnType::text;

@@ -109,7 +109,8 @@ PageCursor PageCursor::decode(const std::string &text, const std::string &read) 
   if (sum == object.end() || !sum->is_string()) throw_malformed_cursor("no checksum");
   std::string given_sum = sum->get<std::string>();
   object.erase("sum");
-  if (fingerprint(object) != given_sum) throw_malformed_cursor("its checksum does not match: cut or changed");
+  if (fingerprint(object) != given_sum)
+    throw_malformed_cursor("its checksum does not match: cut or changed");
   auto version = object.find("v");
   if (version == object.end() || !version->is_number_integer() ||
       version->get<int>() != cursor_format_version)

@@ -235,7 +235,8 @@ std::string keyset_condition(const std::vector<SortKey> &keys, const nlohmann::j
   std::vector<std::string> values;  // the bound value of each key, empty for NULL
   for (std::size_t index = 0; index < keys.size(); ++index) {
     if (last[index].is_null()) {
-      if (!keys[index].field.nullable) detail::throw_malformed_cursor("a NULL key of a NOT NULL field");
+      if (!keys[index].field.nullable)
+        detail::throw_malformed_cursor("a NULL key of a NOT NULL field");
       values.emplace_back();
       continue;
     }

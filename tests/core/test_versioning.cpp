@@ -595,6 +595,19 @@ TEST_F(VersioningTest, TheFirstPagePinsTheInstantEveryLaterPageReads) {
   EXPECT_EQ(repo.find().size(), 30u - 6u + 10u) << "the present did change";
 }
 
+TEST_F(VersioningTest, APagedReadLeavesOutTheTransactionsOwnUncommittedVersions) {
+  auto s = session();
+  create_projects(s, 3);
+  auto repo = s.repository("project");
+  repo.create({{"name", "not committed yet"}});
+  EXPECT_EQ(repo.find().size(), 4u) << "an unpaged read of the present sees it";
+  std::size_t pages = 0;
+  EXPECT_EQ(walk(repo, {}, 2, &pages).size(), 3u) << "pages read as of the last commit";
+  EXPECT_EQ(pages, 2u);
+  s.commit("now committed");
+  EXPECT_EQ(walk(repo, {}, 2).size(), 4u);
+}
+
 TEST_F(VersioningTest, AsOfAndAsOfCommitArePinnedAsGiven) {
   auto s = session();
   create_projects(s, 12);

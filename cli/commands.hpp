@@ -41,5 +41,6 @@ int run_log(const std::vector<std::string> &arguments);
 int run_revert(const std::vector<std::string> &arguments);
 int run_cherry_pick(const std::vector<std::string> &arguments);
 int run_tag(const std::vector<std::string> &arguments);
+int run_find(const std::vector<std::string> &arguments);
 
 } // namespace evcs::cli

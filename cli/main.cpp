@@ -30,6 +30,8 @@ const std::map<std::string, Command> &commands() {
       {"merge", {"three-way merge of one branch into another: at once, previewed or staged",
                  evcs::cli::run_merge}},
       {"log", {"the commit log or graph, or the history of one entity", evcs::cli::run_log}},
+      {"find", {"the entities of one type, filtered and ordered, a page at a time",
+                evcs::cli::run_find}},
       {"revert", {"a new commit undoing what one commit changed", evcs::cli::run_revert}},
       {"cherry-pick", {"a new commit applying what one commit changed",
                        evcs::cli::run_cherry_pick}},

@@ -724,10 +724,13 @@ function Repository:version(record, err)
   return version_table(record, err)
 end
 
--- Every record of an array of versions through Repository:version; passes nil, err through.
-local function version_records(repository, records, err)
-  if records == nil then return nil, err end
+-- A page { versions = {...}, cursor = text or nil } as the array of its versions (each through
+-- Repository:version) with a `cursor` field; passes nil, err through.
+local function version_page(repository, page, err)
+  if page == nil then return nil, err end
+  local records = page.versions
   for _, record in ipairs(records) do repository:version(record) end
+  records.cursor = page.cursor
   return records
 end
 
@@ -806,14 +809,16 @@ function Repository:get(head_id, options)
                                  instant(options.as_of, "as_of"), options.branch))
 end
 
-local history_keys = { branch = true }
+local history_keys = { branch = true, limit = true, after = true }
 
---- Every version on the branch, oldest first, each with `changed` (the fields it changed).
+--- Every version on the branch, oldest first (by valid_from, branch, version), each with
+--- `changed` (the fields it changed). Options: branch, limit, after (as find's: with a limit the
+--- result's `cursor` continues it).
 function Repository:history(head_id, options)
   check_keys("history", options, history_keys)
-  options = options or {}
-  return version_records(self, json_call(native.evcs_repository_history, self.handle, head_id,
-                                          options.branch))
+  local encoded = options ~= nil and next(options) ~= nil and encode(options) or nil
+  return version_page(self, json_call(native.evcs_repository_history_page, self.handle, head_id,
+                                      encoded))
 end
 
 --- The version visible at commit `ref` (an id, a unique prefix of at least four hex digits, a
@@ -823,12 +828,14 @@ function Repository:get_at_commit(head_id, ref)
   return self:version(json_call(native.evcs_repository_get_at_commit, self.handle, head_id, ref))
 end
 
-local range_keys = { from = true, to = true, mode = true, branch = true, limit = true }
+local range_keys = { from = true, to = true, mode = true, branch = true, limit = true,
+                     after = true }
 
 --- Every version of the type on a branch over a system-time range, oldest first. `range`:
 --- from, to (UTC micros or evcs.timestamp; nil: open), mode ("from_to": valid at some instant
 --- of [from, to), the default; "between": of [from, to]; "contained_in": began and ended
---- within [from, to]), branch (default the session's; only its own versions), limit.
+--- within [from, to]), branch (default the session's; only its own versions), limit, after (as
+--- find's: with a limit the result's `cursor` continues it). Ordered by valid_from, head_id.
 function Repository:versions(range)
   if range ~= nil and type(range) ~= "table" then invalid_argument("versions takes a table") end
   check_keys("versions", range, range_keys)
@@ -837,7 +844,7 @@ function Repository:versions(range)
   given.from = instant(given.from, "from")
   given.to = instant(given.to, "to")
   local encoded = next(given) ~= nil and encode(given) or nil
-  return version_records(self, json_call(native.evcs_repository_versions, self.handle, encoded))
+  return version_page(self, json_call(native.evcs_repository_versions_page, self.handle, encoded))
 end
 
 -- The find options as JSON text; the engine checks the keys and their values.
@@ -857,10 +864,13 @@ end
 
 --- The state of every entity matching `options.where` at `options.as_of`: an array of version
 --- tables. Options: where, order_by ("field", "-field" or an array), limit, offset, as_of, branch,
---- as_of_commit (a commit ref instead of as_of: the state of the commit's branch at the commit).
+--- as_of_commit (a commit ref instead of as_of: the state of the commit's branch at the commit),
+--- after (a cursor). With a limit the array's `cursor` field is the cursor of the next page (nil
+--- after the last): repo:find{limit = 100, after = page.cursor} with the same where, order_by
+--- and branch continues the walk, as of the instant the first page pinned.
 function Repository:find(options)
-  return version_records(self, json_call(native.evcs_repository_find, self.handle,
-                                          find_options(options)))
+  return version_page(self, json_call(native.evcs_repository_find_page, self.handle,
+                                      find_options(options)))
 end
 
 --- How many entities match (options as find's: where, as_of, branch, as_of_commit).

@@ -96,7 +96,7 @@ EVCS_HANDLE_OUT(evcs_repository)
   SWIG_arg++;
 }
 %typemap(freearg) char **out_version "evcs_free(text$argnum);"
-%apply char **out_version { char **out_versions, char **out_json };
+%apply char **out_version { char **out_versions, char **out_json, char **out_page };
 
 /* Optional instants (`const int64_t *as_of`): nil is NULL, otherwise an integer. */
 %typemap(in, checkfn="SWIG_lua_isnilinteger") const int64_t *as_of (int64_t instant = 0) {

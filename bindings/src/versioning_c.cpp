@@ -60,18 +60,26 @@ std::int64_t integer_option(const json &value, const char *key) {
   return value.get<std::int64_t>();
 }
 
+// The options object `text` holds: nothing for NULL or "null"; InvalidArgument for anything but
+// an object, naming `what` and the keys it takes (`listed`).
+std::optional<json> options_object(const char *text, const std::string &what, const char *listed) {
+  if (text == nullptr) return std::nullopt;
+  json given = json_argument(text, what.c_str());
+  if (given.is_null()) return std::nullopt;
+  if (!given.is_object())
+    throw evcs::InvalidArgument(what + " must be an object with any of " + listed);
+  return given;
+}
+
 // NULL, "null" or an object with the keys of evcs::FindOptions.
 evcs::FindOptions find_options_argument(const char *text) {
   evcs::FindOptions options;
-  if (text == nullptr) return options;
-  json given = json_argument(text, "the find options JSON");
-  if (given.is_null()) return options;
-  const char *listed = "where, order_by, limit, offset, as_of, branch, as_of_commit";
-  if (!given.is_object())
-    throw evcs::InvalidArgument(std::string("the find options JSON must be an object with any "
-                                            "of ") + listed);
-  static const std::set<std::string> known = {"where", "order_by", "limit",  "offset",
-                                              "as_of", "branch",   "as_of_commit"};
+  const char *listed = "where, order_by, limit, offset, as_of, branch, as_of_commit, after";
+  std::optional<json> object = options_object(text, "the find options JSON", listed);
+  if (!object) return options;
+  const json &given = *object;
+  static const std::set<std::string> known = {"where",  "order_by", "limit",        "offset",
+                                              "as_of",  "branch",   "as_of_commit", "after"};
   for (const auto &[key, value] : given.items()) {
     if (known.count(key) == 0)
       throw evcs::InvalidArgument("unknown find option \"" + key + "\" (known: " + listed + ")");
@@ -98,11 +106,12 @@ evcs::FindOptions find_options_argument(const char *text) {
       options.offset = integer_option(value, "offset");
     } else if (key == "as_of") {
       options.as_of = integer_option(value, "as_of");
-    } else if (key == "branch" || key == "as_of_commit") {
+    } else {
       if (!value.is_string())
         throw evcs::InvalidArgument("the find option \"" + key + "\" must be a string, not " +
                                     value.dump());
-      (key == "branch" ? options.branch : options.as_of_commit) = value.get<std::string>();
+      (key == "branch" ? options.branch : key == "after" ? options.after : options.as_of_commit) =
+          value.get<std::string>();
     }
   }
   return options;
@@ -111,19 +120,16 @@ evcs::FindOptions find_options_argument(const char *text) {
 // NULL, "null" or an object with the keys of evcs::VersionRange.
 evcs::VersionRange version_range_argument(const char *text) {
   evcs::VersionRange range;
-  if (text == nullptr) return range;
-  json given = json_argument(text, "the version range JSON");
-  if (given.is_null()) return range;
-  const char *listed = "from, to, mode, branch, limit";
-  if (!given.is_object())
-    throw evcs::InvalidArgument(std::string("the version range JSON must be an object with any "
-                                            "of ") + listed);
+  const char *listed = "from, to, mode, branch, limit, after";
+  std::optional<json> object = options_object(text, "the version range JSON", listed);
+  if (!object) return range;
+  const json &given = *object;
   for (const auto &[key, value] : given.items()) {
     std::optional<std::int64_t> *integer = key == "from"    ? &range.from
                                            : key == "to"    ? &range.to
                                            : key == "limit" ? &range.limit
                                                             : nullptr;
-    if (integer == nullptr && key != "mode" && key != "branch")
+    if (integer == nullptr && key != "mode" && key != "branch" && key != "after")
       throw evcs::InvalidArgument("unknown version range option \"" + key + "\" (known: " +
                                   listed + ")");
     if (value.is_null()) continue;
@@ -138,10 +144,37 @@ evcs::VersionRange version_range_argument(const char *text) {
     } else if (key == "mode") {
       range.mode = value.get<std::string>();
     } else {
-      range.branch = value.get<std::string>();
+      (key == "branch" ? range.branch : range.after) = value.get<std::string>();
     }
   }
   return range;
+}
+
+// NULL, "null" or an object with the keys of evcs::HistoryOptions.
+evcs::HistoryOptions history_options_argument(const char *text) {
+  evcs::HistoryOptions options;
+  const char *listed = "branch, limit, after";
+  std::optional<json> object = options_object(text, "the history options JSON", listed);
+  if (!object) return options;
+  const json &given = *object;
+  for (const auto &[key, value] : given.items()) {
+    if (key != "branch" && key != "limit" && key != "after")
+      throw evcs::InvalidArgument("unknown history option \"" + key + "\" (known: " + listed +
+                                  ")");
+    if (value.is_null()) continue;
+    if (key == "limit") {
+      if (!value.is_number_integer())
+        throw evcs::InvalidArgument("the history option \"limit\" must be an integer, not " +
+                                    value.dump());
+      options.limit = value.get<std::int64_t>();
+    } else if (!value.is_string()) {
+      throw evcs::InvalidArgument("the history option \"" + key + "\" must be a string, not " +
+                                  value.dump());
+    } else {
+      (key == "branch" ? options.branch : options.after) = value.get<std::string>();
+    }
+  }
+  return options;
 }
 
 std::optional<std::string> optional_branch(const char *branch) {
@@ -290,6 +323,16 @@ int evcs_repository_history(char **out_versions, evcs_repository *repository,
   });
 }
 
+int evcs_repository_history_page(char **out_page, evcs_repository *repository,
+                                 const char *head_id, const char *options_json) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_page, repository);
+    std::string id = text_argument(head_id, "the head id");
+    evcs::VersionPage page = repo.history_page(id, history_options_argument(options_json));
+    *out_page = copy_out(page.to_json_text());
+  });
+}
+
 int evcs_repository_get_at_commit(char **out_version, evcs_repository *repository,
                                   const char *head_id, const char *ref) {
   return guarded([&] {
@@ -305,6 +348,22 @@ int evcs_repository_versions(char **out_versions, evcs_repository *repository,
   return guarded([&] {
     evcs::Repository &repo = prepare(out_versions, repository);
     *out_versions = versions_out(repo.versions(version_range_argument(range_json)));
+  });
+}
+
+int evcs_repository_versions_page(char **out_page, evcs_repository *repository,
+                                  const char *range_json) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_page, repository);
+    *out_page = copy_out(repo.versions_page(version_range_argument(range_json)).to_json_text());
+  });
+}
+
+int evcs_repository_find_page(char **out_page, evcs_repository *repository,
+                              const char *options_json) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_page, repository);
+    *out_page = copy_out(repo.find_page_json(find_options_argument(options_json)));
   });
 }
 

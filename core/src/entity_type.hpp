@@ -36,6 +36,9 @@ struct EntityType {
   // Per column, in the same order: its type as the version table has it (format_type), which a
   // value sent as text is cast to.
   std::vector<std::string> sql_types;
+  // Per column, in the same order: whether the version table allows NULL in it (a keyset
+  // predicate needs IS NULL arms only for those).
+  std::vector<bool> nullable;
 
   // The whole of an update in autocommit mode in the common case, as one statement
   // (autocommit_update_statement, src/repository.cpp) for the columns it changes, given as

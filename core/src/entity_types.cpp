@@ -103,20 +103,24 @@ std::shared_ptr<const EntityType> EntityTypeRegistry::find(SessionState &session
   // The version table's column types, read once per definition, as results report them (the
   // server describes a domain's cells as its base type).
   Result types = session.run("SELECT a.attname::text, coalesce(nullif(t.typbasetype, 0), "
-                             "a.atttypid)::bigint, format_type(a.atttypid, a.atttypmod) FROM "
-                             "pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE "
-                             "a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+                             "a.atttypid)::bigint, format_type(a.atttypid, a.atttypmod), "
+                             "a.attnotnull FROM pg_attribute a JOIN pg_type t ON "
+                             "t.oid = a.atttypid WHERE a.attrelid = $1::regclass AND "
+                             "a.attnum > 0 AND NOT a.attisdropped",
                              Params::of(quoted(type->version_table())));
   for (const auto &column : type->columns) {
     ColumnType value_type = ColumnType::text;
     std::string sql_type = "text";
+    bool nullable = true;
     for (std::int64_t row = 0; row < types.rows(); ++row)
       if (types.get_text(row, 0) == column.name) {
         value_type = column_type_of_oid(static_cast<std::uint32_t>(types.get_int64(row, 1)));
         sql_type = types.get_text(row, 2);
+        nullable = !types.get_bool(row, 3);
       }
     type->value_types.push_back(value_type);
     type->sql_types.push_back(sql_type);
+    type->nullable.push_back(nullable);
   }
   std::lock_guard<std::mutex> lock(mutex_);
   types_[name] = {std::move(definition), type};

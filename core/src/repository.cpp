@@ -3,6 +3,7 @@
 #include "entity_type.hpp"
 #include "evcs/error.hpp"
 #include "evcs/versioning.hpp"
+#include "page_cursor.hpp"
 #include "session_state.hpp"
 
 #include <algorithm>
@@ -10,18 +11,48 @@
 #include <cstring>
 #include <numeric>
 #include <string_view>
+#include <tuple>
 
 namespace evcs {
 
 using detail::EntityType;
+using detail::PageCursor;
 using detail::quoted;
 using detail::SessionState;
 
 namespace {
 
+// A version row as every read here selects it: EntityType::select_list's columns, in its order
+// (the system columns, then the entity's fields), so cells are read by position.
+namespace version_column {
+enum : std::int64_t {
+  head_id, branch, version_number, valid_from, valid_to, deleted, parent_branch, parent_version,
+  merged_from, author, first_field
+};
+} // namespace version_column
+
+// A field filters and order_by may name, as a read uses it: its SQL, the type a value bound as
+// text is cast to for comparing with it, whether it may be NULL, and its cell in a version row.
+struct QueryableField {
+  std::string sql;
+  std::string sql_type;
+  bool nullable;
+  std::int64_t cell;
+};
+
 // Version metadata that filters and order_by may name besides the entity's own columns.
-const char *const queryable_system_fields[] = {"head_id", "version", "valid_from", "valid_to",
-                                               "author", nullptr};
+struct SystemField {
+  const char *name;
+  const char *sql_type;
+  bool nullable;
+  std::int64_t cell;
+};
+const SystemField queryable_system_fields[] = {
+    {"head_id", "uuid", false, version_column::head_id},
+    {"version", "int", false, version_column::version_number},
+    {"valid_from", "timestamptz", false, version_column::valid_from},
+    {"valid_to", "timestamptz", true, version_column::valid_to},
+    {"author", "text", true, version_column::author}};
 
 std::string known_fields(const EntityType &type) {
   std::string known;
@@ -29,13 +60,22 @@ std::string known_fields(const EntityType &type) {
   return known;
 }
 
-std::string field_sql(const EntityType &type, const std::string &field) {
-  if (type.has_column(field)) return quoted(field);
-  for (const char *const *system = queryable_system_fields; *system != nullptr; ++system)
-    if (field == *system) return quoted(field);
+QueryableField queryable_field(const EntityType &type, const std::string &field) {
+  for (std::size_t index = 0; index < type.columns.size(); ++index)
+    if (type.columns[index].name == field)
+      return {quoted(field), type.sql_types[index], type.nullable[index],
+              version_column::first_field + static_cast<std::int64_t>(index)};
+  std::string metadata;
+  for (const auto &system : queryable_system_fields) {
+    if (field == system.name) return {quoted(field), system.sql_type, system.nullable, system.cell};
+    metadata += (metadata.empty() ? "" : ", ") + std::string(system.name);
+  }
   throw InvalidArgument("unknown field '" + field + "' of entity type '" + type.name +
-                        "' (fields: " + known_fields(type) +
-                        "; metadata: head_id, version, valid_from, valid_to, author)");
+                        "' (fields: " + known_fields(type) + "; metadata: " + metadata + ")");
+}
+
+std::string field_sql(const EntityType &type, const std::string &field) {
+  return queryable_field(type, field).sql;
 }
 
 // A JSON scalar as the text the server parses for the column's type.
@@ -150,14 +190,131 @@ private:
   Params &params_;
 };
 
-// A version row as every read here selects it: EntityType::select_list's columns, in its order
-// (the system columns, then the entity's fields), so cells are read by position.
-namespace version_column {
-enum : std::int64_t {
-  head_id, branch, version_number, valid_from, valid_to, deleted, parent_branch, parent_version,
-  merged_from, author, first_field
+// One key of a read's order.
+struct SortKey {
+  QueryableField field;
+  bool descending;
 };
-} // namespace version_column
+
+// find's order: order_by's fields ("-field": descending), then head_id, which makes the order
+// total (a state has one version per entity), so a cursor names exactly one position.
+std::vector<SortKey> find_sort_keys(const EntityType &type,
+                                    const std::vector<std::string> &order_by) {
+  std::vector<SortKey> keys;
+  for (const auto &field : order_by) {
+    const bool descending = !field.empty() && field[0] == '-';
+    keys.push_back({queryable_field(type, descending ? field.substr(1) : field), descending});
+  }
+  keys.push_back({queryable_field(type, "head_id"), false});
+  return keys;
+}
+
+// PostgreSQL's defaults, which the keyset predicate below follows: ASC puts NULLs last, DESC
+// first.
+std::string order_sql(const std::vector<SortKey> &keys) {
+  std::string sql;
+  for (const auto &key : keys)
+    sql += (sql.empty() ? "" : ", ") + key.field.sql + (key.descending ? " DESC" : "");
+  return sql;
+}
+
+// The rows after the one whose sort keys were `last` (the server's text of each, null for
+// NULL), in the order of `keys`, written out as
+//   k1 after c1 OR (k1 = c1 AND k2 after c2) OR (k1 = c1 AND k2 = c2 AND k3 after c3) ...
+// where "after" is greater for ASC (or NULL, which sorts last) and smaller for DESC (a NULL
+// key, first in DESC, is followed by every non-NULL one), and a NULL key equals only NULL. A row
+// comparison (k1, k2) > (c1, c2) would be shorter but is wrong for mixed directions and NULLs.
+// Each value is bound once and cast to its column's type, so it compares as the column does.
+// In front stands a bound on the first key alone, implied by the rest, so that an index led by
+// it scans from the cursor on instead of filtering from the start.
+std::string keyset_condition(const std::vector<SortKey> &keys, const nlohmann::json &last,
+                             Params &params) {
+  if (!last.is_array() || last.size() != keys.size())
+    detail::throw_malformed_cursor("its last row has " + std::to_string(last.size()) +
+                                   " sort keys, the order " + std::to_string(keys.size()));
+  std::vector<std::string> values;  // the bound value of each key, empty for NULL
+  for (std::size_t index = 0; index < keys.size(); ++index) {
+    if (last[index].is_null()) {
+      if (!keys[index].field.nullable)
+        detail::throw_malformed_cursor("a NULL key of a NOT NULL field");
+      values.emplace_back();
+      continue;
+    }
+    if (!last[index].is_string()) detail::throw_malformed_cursor("a sort key that is not text");
+    params.add(last[index].get<std::string>());
+    values.push_back("$" + std::to_string(params.size()) + "::" + keys[index].field.sql_type);
+  }
+  auto after = [&](std::size_t index) -> std::string {
+    const std::string &column = keys[index].field.sql;
+    const std::string &value = values[index];
+    if (value.empty()) return keys[index].descending ? column + " IS NOT NULL" : "";
+    if (keys[index].descending) return column + " < " + value;
+    if (!keys[index].field.nullable) return column + " > " + value;
+    return "(" + column + " > " + value + " OR " + column + " IS NULL)";
+  };
+  auto equal = [&](std::size_t index) {
+    const std::string &column = keys[index].field.sql;
+    return values[index].empty() ? column + " IS NULL" : column + " = " + values[index];
+  };
+  std::string any, equal_before;
+  for (std::size_t index = 0; index < keys.size(); ++index) {
+    std::string beyond = after(index);
+    if (!beyond.empty()) any += (any.empty() ? "(" : " OR (") + equal_before + beyond + ")";
+    equal_before += equal(index) + " AND ";
+  }
+  if (any.empty()) any = "FALSE";
+  std::string bound;
+  const SortKey &first = keys.front();
+  if (keys.size() > 1 && !values.front().empty() && first.descending)
+    bound = first.field.sql + " <= " + values.front();
+  else if (keys.size() > 1 && !values.front().empty() && !first.field.nullable)
+    bound = first.field.sql + " >= " + values.front();
+  else if (keys.size() > 1 && values.front().empty() && !first.descending)
+    bound = first.field.sql + " IS NULL";
+  return bound.empty() ? "(" + any + ")" : bound + " AND (" + any + ")";
+}
+
+// The last row's sort keys as a cursor keeps them: the server's text of each cell, null for NULL.
+nlohmann::json sort_key_texts(const Result &result, std::int64_t row,
+                              const std::vector<SortKey> &keys) {
+  nlohmann::json texts = nlohmann::json::array();
+  for (const auto &key : keys)
+    texts.push_back(result.is_null(row, key.field.cell)
+                        ? nlohmann::json(nullptr)
+                        : nlohmann::json(result.get_text(row, key.field.cell)));
+  return texts;
+}
+
+// The latest committed commit stamp, read inside the statement that reads as of it: every
+// commit stamped at or before it is visible in that statement's snapshot (commits take stamps
+// in commit order under the clock row's lock, and the row shows the last committed one), and a
+// commit still in flight, or to come, stamps later. So the state as of it is the committed
+// present, and stays what it was for every later read as of it: the instant a first page pins.
+constexpr const char *latest_committed_stamp =
+    "(SELECT last_stamp FROM evcs_clock WHERE id = 1)";
+
+// The cursor `after` continues, checked against the read it is given to: the same kind of read,
+// branch, order and selection (`what_selects` names the latter in the message), and as_of
+// when one is given.
+PageCursor continued_cursor(const std::string &after, const std::string &read,
+                            const std::string &branch, const std::optional<std::int64_t> &as_of,
+                            const std::vector<std::string> &order, const std::string &selection,
+                            const char *what_selects) {
+  PageCursor cursor = PageCursor::decode(after, read);
+  if (cursor.order != order)
+    detail::throw_cursor_of_another_query("it was made for order_by " +
+                                          nlohmann::json(cursor.order).dump() + ", not " +
+                                          nlohmann::json(order).dump());
+  if (cursor.selection != selection)
+    detail::throw_cursor_of_another_query(std::string("it was made for ") + what_selects);
+  if (cursor.branch != branch)
+    detail::throw_cursor_of_another_query("it reads branch '" + cursor.branch + "', not '" +
+                                          branch + "'");
+  if (as_of && *as_of != cursor.at)
+    detail::throw_cursor_of_another_query("it reads as of " + format_timestamp(cursor.at) +
+                                          ", not " + format_timestamp(*as_of));
+  return cursor;
+}
 
 // Everything of the row's version but its fields.
 Version metadata_from_row(const Result &result, std::int64_t row) {
@@ -285,6 +442,14 @@ std::optional<Version> update_in_one_statement(SessionState &session, const Enti
   return version_from_row(updated, 0, type);
 }
 
+// A page as JSON text: {"versions": <the records' array>, "cursor": text or null}.
+std::string page_json(const std::string &versions_array, const std::optional<std::string> &cursor) {
+  std::string out = "{\"versions\":" + versions_array + ",\"cursor\":";
+  if (cursor) detail::append_json_string(out, *cursor);
+  else out += "null";
+  return out + "}";
+}
+
 } // namespace
 
 nlohmann::json Version::to_json() const { return nlohmann::json::parse(to_json_text()); }
@@ -305,6 +470,13 @@ std::string Version::to_json_text() const {
     }
   });
   return out;
+}
+
+std::string VersionPage::to_json_text() const {
+  std::string versions_array = "[";
+  for (std::size_t index = 0; index < versions.size(); ++index)
+    versions_array += (index == 0 ? "" : ",") + versions[index].to_json_text();
+  return page_json(versions_array + "]", cursor);
 }
 
 Repository::Repository(std::shared_ptr<SessionState> session,
@@ -432,15 +604,59 @@ std::optional<Version> Repository::get_at_commit(const std::string &head_id,
 
 std::vector<Version> Repository::history(const std::string &head_id,
                                          const std::optional<std::string> &branch) {
+  return history_page(head_id, {branch, std::nullopt, std::nullopt}).versions;
+}
+
+namespace {
+
+// History's order, total over an entity's versions (one per branch and instant); a cursor
+// keeps the last version's key as [valid_from, branch, version].
+using HistoryKey = std::tuple<std::int64_t, std::string, std::int64_t>;
+
+HistoryKey history_key(const Version &version) {
+  return {version.valid_from, version.branch, version.version};
+}
+
+HistoryKey history_key(const nlohmann::json &last) {
+  if (last.size() != 3 || !last[0].is_number_integer() || !last[1].is_string() ||
+      !last[2].is_number_integer())
+    detail::throw_malformed_cursor("not the key of a version in a history");
+  return {last[0].get<std::int64_t>(), last[1].get<std::string>(), last[2].get<std::int64_t>()};
+}
+
+} // namespace
+
+VersionPage Repository::history_page(const std::string &head_id, const HistoryOptions &options) {
   SessionState::UseGuard guard(*session_, type_->name);
+  if (options.limit && *options.limit < 0) throw InvalidArgument("LIMIT must not be negative");
+  const std::string branch = branch_or_default(options.branch);
+  const std::string selection = detail::fingerprint(head_id);
+  std::optional<PageCursor> previous;
+  std::optional<std::int64_t> at;
+  if (options.after) {
+    previous = continued_cursor(*options.after, "history", branch, std::nullopt, {}, selection,
+                                "another entity");
+    at = previous->at;
+  }
+  // Paged, the history is read as of the pinned instant (VersionPage); otherwise up to now.
+  const bool pin_latest = options.limit && !at;
+  Params params = Params::of(head_id, branch);
+  std::string instant = "'infinity'";
+  if (at) {
+    params.add(Timestamp{*at});
+    instant = "$3::timestamptz";
+  } else if (pin_latest) {
+    instant = latest_committed_stamp;
+  }
   // Every version of the entity on the branches the read goes through, nearest first, each
   // branch up to the instant it is read at.
-  Result result = session_->run(
-      "SELECT " + type_->select_list("v.") + ", l.depth FROM evcs_lineage($2, 'infinity') l "
-      "JOIN " + quoted(type_->version_table()) + " v ON v.head_id = $1::uuid AND "
-      "v.branch = l.branch AND v.valid_from <= l.at ORDER BY l.depth, v.valid_from",
-      Params::of(head_id, branch_or_default(branch)));
-  const std::int64_t depth_column = result.columns() - 1;
+  Result result = session_->run_as_of(
+      "SELECT " + type_->select_list("v.") + ", l.depth" + (pin_latest ? ", " + instant : "") +
+          " FROM evcs_lineage($2, " + instant + ") l JOIN " + quoted(type_->version_table()) +
+          " v ON v.head_id = $1::uuid AND v.branch = l.branch AND v.valid_from <= l.at "
+          "ORDER BY l.depth, v.valid_from",
+      params, at);
+  const std::int64_t depth_column = type_->columns.size() + version_column::first_field;
   // A branch read through to its parent only before its own first version: an ancestor's
   // versions count up to the first version of any nearer branch.
   std::vector<Version> versions;
@@ -456,8 +672,8 @@ std::vector<Version> Repository::history(const std::string &head_id,
     nearer_first = std::min(nearer_first, version.valid_from);
     if (version.valid_from < cutoff) versions.push_back(std::move(version));
   }
-  std::stable_sort(versions.begin(), versions.end(), [](const Version &left, const Version &right) {
-    return left.valid_from < right.valid_from;
+  std::sort(versions.begin(), versions.end(), [](const Version &left, const Version &right) {
+    return history_key(left) < history_key(right);
   });
   for (std::size_t index = 0; index < versions.size(); ++index) {
     Version &version = versions[index];
@@ -474,42 +690,109 @@ std::vector<Version> Repository::history(const std::string &head_id,
       version.previous[column.name] = before;
     }
   }
-  return versions;
+  // The page: what `changed` says needs the versions before it, so the whole history (of one
+  // entity) is read and the page cut from it here.
+  auto first = versions.begin();
+  if (previous) {
+    HistoryKey last = history_key(previous->last);
+    first = std::upper_bound(versions.begin(), versions.end(), last,
+                             [](const HistoryKey &key, const Version &version) {
+                               return key < history_key(version);
+                             });
+  }
+  auto end = versions.end();
+  if (options.limit && end - first > *options.limit) end = first + *options.limit;
+  VersionPage page;
+  page.versions.assign(std::make_move_iterator(first), std::make_move_iterator(end));
+  if (end != versions.end() && !page.versions.empty()) {
+    const Version &last = page.versions.back();
+    PageCursor next;
+    next.read = "history";
+    next.branch = branch;
+    next.at = at ? *at : result.get_timestamp(0, result.columns() - 1);
+    next.selection = selection;
+    next.last = nlohmann::json::array({last.valid_from, last.branch, last.version});
+    page.cursor = next.encode();
+  }
+  return page;
 }
 
 std::vector<Version> Repository::versions(const VersionRange &range) {
+  return versions_page(range).versions;
+}
+
+VersionPage Repository::versions_page(const VersionRange &range) {
   SessionState::UseGuard guard(*session_, type_->name);
-  const char *condition = nullptr;
-  if (range.mode == "from_to")
-    condition = "($2::timestamptz IS NULL OR coalesce(valid_to, 'infinity') > $2) AND "
-                "($3::timestamptz IS NULL OR valid_from < $3)";
-  else if (range.mode == "between")
-    condition = "($2::timestamptz IS NULL OR coalesce(valid_to, 'infinity') > $2) AND "
-                "($3::timestamptz IS NULL OR valid_from <= $3)";
-  else if (range.mode == "contained_in")
-    condition = "($2::timestamptz IS NULL OR valid_from >= $2) AND "
-                "coalesce(valid_to, 'infinity') <= coalesce($3::timestamptz, 'infinity')";
-  else
+  if (range.mode != "from_to" && range.mode != "between" && range.mode != "contained_in")
     throw InvalidArgument("a version range's mode must be \"from_to\", \"between\" or "
                           "\"contained_in\", not \"" + range.mode + "\"");
   if (range.from && range.to && *range.from > *range.to)
     throw InvalidArgument("a version range must not end before it starts");
   if (range.limit && *range.limit < 0) throw InvalidArgument("LIMIT must not be negative");
+  const std::string branch = branch_or_default(range.branch);
+  auto bound = [](const std::optional<std::int64_t> &at) {
+    return at ? nlohmann::json(*at) : nlohmann::json(nullptr);
+  };
+  const std::string selection =
+      detail::fingerprint(nlohmann::json::array({range.mode, bound(range.from), bound(range.to)}));
+  const std::vector<SortKey> keys = {{queryable_field(*type_, "valid_from"), false},
+                                     {queryable_field(*type_, "head_id"), false}};
+  std::optional<PageCursor> previous;
+  if (range.after)
+    previous = continued_cursor(*range.after, "versions", branch, std::nullopt, {}, selection,
+                                "another range");
   auto instant = [](const std::optional<std::int64_t> &at) {
     return at ? std::optional<Timestamp>(Timestamp{*at}) : std::nullopt;
   };
-  Params params = Params::of(branch_or_default(range.branch));
+  Params params = Params::of(branch);
   params.add(instant(range.from)).add(instant(range.to));
-  params.add(range.limit);
-  Result result = session_->run_as_of(
-      "SELECT " + type_->select_list() + " FROM " + quoted(type_->version_table()) +
-          " WHERE branch = $1 AND " + condition + " ORDER BY valid_from, head_id LIMIT $4::bigint",
-      params, range.to);
-  std::vector<Version> versions;
-  versions.reserve(static_cast<std::size_t>(result.rows()));
-  for (std::int64_t row = 0; row < result.rows(); ++row)
-    versions.push_back(version_from_row(result, row, *type_));
-  return versions;
+  // Paged, the range is read as of the pinned instant (VersionPage): versions stamped after it
+  // are left out, and an end after it is no end yet.
+  const bool pin_latest = range.limit && !previous;
+  std::string pinned, valid_to = "valid_to";
+  if (previous) {
+    params.add(Timestamp{previous->at});
+    pinned = "$4::timestamptz";
+  } else if (pin_latest) {
+    pinned = latest_committed_stamp;
+  }
+  if (!pinned.empty()) valid_to = "(CASE WHEN valid_to <= " + pinned + " THEN valid_to END)";
+  std::string condition;
+  if (range.mode == "from_to")
+    condition = "($2::timestamptz IS NULL OR coalesce(" + valid_to + ", 'infinity') > $2) AND "
+                "($3::timestamptz IS NULL OR valid_from < $3)";
+  else if (range.mode == "between")
+    condition = "($2::timestamptz IS NULL OR coalesce(" + valid_to + ", 'infinity') > $2) AND "
+                "($3::timestamptz IS NULL OR valid_from <= $3)";
+  else
+    condition = "($2::timestamptz IS NULL OR valid_from >= $2) AND coalesce(" + valid_to +
+                ", 'infinity') <= coalesce($3::timestamptz, 'infinity')";
+  if (!pinned.empty()) condition += " AND valid_from <= " + pinned;
+  if (previous) condition += " AND " + keyset_condition(keys, previous->last, params);
+  std::string sql = "SELECT " + type_->select_list() + (pin_latest ? ", " + pinned : "") +
+                    " FROM " + quoted(type_->version_table()) + " WHERE branch = $1 AND " +
+                    condition + " ORDER BY " + order_sql(keys);
+  if (range.limit) {
+    params.add(*range.limit + 1);
+    sql += " LIMIT $" + std::to_string(params.size()) + "::bigint";
+  }
+  Result result = session_->run_as_of(sql, params, range.to);
+  std::int64_t rows = result.rows();
+  if (range.limit && rows > *range.limit) rows = *range.limit;
+  VersionPage page;
+  page.versions.reserve(static_cast<std::size_t>(rows));
+  for (std::int64_t row = 0; row < rows; ++row)
+    page.versions.push_back(version_from_row(result, row, *type_));
+  if (range.limit && result.rows() > *range.limit && rows > 0) {
+    PageCursor next;
+    next.read = "versions";
+    next.branch = branch;
+    next.at = previous ? previous->at : result.get_timestamp(0, result.columns() - 1);
+    next.selection = selection;
+    next.last = sort_key_texts(result, rows - 1, keys);
+    page.cursor = next.encode();
+  }
+  return page;
 }
 
 Version Repository::revert(const std::string &head_id, std::optional<std::int64_t> to_version,
@@ -536,29 +819,48 @@ Version Repository::revert(const std::string &head_id, std::optional<std::int64_
 
 namespace {
 
-// The state of every entity at the options' instant, as a subquery `v` ($1 = branch,
-// $2 = instant or NULL for now), plus the filter. A branch other than main reads through to
-// its parents: per entity, the nearest branch that has a version valid at its instant wins.
-std::string state_query(const EntityType &type, const FindOptions &options,
-                        const std::string &branch, const std::string &select, Params &params) {
+// The state of every entity as a subquery `v` ($1 = branch), plus the filter: the current state
+// (with the transaction's own uncommitted versions), or the state as of `instant` (SQL: a bound
+// parameter or latest_committed_stamp). A branch other than main reads through to its parents:
+// per entity, the nearest branch that has a version valid at its instant wins. On main, a whole
+// state as of an instant is found through the GiST index on the validity range; a page
+// (`ordered`) is found with plain comparisons instead, which the primary key (head_id, branch,
+// valid_from) walks in head_id order from the cursor on, so a page costs the same anywhere in
+// the walk (the GiST scan would collect and sort every entity from the cursor on).
+std::string state_query(const EntityType &type, const nlohmann::json &where,
+                        const std::string &branch, const std::string &instant, bool ordered,
+                        const std::string &select, Params &params) {
   std::string table = quoted(type.version_table());
-  params.add(branch);
-  params.add(options.as_of ? std::optional<Timestamp>(Timestamp{*options.as_of}) : std::nullopt);
   std::string source;
   if (branch != "main") {
-    source = "SELECT DISTINCT ON (x.head_id) x.* FROM evcs_lineage($1, coalesce($2::timestamptz, "
-             "'infinity')) l JOIN " + table + " x ON x.branch = l.branch AND "
-             "tstzrange(x.valid_from, x.valid_to) @> l.at ORDER BY x.head_id, l.depth";
-  } else if (options.as_of) {
+    source = "SELECT DISTINCT ON (x.head_id) x.* FROM evcs_lineage($1, " +
+             (instant.empty() ? std::string("'infinity'") : instant) + ") l JOIN " + table +
+             " x ON x.branch = l.branch AND tstzrange(x.valid_from, x.valid_to) @> l.at "
+             "ORDER BY x.head_id, l.depth";
+  } else if (!instant.empty() && ordered) {
+    source = "SELECT * FROM " + table + " WHERE branch = $1 AND valid_from <= " + instant +
+             " AND (valid_to IS NULL OR valid_to > " + instant + ")";
+  } else if (!instant.empty()) {
     source = "SELECT * FROM " + table + " WHERE branch = $1 AND "
-             "tstzrange(valid_from, valid_to) @> $2::timestamptz";
+             "tstzrange(valid_from, valid_to) @> " + instant;
   } else {
-    source = "SELECT * FROM " + table + " WHERE branch = $1 AND valid_to IS NULL AND "
-             "$2::timestamptz IS NULL";
+    source = "SELECT * FROM " + table + " WHERE branch = $1 AND valid_to IS NULL";
   }
   FilterCompiler filters(type, params);
   return "SELECT " + select + " FROM (" + source + ") v WHERE NOT deleted AND " +
-         filters.compile(options.where);
+         filters.compile(where);
+}
+
+// Binds the branch ($1) and the instant of a state read; returns the instant's SQL for
+// state_query: `as_of` if given, else latest_committed_stamp when `pin_latest`, else none.
+std::string bind_state(const std::string &branch, const std::optional<std::int64_t> &as_of,
+                       bool pin_latest, Params &params) {
+  params.add(branch);
+  if (as_of) {
+    params.add(Timestamp{*as_of});
+    return "$2::timestamptz";
+  }
+  return pin_latest ? latest_committed_stamp : "";
 }
 
 // The options with as_of_commit turned into the instant and branch it stands for.
@@ -579,54 +881,101 @@ FindOptions at_commit_resolved(SessionState &session, const FindOptions &options
 
 } // namespace
 
-Result Repository::find_rows(const FindOptions &given) {
-  const FindOptions options = at_commit_resolved(*session_, given);
-  Params params;
-  std::string sql = state_query(*type_, options, branch_or_default(options.branch),
-                                type_->select_list(), params);
-  std::string order;
-  for (const auto &field : options.order_by) {
-    bool descending = !field.empty() && field[0] == '-';
-    order += (order.empty() ? "" : ", ") + field_sql(*type_, descending ? field.substr(1) : field) +
-             (descending ? " DESC" : "");
+// The rows a find read: the page is the first `rows_in_page` rows of `result` (one more row
+// than the limit is read to know whether another page follows), and the cursor of the next one.
+struct Repository::FoundRows {
+  Result result;
+  std::int64_t rows_in_page = 0;
+  std::optional<std::string> cursor;
+};
+
+Repository::FoundRows Repository::find_rows(const FindOptions &given) {
+  FindOptions options = at_commit_resolved(*session_, given);
+  if (options.after && options.offset)
+    throw InvalidArgument("give offset or after (a cursor), not both: the cursor already says "
+                          "where the page starts");
+  const std::string branch = branch_or_default(options.branch);
+  const std::vector<SortKey> keys = find_sort_keys(*type_, options.order_by);
+  const std::string selection = detail::fingerprint(options.where);
+  std::optional<PageCursor> previous;
+  if (options.after) {
+    previous = continued_cursor(*options.after, "find", branch, options.as_of, options.order_by,
+                                selection, "another where");
+    options.as_of = previous->at;
   }
-  sql += " ORDER BY " + (order.empty() ? std::string("head_id") : order + ", head_id");
-  auto add_bound = [&](const char *clause, const std::optional<std::int64_t> &bound) {
+  // A page pins the instant it reads (VersionPage): the as_of given, else the latest committed
+  // stamp, read in this statement as its last column. Unless the transaction holds uncommitted
+  // versions of the type, the current state is the state as of that stamp (this statement's
+  // snapshot shows every commit up to it and none after), and reads on the index of current
+  // versions; otherwise the page reads as of the stamp, without them.
+  const bool pin_latest = options.limit && !options.as_of;
+  const bool read_current = pin_latest && session_->written_types.count(type_->name) == 0;
+  Params params;
+  std::string instant = bind_state(branch, options.as_of, pin_latest && !read_current, params);
+  std::string select = type_->select_list();
+  if (pin_latest) select += std::string(", ") + latest_committed_stamp;
+  const bool page = options.limit || previous;
+  std::string sql = state_query(*type_, options.where, branch, instant, page, select, params);
+  if (previous) sql += " AND " + keyset_condition(keys, previous->last, params);
+  sql += " ORDER BY " + order_sql(keys);
+  auto add_bound = [&](const char *clause, const std::optional<std::int64_t> &bound,
+                       std::int64_t extra) {
     if (!bound) return;
     if (*bound < 0) throw InvalidArgument(std::string(clause) + " must not be negative");
-    params.add(*bound);
+    params.add(*bound + extra);
     sql += std::string(" ") + clause + " $" + std::to_string(params.size()) + "::bigint";
   };
-  add_bound("LIMIT", options.limit);
-  add_bound("OFFSET", options.offset);
-  return session_->run_as_of(sql, params, options.as_of);
+  add_bound("LIMIT", options.limit, 1);
+  add_bound("OFFSET", options.offset, 0);
+  FoundRows found{session_->run_as_of(sql, params, options.as_of), 0, std::nullopt};
+  found.rows_in_page = found.result.rows();
+  if (!options.limit || found.result.rows() <= *options.limit) return found;
+  found.rows_in_page = *options.limit;
+  if (*options.limit == 0) return found;
+  PageCursor next;
+  next.read = "find";
+  next.branch = branch;
+  next.at = options.as_of ? *options.as_of
+                          : found.result.get_timestamp(0, found.result.columns() - 1);
+  next.order = options.order_by;
+  next.selection = selection;
+  next.last = sort_key_texts(found.result, found.rows_in_page - 1, keys);
+  found.cursor = next.encode();
+  return found;
+}
+
+VersionPage Repository::find_page(const FindOptions &options) {
+  SessionState::UseGuard guard(*session_, type_->name);
+  FoundRows found = find_rows(options);
+  VersionPage page;
+  page.versions.reserve(static_cast<std::size_t>(found.rows_in_page));
+  for (std::int64_t row = 0; row < found.rows_in_page; ++row)
+    page.versions.push_back(version_from_row(found.result, row, *type_));
+  page.cursor = std::move(found.cursor);
+  return page;
 }
 
 std::vector<Version> Repository::find(const FindOptions &options) {
-  SessionState::UseGuard guard(*session_, type_->name);
-  Result result = find_rows(options);
-  std::vector<Version> versions;
-  versions.reserve(static_cast<std::size_t>(result.rows()));
-  for (std::int64_t row = 0; row < result.rows(); ++row)
-    versions.push_back(version_from_row(result, row, *type_));
-  return versions;
+  return find_page(options).versions;
 }
 
-std::string Repository::find_json(const FindOptions &options) {
-  SessionState::UseGuard guard(*session_, type_->name);
-  Result result = find_rows(options);
-  std::vector<std::size_t> by_name(type_->columns.size());
+namespace {
+
+// The rows of a page as a JSON array of Version::to_json_text records, written straight from the
+// cells.
+std::string versions_json(const Result &result, std::int64_t rows, const EntityType &type) {
+  std::vector<std::size_t> by_name(type.columns.size());
   std::iota(by_name.begin(), by_name.end(), 0);
   std::sort(by_name.begin(), by_name.end(), [&](std::size_t left, std::size_t right) {
-    return type_->columns[left].name < type_->columns[right].name;
+    return type.columns[left].name < type.columns[right].name;
   });
   std::string out = "[";
-  for (std::int64_t row = 0; row < result.rows(); ++row) {
+  for (std::int64_t row = 0; row < rows; ++row) {
     if (row > 0) out += ',';
     append_version_json(out, metadata_from_row(result, row), [&](std::string &text) {
       for (std::size_t index = 0; index < by_name.size(); ++index) {
         if (index > 0) text += ',';
-        detail::append_json_string(text, type_->columns[by_name[index]].name);
+        detail::append_json_string(text, type.columns[by_name[index]].name);
         text += ':';
         std::int64_t cell = version_column::first_field + static_cast<std::int64_t>(by_name[index]);
         append_field_json(text, result, row, cell);
@@ -637,20 +986,38 @@ std::string Repository::find_json(const FindOptions &options) {
   return out;
 }
 
+} // namespace
+
+std::string Repository::find_json(const FindOptions &options) {
+  SessionState::UseGuard guard(*session_, type_->name);
+  FoundRows found = find_rows(options);
+  return versions_json(found.result, found.rows_in_page, *type_);
+}
+
+std::string Repository::find_page_json(const FindOptions &options) {
+  SessionState::UseGuard guard(*session_, type_->name);
+  FoundRows found = find_rows(options);
+  return page_json(versions_json(found.result, found.rows_in_page, *type_), found.cursor);
+}
+
 std::int64_t Repository::count(const FindOptions &given) {
   SessionState::UseGuard guard(*session_, type_->name);
   const FindOptions options = at_commit_resolved(*session_, given);
+  const std::string branch = branch_or_default(options.branch);
   Params params;
+  std::string instant = bind_state(branch, options.as_of, false, params);
   std::string sql =
-      state_query(*type_, options, branch_or_default(options.branch), "count(*)", params);
+      state_query(*type_, options.where, branch, instant, false, "count(*)", params);
   return session_->run_as_of(sql, params, options.as_of).get_int64(0, 0);
 }
 
 bool Repository::exists(const FindOptions &given) {
   SessionState::UseGuard guard(*session_, type_->name);
   const FindOptions options = at_commit_resolved(*session_, given);
+  const std::string branch = branch_or_default(options.branch);
   Params params;
-  std::string sql = state_query(*type_, options, branch_or_default(options.branch), "1", params);
+  std::string instant = bind_state(branch, options.as_of, false, params);
+  std::string sql = state_query(*type_, options.where, branch, instant, false, "1", params);
   return session_->run_as_of("SELECT EXISTS (" + sql + ")", params, options.as_of).get_bool(0, 0);
 }
 

@@ -231,6 +231,7 @@ def _options_json(
     offset: Optional[int] = None,
     as_of: Optional[HistoryPoint] = None,
     branch: Optional[str] = None,
+    after: Optional[str] = None,
 ) -> str:
     options: Dict[str, Any] = {}
     if where is not None:
@@ -247,6 +248,8 @@ def _options_json(
         options["as_of"] = _micros(as_of)
     if branch is not None:
         options["branch"] = branch
+    if after is not None:
+        options["after"] = after
     return _dumps(options)
 
 
@@ -256,6 +259,7 @@ def _range_json(
     mode: str,
     branch: Optional[str],
     limit: Optional[int],
+    after: Optional[str],
 ) -> str:
     range_: Dict[str, Any] = {"mode": mode}
     if from_ is not None:
@@ -266,6 +270,8 @@ def _range_json(
         range_["branch"] = branch
     if limit is not None:
         range_["limit"] = limit
+    if after is not None:
+        range_["after"] = after
     return _dumps(range_)
 
 
@@ -387,7 +393,12 @@ _META_COLUMNS = ["head_id", "version", "valid_from", "valid_to", "deleted", "aut
 
 
 class VersionList(List[Version]):
-    """The versions a find or history returned, with ``to_pandas()`` and notebook display."""
+    """The versions a find or history returned, with ``to_pandas()`` and notebook display.
+
+    ``cursor`` continues a read with a ``limit``: pass it as ``after=`` with the same query for
+    the next page; None when no row follows (or the read had no limit)."""
+
+    cursor: Optional[str] = None
 
     def _fields(self) -> List[str]:
         names: Dict[str, None] = {}
@@ -424,8 +435,11 @@ def _version(record: Optional[Dict[str, Any]]) -> Optional[Version]:
     return None if record is None else Version(record)
 
 
-def _versions(records: List[Dict[str, Any]]) -> VersionList:
-    return VersionList(Version(record) for record in records)
+def _page(page: Tuple[List[Dict[str, Any]], Optional[str]]) -> VersionList:
+    records, cursor = page
+    versions = VersionList(Version(record) for record in records)
+    versions.cursor = cursor
+    return versions
 
 
 def _head_id(head_id: Union[str, uuid.UUID]) -> str:
@@ -566,10 +580,18 @@ class Repository:
         digits, a tag or a branch name) on the commit's branch, or None."""
         return _version(self._native.get_at_commit(_head_id(head_id), commit))
 
-    def history(self, head_id: Union[str, uuid.UUID], branch: Optional[str] = None) -> VersionList:
-        """Every version on the branch, oldest first, each with the fields it ``changed`` and
-        their ``previous`` values."""
-        return _versions(self._native.history(_head_id(head_id), branch))
+    def history(
+        self,
+        head_id: Union[str, uuid.UUID],
+        branch: Optional[str] = None,
+        limit: Optional[int] = None,
+        after: Optional[str] = None,
+    ) -> VersionList:
+        """Every version on the branch, oldest first (by valid_from, branch, version), each with
+        the fields it ``changed`` and their ``previous`` values. With ``limit``, one page and
+        its ``cursor``; ``after=page.cursor`` continues (the history as of the first page)."""
+        options: Dict[str, Any] = {"branch": branch, "limit": limit, "after": after}
+        return _page(self._native.history(_head_id(head_id), _dumps(options)))
 
     def versions(
         self,
@@ -578,12 +600,14 @@ class Repository:
         mode: str = "from_to",
         branch: Optional[str] = None,
         limit: Optional[int] = None,
+        after: Optional[str] = None,
     ) -> VersionList:
         """Every version of the entity type on ``branch`` (default: the session's) over a
-        system-time range, oldest first. ``mode`` "from_to": valid at some instant of
-        [from_, to); "between": of [from_, to]; "contained_in": began and ended within
-        [from_, to]. An unset bound is open."""
-        return _versions(self._native.versions(_range_json(from_, to, mode, branch, limit)))
+        system-time range, oldest first (by valid_from, head_id). ``mode`` "from_to": valid at
+        some instant of [from_, to); "between": of [from_, to]; "contained_in": began and ended
+        within [from_, to]. An unset bound is open. With ``limit``, one page and its
+        ``cursor``; ``after=page.cursor`` continues."""
+        return _page(self._native.versions(_range_json(from_, to, mode, branch, limit, after)))
 
     def find(
         self,
@@ -593,11 +617,20 @@ class Repository:
         offset: Optional[int] = None,
         as_of: Optional[HistoryPoint] = None,
         branch: Optional[str] = None,
+        after: Optional[str] = None,
     ) -> VersionList:
         """The state at ``as_of`` of every entity matching ``where`` (always parameterised).
-        ``as_of`` may be a commit (a str): the state of the commit's branch at the commit."""
-        return _versions(
-            self._native.find(_options_json(where, order_by, limit, offset, as_of, branch))
+        ``as_of`` may be a commit (a str): the state of the commit's branch at the commit.
+
+        With ``limit``, the result's ``cursor`` continues the walk: ``after=page.cursor`` with
+        the same where, order_by and branch returns the next page (keyset pagination: no rows
+        skipped, so any page costs what the first does). The first page pins an instant (its
+        ``as_of``, else the latest commit as it was read) and every later page reads as of it,
+        so a walk while others commit sees every entity once, as it was then."""
+        return _page(
+            self._native.find(
+                _options_json(where, order_by, limit, offset, as_of, branch, after)
+            )
         )
 
     def count(

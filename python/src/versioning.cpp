@@ -102,6 +102,14 @@ public:
     return parsed;
   }
 
+  // A page {"versions": [...], "cursor": text or null} as (the version records, the cursor).
+  py::tuple page(const py::str &text) const {
+    py::object parsed = parse_json(text);
+    py::object versions = parsed["versions"];
+    for (py::handle record : versions) decode_fields(record);
+    return py::make_tuple(versions, parsed["cursor"]);
+  }
+
 private:
   // "fields", and "previous" (the changed fields' values before the version) the same way.
   void decode_fields(py::handle record) const {
@@ -568,27 +576,27 @@ void register_versioning(py::module_ &module) {
           "versions",
           [](NativeRepository &r, const py::str &range_json) {
             std::string range = utf8(range_json, "the version range JSON");
-            return r.records(text_without_gil([&](char **out) {
-              return evcs_repository_versions(out, r.get(), range.c_str());
+            return r.page(text_without_gil([&](char **out) {
+              return evcs_repository_versions_page(out, r.get(), range.c_str());
             }));
           },
           py::arg("range_json"))
       .def(
           "history",
-          [](NativeRepository &r, const py::str &head_id, const std::optional<py::str> &branch) {
+          [](NativeRepository &r, const py::str &head_id, const py::str &options_json) {
             std::string id = utf8(head_id, "the head id");
-            std::optional<std::string> on = optional_utf8(branch, "the branch name");
-            return r.records(text_without_gil([&](char **out) {
-              return evcs_repository_history(out, r.get(), id.c_str(), c_str(on));
+            std::string options = utf8(options_json, "the history options JSON");
+            return r.page(text_without_gil([&](char **out) {
+              return evcs_repository_history_page(out, r.get(), id.c_str(), options.c_str());
             }));
           },
-          py::arg("head_id"), py::arg("branch"))
+          py::arg("head_id"), py::arg("options_json"))
       .def(
           "find",
           [](NativeRepository &r, const py::str &options_json) {
             std::string options = utf8(options_json, "the find options JSON");
-            return r.records(text_without_gil([&](char **out) {
-              return evcs_repository_find(out, r.get(), options.c_str());
+            return r.page(text_without_gil([&](char **out) {
+              return evcs_repository_find_page(out, r.get(), options.c_str());
             }));
           },
           py::arg("options_json"))

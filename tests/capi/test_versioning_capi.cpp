@@ -1,5 +1,5 @@
-// Versioned entities and branches through the C ABI: JSON records in and out, statuses and last
-// errors for bad input, NULL handles, locked branches and unknown types.
+// Versioned entities and branches through the C ABI: JSON records in and out, pages with their
+// cursors, statuses and last errors for bad input, NULL handles, locked branches and unknown types.
 #include "evcs/evcs.h"
 #include "capi_support.hpp"
 #include "test_database.hpp"
@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -106,6 +107,23 @@ protected:
   json branches() {
     char *out = nullptr;
     EXPECT_EQ(evcs_session_branches(&out, session_), EVCS_OK) << last_message();
+    return take_json(out);
+  }
+  // `count` committed projects to page through, budgets with duplicates and NULLs; their ids.
+  std::vector<std::string> create_pageable(int count) {
+    std::vector<std::string> ids;
+    for (int index = 0; index < count; ++index) {
+      json values = {{"name", "item " + std::to_string(index)},
+                     {"budget", index % 3 == 0 ? json(nullptr) : json(index % 4)}};
+      ids.push_back(create(values.dump().c_str())["head_id"].get<std::string>());
+    }
+    commit();
+    return ids;
+  }
+  json find_page(const json &options) {
+    char *out = nullptr;
+    EXPECT_EQ(evcs_repository_find_page(&out, repo_, options.dump().c_str()), EVCS_OK)
+        << last_message();
     return take_json(out);
   }
 
@@ -661,6 +679,103 @@ TEST_F(CapiVersioningTest, CommitLogAsJsonWithFilters) {
   EXPECT_EQ(evcs_session_commit_log(&out, session_, "[1]"), EVCS_EINVALID);
   EXPECT_EQ(out, nullptr);
   EXPECT_EQ(evcs_session_commit_log(&out, nullptr, nullptr), EVCS_EMISUSE);
+}
+
+// ---- keyset pagination: {"versions", "cursor"} pages ----------------------------------------
+
+TEST_F(CapiVersioningTest, FindPagesCarryTheCursorOfTheNextPage) {
+  create_pageable(11);
+  json options = {{"order_by", {"-budget", "name"}}, {"limit", 4}};
+  json walked = json::array();
+  std::vector<std::size_t> sizes;
+  for (;;) {
+    json page = find_page(options);
+    ASSERT_TRUE(page.is_object());
+    ASSERT_EQ(page.size(), 2u) << page.dump();
+    sizes.push_back(page["versions"].size());
+    for (const auto &version : page["versions"]) walked.push_back(version);
+    if (page["cursor"].is_null()) break;
+    ASSERT_TRUE(page["cursor"].is_string());
+    options["after"] = page["cursor"];
+  }
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{4, 4, 3}));
+  EXPECT_EQ(walked, find(json({{"order_by", {"-budget", "name"}}}).dump().c_str()));
+  // evcs_repository_find takes "after" too and hands back the versions alone.
+  json first = find_page({{"limit", 5}});
+  json second = find(json({{"limit", 5}, {"after", first["cursor"]}}).dump().c_str());
+  EXPECT_EQ(second, find_page({{"limit", 5}, {"after", first["cursor"]}})["versions"]);
+  EXPECT_EQ(second.size(), 5u);
+  EXPECT_TRUE(find_page(json(nullptr))["cursor"].is_null());
+}
+
+TEST_F(CapiVersioningTest, HistoryAndVersionsPages) {
+  const std::string id = create_pageable(11).front();
+  for (int budget = 10; budget < 14; ++budget) {
+    update(id, json({{"budget", budget}}).dump().c_str());
+    commit();
+  }
+  char *out = nullptr;
+  ASSERT_EQ(evcs_repository_history_page(&out, repo_, id.c_str(), R"({"limit": 3})"), EVCS_OK)
+      << last_message();
+  json first = take_json(out);
+  ASSERT_EQ(first["versions"].size(), 3u);
+  EXPECT_EQ(first["versions"][0]["version"], 1);
+  json options = {{"limit", 3}, {"after", first["cursor"]}};
+  ASSERT_EQ(evcs_repository_history_page(&out, repo_, id.c_str(), options.dump().c_str()),
+            EVCS_OK)
+      << last_message();
+  json second = take_json(out);
+  ASSERT_EQ(second["versions"].size(), 2u);
+  EXPECT_EQ(second["versions"][1]["version"], 5);
+  EXPECT_EQ(second["versions"][1]["changed"], json::array({"budget"}));
+  EXPECT_TRUE(second["cursor"].is_null());
+
+  ASSERT_EQ(evcs_repository_versions_page(&out, repo_, R"({"limit": 10})"), EVCS_OK)
+      << last_message();
+  json versions = take_json(out);
+  ASSERT_EQ(versions["versions"].size(), 10u);
+  json range = {{"limit", 10}, {"after", versions["cursor"]}};
+  ASSERT_EQ(evcs_repository_versions_page(&out, repo_, range.dump().c_str()), EVCS_OK)
+      << last_message();
+  json rest = take_json(out);
+  EXPECT_EQ(rest["versions"].size(), 5u) << "11 creations and 4 updates";
+  EXPECT_TRUE(rest["cursor"].is_null());
+}
+
+TEST_F(CapiVersioningTest, BadCursorsAndMisuseAreErrorsWithTheirCodes) {
+  const std::vector<std::string> head_ids = create_pageable(5);
+  json first = find_page({{"limit", 2}, {"order_by", "name"}});
+  const std::string cursor = first["cursor"].get<std::string>();
+  char *out = reinterpret_cast<char *>(1);
+  auto refused = [&](const json &options, int code, const char *sqlstate) {
+    out = reinterpret_cast<char *>(1);
+    EXPECT_EQ(evcs_repository_find_page(&out, repo_, options.dump().c_str()), code)
+        << options.dump();
+    EXPECT_EQ(out, nullptr);
+    EXPECT_STREQ(evcs_error_last_sqlstate(), sqlstate) << last_message();
+  };
+  refused({{"limit", 2}, {"order_by", "-name"}, {"after", cursor}}, EVCS_EINVALID, "EVK01");
+  refused({{"limit", 2}, {"order_by", "name"}, {"after", "%%%"}}, EVCS_EINVALID, "EVK01");
+  refused({{"limit", 2}, {"order_by", "name"}, {"after", cursor.substr(1)}}, EVCS_EINVALID,
+          "EVK01");
+  refused({{"order_by", "name"}, {"after", cursor}, {"offset", 1}}, EVCS_EINVALID, "");
+  refused({{"after", 7}}, EVCS_EINVALID, "");
+  EXPECT_NE(last_message().find("\"after\" must be a string"), std::string::npos);
+  EXPECT_EQ(evcs_repository_history_page(&out, repo_, head_ids[0].c_str(),
+                                         R"({"after": 1})"),
+            EVCS_EINVALID);
+  EXPECT_EQ(evcs_repository_history_page(&out, repo_, head_ids[0].c_str(),
+                                         R"({"sideways": 1})"),
+            EVCS_EINVALID);
+  EXPECT_NE(last_message().find("unknown history option"), std::string::npos);
+
+  EXPECT_EQ(evcs_repository_find_page(nullptr, repo_, nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_repository_find_page(&out, nullptr, nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_repository_history_page(&out, nullptr, head_ids[0].c_str(), nullptr),
+            EVCS_EMISUSE);
+  EXPECT_EQ(evcs_repository_history_page(&out, repo_, nullptr, nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_repository_versions_page(&out, nullptr, nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_repository_versions_page(nullptr, repo_, nullptr), EVCS_EMISUSE);
 }
 
 } // namespace

@@ -573,6 +573,26 @@ expect 3 'evcs cherry-pick: a resolution for something that is not in conflict: 
   "$EVCS" cherry-pick "$C5" --into feature --resolve "project:$BRIDGE:tags=ours"
 expect_state "$BEFORE" "cherry-pick with conflicts"
 
+# find, a page at a time: the last line names the cursor of the next page
+expect 0 '^usage: evcs find ENTITY_TYPE' "$EVCS" find --help
+expect 0 '^  find +the entities of one type, filtered and ordered, a page at a time$' "$EVCS" --help
+ALL="$("$EVCS" find project --order-by -name,budget | awk 'NR > 1 { print $1 }')"
+FIRST_PAGE="$("$EVCS" find project --order-by -name,budget --limit 1)"
+CURSOR="$(awk '/^next page: --after / { print $4 }' <<<"$FIRST_PAGE")"
+expect 0 '^HEAD_ID +VERSION +VALID_FROM +AUTHOR +name +budget +tags$' \
+  "$EVCS" find project --order-by -name,budget --limit 1
+expect 0 '^next page: --after [A-Za-z0-9_-]{40,}$' "$EVCS" find project --order-by -name,budget --limit 1
+expect_exact 0 "$(awk 'NR > 1 { print $1 }' <<<"$ALL")" sh -c \
+  "'$EVCS' find project --order-by -name,budget --limit 10 --after '$CURSOR' | awk 'NR > 1 { print \$1 }'"
+expect_exact 0 "$(head -n 1 <<<"$ALL")" sh -c "printf '%s\n' \"\$1\" | awk 'NR > 1 && !/^next page/ { print \$1 }'" sh "$FIRST_PAGE"
+expect 0 '"cursor": null' "$EVCS" find project --order-by -name,budget --after "$CURSOR" --json
+expect 3 'the cursor belongs to another query.*\[invalid_argument EVK01\]' \
+  "$EVCS" find project --order-by name --after "$CURSOR"
+expect 3 'invalid cursor.*\[invalid_argument EVK01\]' "$EVCS" find project --after "x${CURSOR}"
+expect 3 'give offset or after' "$EVCS" find project --order-by -name,budget --after "$CURSOR" --offset 1
+expect 2 'evcs find: give one ENTITY_TYPE' "$EVCS" find
+expect 2 "evcs find: --where needs a JSON object, not 'nope'" "$EVCS" find project --where nope
+
 # archive: read-only for good
 expect_exact 0 'archived branch feature' "$EVCS" branch archive feature
 expect 3 "branch 'feature' is archived: archived branches stay read-only \[invalid_argument\]" "$EVCS" branch unlock feature

@@ -1,4 +1,6 @@
-// Versioned entities on main: the storage model, commit stamps, the repository operations.
+// Versioned entities on main: the storage model, commit stamps, the repository operations, and
+// keyset pagination (pages concatenate to the unpaged read, the first page pins an instant, foreign
+// or edited cursors are refused).
 #include "evcs/evcs.hpp"
 #include "test_database.hpp"
 
@@ -457,6 +459,312 @@ std::string joined_json(const std::vector<evcs::Version> &versions) {
   std::string out = "[";
   for (const auto &version : versions) out += (out.size() > 1 ? "," : "") + version.to_json_text();
   return out + "]";
+}
+
+// ---- keyset pagination: find, history and versions in pages --------------------------------
+
+// `count` projects to page through: status cycles through three values and NULL, budget through
+// 1..4 with NULL every fifth, so every order has duplicates and NULLs.
+std::vector<std::string> create_projects(evcs::Session &s, int count) {
+  auto repo = s.repository("project");
+  std::vector<std::string> ids;
+  const json statuses = {"open", "done", nullptr, "blocked"};
+  for (int index = 0; index < count; ++index) {
+    json values = {{"name", "project " + std::to_string(index)},
+                   {"status", statuses[static_cast<std::size_t>(index % 4)]},
+                   {"budget", index % 5 == 0 ? json(nullptr) : json(index % 5)},
+                   {"tags", json::array({"t" + std::to_string(index % 2)})}};
+    ids.push_back(repo.create(values).head_id);
+  }
+  s.commit("projects");
+  return ids;
+}
+
+// Every page of `options` with `limit`, concatenated; `pages` (if given) counts them.
+std::vector<evcs::Version> walk(evcs::Repository &repo, evcs::FindOptions options,
+                                std::int64_t limit, std::size_t *pages = nullptr) {
+  options.limit = limit;
+  std::vector<evcs::Version> all;
+  std::size_t count = 0;
+  for (;;) {
+    evcs::VersionPage page = repo.find_page(options);
+    ++count;
+    EXPECT_LE(page.versions.size(), static_cast<std::size_t>(limit));
+    all.insert(all.end(), page.versions.begin(), page.versions.end());
+    if (!page.cursor) break;
+    EXPECT_EQ(page.versions.size(), static_cast<std::size_t>(limit));
+    options.after = page.cursor;
+  }
+  if (pages != nullptr) *pages = count;
+  return all;
+}
+
+std::vector<std::string> ids_of(const std::vector<evcs::Version> &versions) {
+  std::vector<std::string> ids;
+  for (const auto &version : versions) ids.push_back(version.head_id);
+  return ids;
+}
+
+// Asserts that `call` throws InvalidArgument with `sqlstate` and a message containing `text`.
+template <typename Call>
+void expect_invalid(Call call, const std::string &sqlstate, const std::string &text) {
+  try {
+    call();
+    ADD_FAILURE() << "expected InvalidArgument: " << text;
+  } catch (const evcs::InvalidArgument &error) {
+    EXPECT_EQ(error.code(), evcs::ErrorCode::invalid_argument);
+    EXPECT_EQ(error.sqlstate(), sqlstate) << error.what();
+    EXPECT_NE(std::string(error.what()).find(text), std::string::npos) << error.what();
+  }
+}
+
+TEST_F(VersioningTest, PagesByHeadIdConcatenateToTheUnpagedFind) {
+  auto s = session();
+  create_projects(s, 25);
+  auto repo = s.repository("project");
+  std::size_t pages = 0;
+  auto paged = walk(repo, {}, 10, &pages);
+  EXPECT_EQ(pages, 3u);
+  EXPECT_EQ(ids_of(paged), ids_of(repo.find()));
+  EXPECT_EQ(paged.size(), 25u);
+
+  evcs::FindOptions exact;
+  exact.limit = 25;
+  EXPECT_FALSE(repo.find_page(exact).cursor) << "no row follows: no cursor";
+  exact.limit = 0;
+  auto empty = repo.find_page(exact);
+  EXPECT_TRUE(empty.versions.empty());
+  EXPECT_FALSE(empty.cursor) << "a page of nothing has no last row to continue from";
+  EXPECT_FALSE(repo.find_page({}).cursor) << "no limit: everything, no cursor";
+}
+
+TEST_F(VersioningTest, MixedDirectionsNullsAndDuplicatesKeepTheUnpagedOrder) {
+  auto s = session();
+  create_projects(s, 37);
+  auto repo = s.repository("project");
+  const std::vector<std::vector<std::string>> orders = {
+      {"status"},           {"-status"},    {"budget", "-name"}, {"-budget", "status"},
+      {"-status", "-budget"}, {"tags", "name"}, {"valid_to", "-budget"}, {"-head_id"}};
+  for (const auto &order : orders) {
+    for (std::int64_t limit : {1, 4, 36}) {
+      evcs::FindOptions options;
+      options.order_by = order;
+      EXPECT_EQ(ids_of(walk(repo, options, limit)), ids_of(repo.find(options)))
+          << json(order).dump() << " limit " << limit;
+    }
+  }
+  evcs::FindOptions filtered;
+  filtered.where = {{"status", {{"ne", "done"}}}};
+  filtered.order_by = {"-budget"};
+  EXPECT_EQ(ids_of(walk(repo, filtered, 3)), ids_of(repo.find(filtered)));
+}
+
+TEST_F(VersioningTest, TheFirstPagePinsTheInstantEveryLaterPageReads) {
+  auto s = session();
+  auto ids = create_projects(s, 30);
+  auto repo = s.repository("project");
+  const auto before = repo.find();
+
+  evcs::FindOptions options;
+  options.limit = 7;
+  auto page = repo.find_page(options);
+  std::vector<evcs::Version> walked = page.versions;
+
+  // Another session creates, updates and deletes entities the walk has not reached yet (and
+  // some it has), and commits.
+  auto writer = session();
+  auto written = writer.repository("project");
+  for (const auto &version : before) {
+    if (version.fields["budget"] == "2.00") written.update(version.head_id, {{"name", "changed"}});
+    if (version.fields["budget"] == "3.00") written.remove(version.head_id);
+  }
+  for (int index = 0; index < 10; ++index) written.create({{"name", "new"}});
+  writer.commit("meanwhile");
+
+  while (page.cursor) {
+    options.after = page.cursor;
+    page = repo.find_page(options);
+    walked.insert(walked.end(), page.versions.begin(), page.versions.end());
+  }
+  ASSERT_EQ(walked.size(), before.size()) << "each entity of the pinned instant exactly once";
+  for (std::size_t index = 0; index < walked.size(); ++index) {
+    EXPECT_EQ(walked[index].head_id, before[index].head_id);
+    EXPECT_EQ(walked[index].fields, before[index].fields) << "as it was at the pinned instant";
+    EXPECT_EQ(walked[index].version, before[index].version);
+  }
+  EXPECT_EQ(repo.find().size(), 30u - 6u + 10u) << "the present did change";
+}
+
+TEST_F(VersioningTest, APagedReadLeavesOutTheTransactionsOwnUncommittedVersions) {
+  auto s = session();
+  create_projects(s, 3);
+  auto repo = s.repository("project");
+  repo.create({{"name", "not committed yet"}});
+  EXPECT_EQ(repo.find().size(), 4u) << "an unpaged read of the present sees it";
+  std::size_t pages = 0;
+  EXPECT_EQ(walk(repo, {}, 2, &pages).size(), 3u) << "pages read as of the last commit";
+  EXPECT_EQ(pages, 2u);
+  s.commit("now committed");
+  EXPECT_EQ(walk(repo, {}, 2).size(), 4u);
+}
+
+TEST_F(VersioningTest, AsOfAndAsOfCommitArePinnedAsGiven) {
+  auto s = session();
+  create_projects(s, 12);
+  auto repo = s.repository("project");
+  auto tagged = s.commit_log().front();
+  s.tag("paging-twelve", tagged.id);
+  const auto then = repo.find();
+  create_projects(s, 5);
+
+  evcs::FindOptions at_instant;
+  at_instant.as_of = tagged.stamp;
+  EXPECT_EQ(ids_of(walk(repo, at_instant, 5)), ids_of(then));
+
+  evcs::FindOptions at_commit;
+  at_commit.as_of_commit = "paging-twelve";
+  EXPECT_EQ(ids_of(walk(repo, at_commit, 5)), ids_of(then));
+
+  // A later page may repeat the first page's as_of, or leave it out.
+  at_instant.limit = 5;
+  auto first = repo.find_page(at_instant);
+  evcs::FindOptions next;
+  next.limit = 5;
+  next.after = first.cursor;
+  auto without = repo.find_page(next);
+  next.as_of = tagged.stamp;
+  EXPECT_EQ(ids_of(repo.find_page(next).versions), ids_of(without.versions));
+}
+
+TEST_F(VersioningTest, ABranchReadsThroughToItsParentPageByPage) {
+  auto s = session();
+  auto ids = create_projects(s, 9);
+  s.create_branch("paging-feature");
+  s.commit();
+  auto on_feature = engine_->session("paging-feature", "bob");
+  auto repo = on_feature.repository("project");
+  repo.update(ids[4], {{"status", "feature"}});
+  repo.create({{"name", "feature only"}});
+  on_feature.commit("feature work");
+  evcs::FindOptions options;
+  options.order_by = {"status"};
+  auto paged = walk(repo, options, 2);
+  EXPECT_EQ(ids_of(paged), ids_of(repo.find(options)));
+  EXPECT_EQ(paged.size(), 10u);
+}
+
+TEST_F(VersioningTest, ForeignEditedAndMalformedCursorsAreRefused) {
+  auto s = session();
+  create_projects(s, 6);
+  s.create_branch("paging-other");
+  s.commit();
+  auto repo = s.repository("project");
+  evcs::FindOptions first;
+  first.limit = 2;
+  first.order_by = {"-budget"};
+  first.where = {{"name", {{"like", "project%"}}}};
+  const std::string cursor = *repo.find_page(first).cursor;
+
+  auto next_with = [&](auto change) {
+    return [&, change] {
+      evcs::FindOptions options = first;
+      options.after = cursor;
+      change(options);
+      repo.find_page(options);
+    };
+  };
+  const std::string invalid_cursor = "EVK01";
+  expect_invalid(next_with([](evcs::FindOptions &o) { o.order_by = {"budget"}; }),
+                 invalid_cursor, "order_by [\"-budget\"]");
+  expect_invalid(next_with([](evcs::FindOptions &o) { o.where = nullptr; }), invalid_cursor,
+                 "another where");
+  expect_invalid(next_with([](evcs::FindOptions &o) { o.branch = "paging-other"; }), invalid_cursor,
+                 "branch 'main', not 'paging-other'");
+  expect_invalid(next_with([](evcs::FindOptions &o) { o.as_of = 1; }), invalid_cursor,
+                 "it reads as of");
+  expect_invalid(next_with([](evcs::FindOptions &o) { o.offset = 2; }), "",
+                 "give offset or after");
+  expect_invalid(next_with([&](evcs::FindOptions &o) { o.after = "garbage!"; }), invalid_cursor,
+                 "not URL-safe base64");
+  expect_invalid(next_with([&](evcs::FindOptions &o) { o.after = cursor.substr(0, 40); }),
+                 invalid_cursor, "invalid cursor");
+  expect_invalid(next_with([&](evcs::FindOptions &o) { o.after = ""; }), invalid_cursor,
+                 "not a cursor's JSON");
+  std::string edited = cursor;
+  edited[20] = edited[20] == 'A' ? 'B' : 'A';
+  expect_invalid(next_with([&](evcs::FindOptions &o) { o.after = edited; }), invalid_cursor,
+                 "invalid cursor");
+
+  evcs::HistoryOptions history;
+  history.after = cursor;
+  expect_invalid([&] { repo.history_page(repo.find().front().head_id, history); },
+                 invalid_cursor, "it continues a find read, not a history");
+  // Refusals are checked before anything is sent: the session's transaction is still usable.
+  EXPECT_EQ(repo.find().size(), 6u);
+}
+
+TEST_F(VersioningTest, HistoryPagesAreTheHistoryOfThePinnedInstant) {
+  auto s = session();
+  auto id = create_projects(s, 1).front();
+  auto repo = s.repository("project");
+  for (int budget = 10; budget < 16; ++budget) {
+    repo.update(id, {{"budget", budget}});
+    s.commit();
+  }
+  const auto whole = repo.history(id);
+  ASSERT_EQ(whole.size(), 7u);
+  evcs::HistoryOptions options;
+  options.limit = 3;
+  auto page = repo.history_page(id, options);
+  std::vector<evcs::Version> walked = page.versions;
+  repo.update(id, {{"budget", 99}});
+  s.commit("after the first page");
+  while (page.cursor) {
+    options.after = page.cursor;
+    page = repo.history_page(id, options);
+    walked.insert(walked.end(), page.versions.begin(), page.versions.end());
+  }
+  ASSERT_EQ(walked.size(), 7u) << "the version committed after the first page is not in it";
+  for (std::size_t index = 0; index < walked.size(); ++index) {
+    EXPECT_EQ(walked[index].version, whole[index].version);
+    EXPECT_EQ(walked[index].changed, whole[index].changed);
+    EXPECT_EQ(walked[index].previous, whole[index].previous);
+  }
+  EXPECT_EQ(repo.history(id).size(), 8u);
+
+  auto other = create_projects(s, 1).front();
+  options.after = repo.history_page(id, {std::nullopt, 2, std::nullopt}).cursor;
+  expect_invalid([&] { repo.history_page(other, options); }, "EVK01", "another entity");
+}
+
+TEST_F(VersioningTest, VersionsPagesAreTheRangeAsOfThePinnedInstant) {
+  auto s = session();
+  auto ids = create_projects(s, 8);
+  auto repo = s.repository("project");
+  for (int round = 0; round < 2; ++round) {
+    for (const auto &id : ids) repo.update(id, {{"budget", 100 + round}});
+    s.commit();
+  }
+  evcs::VersionRange range;
+  const auto whole = repo.versions(range);
+  ASSERT_EQ(whole.size(), 24u);
+  range.limit = 5;
+  auto page = repo.versions_page(range);
+  std::vector<evcs::Version> walked = page.versions;
+  repo.update(ids[7], {{"budget", 7}});
+  s.commit("after the first page");
+  while (page.cursor) {
+    range.after = page.cursor;
+    page = repo.versions_page(range);
+    walked.insert(walked.end(), page.versions.begin(), page.versions.end());
+  }
+  ASSERT_EQ(walked.size(), whole.size());
+  for (std::size_t index = 0; index < walked.size(); ++index) {
+    EXPECT_EQ(walked[index].head_id, whole[index].head_id);
+    EXPECT_EQ(walked[index].version, whole[index].version);
+  }
+  range.mode = "between";
+  expect_invalid([&] { repo.versions_page(range); }, "EVK01", "another range");
 }
 
 } // namespace

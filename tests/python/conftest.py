@@ -7,10 +7,13 @@ pg_terminate_backend), so they do not depend on the code under test.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import time
-from typing import Iterator
+from pathlib import Path
+from typing import Iterator, Tuple
 
 import psycopg
 import pytest
@@ -96,3 +99,26 @@ def settled_backends(admin: psycopg.Connection, application_name: str, expected:
         count = evcs_backends(admin, application_name)
     return count
 
+
+
+PYTHON_DOCS = Path(__file__).resolve().parents[2] / "docs" / "python.md"
+
+
+def docs_snippet(heading: str) -> Tuple[str, str]:
+    """The Python block of docs/python.md's section `heading` (the text after "## "), and the
+    text block of what it prints (the block after the word "prints")."""
+    section = PYTHON_DOCS.read_text().split("## " + heading, 1)[1]
+    match = re.search(r"```python\n(.*?)```\s*prints\s*```text\n(.*?)```", section, re.S)
+    assert match is not None, f"no python block and printed text under '## {heading}'"
+    return match.group(1), match.group(2)
+
+
+def run_docs_snippet(heading: str, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs the snippet of docs/python.md's section `heading` on `database_url` (as
+    DATABASE_URL, which the snippet's Engine() reads) and checks it prints what the docs say."""
+    code, expected = docs_snippet(heading)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, str(PYTHON_DOCS), "exec"), {"__name__": "docs_snippet"})
+    assert printed.getvalue() == expected

@@ -6,24 +6,21 @@ states of history, version ranges, previous values, conflict tables and the asyn
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import decimal
-import io
-import pathlib
 import re
 import uuid
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List
 
 import pytest
 
 import evcs
+from conftest import run_docs_snippet
 
 UTC = datetime.timezone.utc
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
 MICRO = datetime.timedelta(microseconds=1)
 HEX40 = re.compile(r"[0-9a-f]{40}")
-DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs" / "python.md"
 
 OWNER_BASE = uuid.UUID("00000000-0000-4000-8000-000000000001")
 OWNER_FEATURE = uuid.UUID("00000000-0000-4000-8000-000000000002")
@@ -896,22 +893,9 @@ def test_the_commit_graph_as_awaitables(engine: evcs.Engine) -> None:
 # ---- the documentation's snippet --------------------------------------------------------------
 
 
-def docs_snippet() -> Tuple[str, str]:
-    """The Python block of docs/python.md's section on the commit graph, and the text block of
-    what it prints."""
-    text = DOCS.read_text()
-    section = text.split("## Commits, merges in every direction, conflicts one by one", 1)[1]
-    match = re.search(r"```python\n(.*?)```\s*prints\s*```text\n(.*?)```", section, re.S)
-    assert match is not None
-    return match.group(1), match.group(2)
-
-
 def test_the_docs_snippet_runs_and_prints_what_it_says(
     engine: evcs.Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, expected = docs_snippet()
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(compile(code, str(DOCS), "exec"), {"__name__": "docs_snippet"})
-    assert printed.getvalue() == expected
+    run_docs_snippet(
+        "Commits, merges in every direction, conflicts one by one", database_url, monkeypatch
+    )

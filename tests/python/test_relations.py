@@ -5,17 +5,14 @@ clear references in the same commit, plain SQL and concurrent writers that canno
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
-import io
-import pathlib
-import re
 import threading
 from typing import Any, Dict, List, Optional
 
 import pytest
 
 import evcs
+from conftest import run_docs_snippet
 
 MICRO = datetime.timedelta(microseconds=1)
 
@@ -203,12 +200,4 @@ def test_async_sessions_see_the_same_rules(engine: evcs.Engine) -> None:
 def test_the_docs_snippet_runs_and_prints_what_it_says(
     empty_schema_engine: evcs.Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    docs = pathlib.Path(__file__).resolve().parents[2] / "docs" / "python.md"
-    section = docs.read_text().split("## References, unique keys and checks", 1)[1]
-    match = re.search(r"```python\n(.*?)```\s*prints\s*```text\n(.*?)```", section, re.S)
-    assert match is not None
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(compile(match.group(1), str(docs), "exec"), {"__name__": "docs_snippet"})
-    assert printed.getvalue() == match.group(2)
+    run_docs_snippet("References, unique keys and checks", database_url, monkeypatch)

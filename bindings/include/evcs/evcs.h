@@ -385,16 +385,37 @@ EVCS_API int evcs_repository_get(char **out_version, evcs_repository *repository
                                  const char *head_id, const int64_t *as_of, const char *branch);
 EVCS_API int evcs_repository_history(char **out_versions, evcs_repository *repository,
                                      const char *head_id, const char *branch);
+/* The history in pages, ordered by (valid_from, branch, version). `options_json` NULL or an
+ * object with any of "branch" (default the session's), "limit", "after" (the cursor of the
+ * previous page). `*out_page` is {"versions": [...], "cursor": text or null}; see "Pages and
+ * cursors" below. */
+EVCS_API int evcs_repository_history_page(char **out_page, evcs_repository *repository,
+                                          const char *head_id, const char *options_json);
 /* `options_json` NULL (or "null", or {}) means everything now on the session's branch;
  * otherwise an object with any of
  *   "where": a filter (SPEC §3.3), "order_by": "field" | ["field", "-field", ...],
  *   "limit": n, "offset": n, "as_of": micros, "branch": "name",
  *   "as_of_commit": a commit ref (the state of the commit's branch at the commit; not with
- *   "as_of", and a "branch" given with it must be the commit's)
+ *   "as_of", and a "branch" given with it must be the commit's),
+ *   "after": the cursor of the previous page (not with "offset")
  * (a null value is the same as leaving the key out; other keys are EVCS_EINVALID).
  * count and exists ignore order_by, limit and offset as find applies them. */
 EVCS_API int evcs_repository_find(char **out_versions, evcs_repository *repository,
                                   const char *options_json);
+/* Pages and cursors. find_page is find that also hands back where the next page starts:
+ * `*out_page` is {"versions": [...], "cursor": text or null} (free it with evcs_free). With a
+ * "limit", "cursor" is set when more rows follow; pass it as "after" with the same "where",
+ * "order_by" and "branch" for the next page (and "as_of" or "as_of_commit" only if the first
+ * page had them). A page starts after the previous page's last row in the order (order_by, then
+ * head_id), found through an index where one exists rather than by skipping rows, so the
+ * thousandth page costs what the first does. The first page pins an instant: its "as_of", else
+ * the latest committed commit stamp as it was read; every later page reads as of that instant on
+ * the same branch, so a walk while others commit returns every entity of that state exactly
+ * once, as it was then. Paged reads see no uncommitted versions, the session's own included.
+ * A cursor is opaque URL-safe text; a malformed or edited one, or one of another query
+ * (another where, order_by, branch or as_of), is EVCS_EINVALID with SQLSTATE EVK01. */
+EVCS_API int evcs_repository_find_page(char **out_page, evcs_repository *repository,
+                                       const char *options_json);
 EVCS_API int evcs_repository_count(int64_t *out, evcs_repository *repository,
                                    const char *options_json);
 EVCS_API int evcs_repository_exists(int *out, evcs_repository *repository,
@@ -536,10 +557,16 @@ EVCS_API int evcs_repository_get_at_commit(char **out_version, evcs_repository *
  * NULL or an object with any of "from", "to" (micros; unset: open), "mode" ("from_to":
  * valid at some instant of [from, to), default; "between": of [from, to]; "contained_in":
  * began and ended within [from, to]), "branch" (default the session's; only its own
- * versions), "limit" (a null value is the same as leaving the key out). EVCS_EINVALID for
- * other keys, an unknown mode, "from" after "to" or a negative limit. */
+ * versions), "limit", "after" (the cursor of the previous page; a null value is the same as
+ * leaving the key out). EVCS_EINVALID for other keys, an unknown mode, "from" after "to" or a
+ * negative limit. */
 EVCS_API int evcs_repository_versions(char **out_versions, evcs_repository *repository,
                                       const char *range_json);
+/* The same in pages, ordered by (valid_from, head_id): `*out_page` is {"versions": [...],
+ * "cursor": text or null}, as evcs_repository_find_page's. Paged, the range is read as of the
+ * pinned instant: a version ended after it counts as still open. */
+EVCS_API int evcs_repository_versions_page(char **out_page, evcs_repository *repository,
+                                           const char *range_json);
 
 /* ---- embedded default server (SPEC §8) --------------------------------------------------- */
 

@@ -165,6 +165,10 @@ struct FindOptions {
   // As of a commit (id, prefix, tag or branch head) instead of an instant: the state of the
   // commit's branch at its stamp. Excludes as_of; a branch, if given, must be the commit's.
   std::optional<std::string> as_of_commit;
+  // The cursor of the previous page (VersionPage::cursor): the rows after its last one, read as
+  // of the same instant on the same branch. Excludes offset; where, order_by, branch and as_of
+  // (when given) must be those of the first page.
+  std::optional<std::string> after;
 };
 
 // The versions of an entity type over a system-time range, the SQL:2011 way (MariaDB's and
@@ -178,6 +182,36 @@ struct VersionRange {
   // The branch's own versions (default: the session's branch).
   std::optional<std::string> branch;
   std::optional<std::int64_t> limit;
+  // The cursor of the previous page (VersionPage::cursor); from, to, mode and branch must be
+  // those of the first page.
+  std::optional<std::string> after;
+};
+
+// Which versions Repository::history_page returns: those of `branch` (default: the session's),
+// `limit` at a time, after the cursor of the previous page.
+struct HistoryOptions {
+  std::optional<std::string> branch;
+  std::optional<std::int64_t> limit;
+  std::optional<std::string> after;
+};
+
+// One page of a read with a limit, and the cursor that continues it.
+//
+// Keyset pagination: a page is the `limit` rows after the previous page's last row in the
+// read's order, found by comparing sort keys (an index range scan for the default order), not by
+// skipping rows, so the thousandth page costs what the first does. The first page pins an
+// instant: its as_of, else the latest committed commit stamp when it was read (a state no commit
+// can still change). Every later page reads as of that instant on the same branch, so a walk
+// while others commit sees each entity once, as it was at that instant. Reads as of an instant
+// see no uncommitted versions: a paged read inside a transaction does not see its own writes.
+struct VersionPage {
+  std::vector<Version> versions;
+  // Opaque (URL-safe text); none when no row follows the page (or the read had no limit, or a
+  // limit of 0).
+  std::optional<std::string> cursor;
+
+  // {"versions": [Version::to_json_text records], "cursor": text or null}.
+  std::string to_json_text() const;
 };
 
 // What Repository::create_many wrote: version 1 of one new entity per row, in row order.
@@ -226,12 +260,22 @@ public:
   // each with the fields it changed and their previous values.
   std::vector<Version> history(const std::string &head_id,
                                const std::optional<std::string> &branch = std::nullopt);
+  // The same in pages, ordered by (valid_from, branch, version). Paged (a limit or a cursor), the
+  // history is that of the pinned instant: versions committed later are not in it.
+  VersionPage history_page(const std::string &head_id, const HistoryOptions &options);
   // Every version of the type on a branch over a system-time range, oldest first.
   std::vector<Version> versions(const VersionRange &range);
+  // The same in pages, ordered by (valid_from, head_id). Paged, the range is read as of the
+  // pinned instant: a version's end after it counts as open.
+  VersionPage versions_page(const VersionRange &range);
   std::vector<Version> find(const FindOptions &options = {});
+  // find with the cursor of the next page (VersionPage).
+  VersionPage find_page(const FindOptions &options = {});
   // The same versions as a JSON array of Version::to_json_text records, written straight from
   // the rows without building Versions (what the C ABI hands out; a scan costs less).
   std::string find_json(const FindOptions &options = {});
+  // find_page as JSON: {"versions": [find_json's records], "cursor": text or null}.
+  std::string find_page_json(const FindOptions &options = {});
   std::int64_t count(const FindOptions &options = {});
   bool exists(const FindOptions &options = {});
 
@@ -249,7 +293,8 @@ private:
   Version write(const char *operation, const std::string &head_id, const nlohmann::json &values,
                 std::optional<std::int64_t> expected_version);
   std::string branch_or_default(const std::optional<std::string> &branch) const;
-  Result find_rows(const FindOptions &options);
+  struct FoundRows;
+  FoundRows find_rows(const FindOptions &options);
 
   std::shared_ptr<detail::SessionState> session_;
   std::shared_ptr<const detail::EntityType> type_;

@@ -1,0 +1,115 @@
+// `evcs find`: the state of the entities of one type, filtered and ordered, a page at a time
+// (keyset pagination: the last line names the cursor of the next page).
+#include "arguments.hpp"
+#include "commands.hpp"
+#include "table.hpp"
+
+#include "evcs/evcs.hpp"
+
+#include <cstdio>
+
+namespace evcs::cli {
+
+namespace {
+
+const char *const find_usage =
+    "usage: evcs find ENTITY_TYPE [--where JSON] [--order-by FIELDS] [--limit N]\n"
+    "                 [--after CURSOR | --offset N] [--as-of INSTANT|REF] [--branch NAME]\n"
+    "                 [--json]\n"
+    "\n"
+    "The entities of ENTITY_TYPE as of now (or --as-of), one row each: head id, version, stamp,\n"
+    "author and fields. With --limit, one page: when more rows follow, the last line is\n"
+    "  next page: --after CURSOR\n"
+    "and the same command with --after CURSOR prints the next page. The first page pins an\n"
+    "instant (its --as-of, else the latest commit when it was read): every later page reads as\n"
+    "of it on the same branch, so a walk while others commit lists every entity once, as it was\n"
+    "then. A cursor only continues the query it came from (same --where, --order-by, --branch).\n"
+    "\n"
+    "options:\n"
+    "  --where JSON        a filter, e.g. '{\"status\": \"active\"}' or\n"
+    "                      '{\"budget\": {\"gt\": 100}}'\n"
+    "  --order-by FIELDS   comma-separated field names, \"-field\" descending (then head_id)\n"
+    "  --limit N           at most N rows: one page\n"
+    "  --after CURSOR      the page after the one that printed CURSOR\n"
+    "  --offset N          skip N rows first (not with --after)\n"
+    "  --as-of INSTANT|REF the state at an instant (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|+HH:MM])\n"
+    "                      or at a commit (an id, a unique prefix, a tag or a branch)\n"
+    "  --branch NAME       the branch to read (default main)\n"
+    "  --json              {\"versions\": [...], \"cursor\": CURSOR or null}\n"
+    "\n"
+    "The database is DATABASE_URL, or the embedded default server when it is unset.\n"
+    "exit codes: 0 ok, 2 usage error, 3 database error (e.g. [invalid_argument EVK01] for a\n"
+    "cursor of another query)\n";
+
+std::vector<std::string> comma_separated(const std::string &text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  for (;;) {
+    std::size_t comma = text.find(',', start);
+    items.push_back(text.substr(start, comma - start));
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
+}
+
+FindOptions find_options(const ParsedArguments &parsed) {
+  FindOptions options;
+  if (auto where = parsed.value("--where")) {
+    options.where = nlohmann::json::parse(*where, nullptr, false);
+    if (options.where.is_discarded())
+      throw UsageError("--where needs a JSON object, not '" + *where + "'", find_usage);
+  }
+  if (auto order = parsed.value("--order-by")) options.order_by = comma_separated(*order);
+  if (auto limit = parsed.value("--limit"))
+    options.limit = parse_count("--limit", *limit, find_usage);
+  if (auto offset = parsed.value("--offset"))
+    options.offset = parse_count("--offset", *offset, find_usage);
+  options.after = parsed.value("--after");
+  options.branch = parsed.value("--branch");
+  if (auto as_of = parsed.value("--as-of")) {
+    if (looks_like_instant(*as_of)) options.as_of = parse_instant(*as_of, find_usage);
+    else options.as_of_commit = *as_of;
+  }
+  return options;
+}
+
+void print_page(const Repository &repository, const VersionPage &page) {
+  std::vector<std::string> header = {"HEAD_ID", "VERSION", "VALID_FROM", "AUTHOR"};
+  const std::vector<FieldDefinition> fields = repository.fields();
+  for (const auto &field : fields) header.push_back(field.name);
+  Table table(header);
+  for (const auto &version : page.versions) {
+    std::vector<std::string> row = {version.head_id, std::to_string(version.version),
+                                    instant_text(version.valid_from), or_dash(version.author)};
+    for (const auto &field : fields) row.push_back(value_text(version.fields.at(field.name)));
+    table.add(std::move(row));
+  }
+  table.print(stdout);
+  if (page.cursor) std::printf("next page: --after %s\n", page.cursor->c_str());
+}
+
+} // namespace
+
+int run_find(const std::vector<std::string> &arguments) {
+  if (wants_help(arguments)) {
+    std::fputs(find_usage, stdout);
+    return exit_ok;
+  }
+  auto parsed = parse_arguments(
+      arguments, {"--where", "--order-by", "--limit", "--after", "--offset", "--as-of", "--branch"},
+      {"--json"}, find_usage);
+  if (parsed.positional.size() != 1) throw UsageError("give one ENTITY_TYPE", find_usage);
+  FindOptions options = find_options(parsed);
+  Engine engine;
+  auto session = engine.session();
+  auto repository = session.repository(parsed.positional[0]);
+  VersionPage page = repository.find_page(options);
+  if (parsed.has("--json")) {
+    std::printf("%s\n", nlohmann::json::parse(page.to_json_text()).dump(2).c_str());
+    return exit_ok;
+  }
+  print_page(repository, page);
+  return exit_ok;
+}
+
+} // namespace evcs::cli

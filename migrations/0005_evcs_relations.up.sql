@@ -372,7 +372,12 @@ END $evcs$
 $check$, checker, check_sql, type_name, check_sql);
   EXECUTE body;
 
-  -- Queues what a statement wrote, and follows its deletes (cascade, set null) right away.
+  -- Queues what a statement wrote, and follows its deletes (cascade, set null) right away. A
+  -- version that keeps its predecessor's liveness, references and keys (the previous version
+  -- on its branch, or the version a branch's first one continues) cannot break a rule: it is
+  -- not queued, and a transaction of such writes has nothing to check at commit.
+  SELECT string_agg(format(' AND p.%1$I IS NOT DISTINCT FROM a.%1$I', c), '')
+    INTO key_match FROM (SELECT DISTINCT c FROM unnest(watched) c ORDER BY c) w;
   body := format($written$
 CREATE FUNCTION %1$s(added %2$s[]) RETURNS void LANGUAGE plpgsql SET jit = off AS $evcs$
 DECLARE
@@ -382,10 +387,21 @@ DECLARE
   stamped text[] := '{}';
   cascaded text[];
   changed bigint;
+  queued bigint;
 BEGIN
   INSERT INTO evcs_relation_queue (entity_type, head_id, branch)
-    SELECT %3$L, a.head_id, a.branch FROM unnest(added) a;
-  INSERT INTO evcs_relation_check VALUES (txid_current()) ON CONFLICT DO NOTHING;
+    SELECT %3$L, a.head_id, a.branch FROM unnest(added) a
+    WHERE NOT EXISTS (
+      SELECT 1 FROM (SELECT p.* FROM %2$s p WHERE p.head_id = a.head_id AND p.branch = a.branch
+                       AND p.valid_from < a.valid_from ORDER BY p.valid_from DESC LIMIT 1) p
+      WHERE p.version = a.version - 1%5$s)
+    AND NOT EXISTS (
+      SELECT 1 FROM %2$s p WHERE a.version = 1 AND p.head_id = a.head_id
+        AND p.branch = a.parent_branch AND p.version = a.parent_version%5$s);
+  GET DIAGNOSTICS queued = ROW_COUNT;
+  IF queued > 0 THEN
+    INSERT INTO evcs_relation_check VALUES (txid_current()) ON CONFLICT DO NOTHING;
+  END IF;
 %4$s
   IF cardinality(stamped) > 0 THEN
     FOREACH cascaded SLICE 1 IN ARRAY stamped LOOP
@@ -394,7 +410,7 @@ BEGIN
     END LOOP;
   END IF;
 END $evcs$
-$written$, written, versions, type_name, cascades);
+$written$, written, versions, type_name, cascades, key_match);
   EXECUTE body;
 
   EXECUTE format($trigger$

@@ -257,6 +257,7 @@ DECLARE
   key_match text;
   key_present text;
   check_sql text;
+  queue_sql text;
   violations text[] := '{}';
   watched text[] := ARRAY['deleted'];
   cascades text := '';
@@ -337,8 +338,9 @@ $cascade$,
   END IF;
 
   -- The check at commit: the queued entities as their branches and live readers show them.
-  -- Its functions run without JIT: compiling costs more than these statements do (their
-  -- estimates are large, their work is index lookups).
+  -- Its functions run without JIT and sequential scans: their work is index lookups, which
+  -- estimates made before a bulk load's statistics exist would turn into scans per entity, and
+  -- compiling costs more than the statements do.
   prefix := format(
     'WITH queued AS (SELECT DISTINCT head_id, branch FROM evcs_relation_queue '
     'WHERE tx = txid_current() AND entity_type = %1$L), '
@@ -354,7 +356,7 @@ $cascade$,
                                 'branch, other_type, other, fields) LIMIT 1',
                                 array_to_string(violations, ' UNION ALL '));
   body := format($check$
-CREATE FUNCTION %1$s() RETURNS void LANGUAGE plpgsql SET jit = off AS $evcs$
+CREATE FUNCTION %1$s() RETURNS void LANGUAGE plpgsql SET jit = off SET enable_seqscan = off AS $evcs$
 DECLARE
   violation record;
   found_rows bigint;
@@ -375,11 +377,22 @@ $check$, checker, check_sql, type_name, check_sql);
   -- Queues what a statement wrote, and follows its deletes (cascade, set null) right away. A
   -- version that keeps its predecessor's liveness, references and keys (the previous version
   -- on its branch, or the version a branch's first one continues) cannot break a rule: it is
-  -- not queued, and a transaction of such writes has nothing to check at commit.
+  -- not queued, and a transaction of such writes has nothing to check at commit. Each lookup
+  -- is a LIMIT subquery, an index probe per version whatever plan a cached call left (an
+  -- anti-join planned for one version would scan the table for each of a bulk load's).
   SELECT string_agg(format(' AND p.%1$I IS NOT DISTINCT FROM a.%1$I', c), '')
     INTO key_match FROM (SELECT DISTINCT c FROM unnest(watched) c ORDER BY c) w;
+  queue_sql := format(
+    'INSERT INTO evcs_relation_queue (entity_type, head_id, branch) '
+    'SELECT %2$L, a.head_id, a.branch FROM unnest(added) a '
+    'WHERE NOT EXISTS (SELECT 1 FROM (SELECT p.* FROM %1$s p WHERE p.head_id = a.head_id '
+    'AND p.branch = a.branch AND p.valid_from < a.valid_from ORDER BY p.valid_from DESC LIMIT 1) p '
+    'WHERE p.version = a.version - 1%3$s) '
+    'AND NOT EXISTS (SELECT 1 FROM (SELECT p.* FROM %1$s p WHERE a.version = 1 '
+    'AND p.head_id = a.head_id AND p.branch = a.parent_branch AND p.version = a.parent_version '
+    'LIMIT 1) p WHERE true%3$s)', versions, type_name, coalesce(key_match, ''));
   body := format($written$
-CREATE FUNCTION %1$s(added %2$s[]) RETURNS void LANGUAGE plpgsql SET jit = off AS $evcs$
+CREATE FUNCTION %1$s(added %2$s[]) RETURNS void LANGUAGE plpgsql SET jit = off SET enable_seqscan = off AS $evcs$
 DECLARE
   doomed record;
   -- (type, stamp) of the versions cascaded from versions stamped already (a transaction of one
@@ -389,15 +402,11 @@ DECLARE
   changed bigint;
   queued bigint;
 BEGIN
-  INSERT INTO evcs_relation_queue (entity_type, head_id, branch)
-    SELECT %3$L, a.head_id, a.branch FROM unnest(added) a
-    WHERE NOT EXISTS (
-      SELECT 1 FROM (SELECT p.* FROM %2$s p WHERE p.head_id = a.head_id AND p.branch = a.branch
-                       AND p.valid_from < a.valid_from ORDER BY p.valid_from DESC LIMIT 1) p
-      WHERE p.version = a.version - 1%5$s)
-    AND NOT EXISTS (
-      SELECT 1 FROM %2$s p WHERE a.version = 1 AND p.head_id = a.head_id
-        AND p.branch = a.parent_branch AND p.version = a.parent_version%5$s);
+  -- A bulk load's versions are planned for their number; the cached plan serves the rest.
+  IF cardinality(added) > 100 THEN
+    EXECUTE %6$L USING added;
+  ELSE
+%7$s  END IF;
   GET DIAGNOSTICS queued = ROW_COUNT;
   IF queued > 0 THEN
     INSERT INTO evcs_relation_check VALUES (txid_current()) ON CONFLICT DO NOTHING;
@@ -410,7 +419,8 @@ BEGIN
     END LOOP;
   END IF;
 END $evcs$
-$written$, written, versions, type_name, cascades, key_match);
+$written$, written, versions, type_name, cascades, key_match,
+    replace(queue_sql, 'unnest(added)', 'unnest($1)'), '    ' || queue_sql || E';\n');
   EXECUTE body;
 
   EXECUTE format($trigger$

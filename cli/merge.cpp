@@ -325,6 +325,28 @@ int run_apply(const std::vector<std::string> &arguments, bool revert) {
   return exit_ok;
 }
 
+// Prints a diff from `old_label` to `new_label`: as JSON (`described`, which says what was
+// compared, plus the entities) or as the changes and a count of what differs `between` (the
+// two sides as the command line named them).
+int report_diffs(const std::vector<EntityDiff> &diffs, const std::string &old_label,
+                 const std::string &new_label, const std::string &between, bool json,
+                 nlohmann::json described) {
+  if (json) {
+    nlohmann::json entities = nlohmann::json::array();
+    for (const auto &diff : diffs) entities.push_back(diff.to_json());
+    described["entities"] = std::move(entities);
+    std::printf("%s\n", described.dump(2).c_str());
+    return exit_ok;
+  }
+  if (diffs.empty()) {
+    std::printf("no differences between %s\n", between.c_str());
+    return exit_ok;
+  }
+  print_changes(diffs, old_label, new_label);
+  std::printf("%s differ between %s\n", count_by_kind(diffs).c_str(), between.c_str());
+  return exit_ok;
+}
+
 } // namespace
 
 int run_diff(const std::vector<std::string> &arguments) {
@@ -363,50 +385,23 @@ int run_diff(const std::vector<std::string> &arguments) {
       throw UsageError("--branch names the branch whose history a TIME reads: --from and --to "
                        "are both commits",
                        diff_usage);
-    auto diffs = session.diff_history(from, to, branch);
-    if (parsed.has("--json")) {
-      nlohmann::json entities = nlohmann::json::array();
-      for (const auto &diff : diffs) entities.push_back(diff.to_json());
-      auto point_json = [](const HistoryPoint &at) {
-        return at.commit ? nlohmann::json(*at.commit) : nlohmann::json(*at.instant);
-      };
-      nlohmann::json output = {{"from", point_json(from)}, {"to", point_json(to)},
-                               {"branch", branch}, {"entities", entities}};
-      std::printf("%s\n", output.dump(2).c_str());
-      return exit_ok;
-    }
-    if (diffs.empty()) {
-      std::printf("no differences between %s and %s\n", from_text.c_str(), to_text.c_str());
-      return exit_ok;
-    }
-    print_changes(diffs, from_text, to_text);
-    std::printf("%s differ between %s and %s\n", count_by_kind(diffs).c_str(), from_text.c_str(),
-                to_text.c_str());
-    return exit_ok;
+    auto point_json = [](const HistoryPoint &at) {
+      return at.commit ? nlohmann::json(*at.commit) : nlohmann::json(*at.instant);
+    };
+    return report_diffs(session.diff_history(from, to, branch), from_text, to_text,
+                        from_text + " and " + to_text, parsed.has("--json"),
+                        {{"from", point_json(from)}, {"to", point_json(to)}, {"branch", branch}});
   }
 
   const std::string &source = parsed.positional[0];
   std::string target = parsed.positional.size() == 2 ? parsed.positional[1] : "main";
   std::optional<std::int64_t> as_of;
   if (auto text = parsed.value("--as-of")) as_of = parse_instant(*text, diff_usage);
-  auto diffs = session.diff(source, target, as_of);
-  if (parsed.has("--json")) {
-    nlohmann::json entities = nlohmann::json::array();
-    for (const auto &diff : diffs) entities.push_back(diff.to_json());
-    nlohmann::json output = {{"source", source}, {"target", target},
-                             {"as_of", as_of ? nlohmann::json(*as_of) : nlohmann::json(nullptr)},
-                             {"entities", entities}};
-    std::printf("%s\n", output.dump(2).c_str());
-    return exit_ok;
-  }
-  if (diffs.empty()) {
-    std::printf("no differences between %s and %s\n", source.c_str(), target.c_str());
-    return exit_ok;
-  }
-  print_changes(diffs, target, source);
-  std::printf("%s differ between %s and %s\n", count_by_kind(diffs).c_str(), source.c_str(),
-              target.c_str());
-  return exit_ok;
+  return report_diffs(session.diff(source, target, as_of), target, source,
+                      source + " and " + target, parsed.has("--json"),
+                      {{"source", source},
+                       {"target", target},
+                       {"as_of", as_of ? nlohmann::json(*as_of) : nlohmann::json(nullptr)}});
 }
 
 namespace {

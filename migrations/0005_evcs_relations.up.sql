@@ -80,17 +80,23 @@ LANGUAGE sql STABLE AS $$
   WHERE c.item ? 'references'
 $$;
 
--- The types given and the types whose versions a delete of theirs writes (cascade, set null),
--- transitively: what a commit of those types stamps.
-CREATE OR REPLACE FUNCTION evcs_cascading_types(entity_types text[]) RETURNS text[]
+-- The entity types a cascade (or set null) of this transaction wrote pending versions of: kept
+-- in a setting of the transaction, so a commit stamps them too without reading the catalog.
+CREATE OR REPLACE FUNCTION evcs_note_cascaded(type_name text) RETURNS void LANGUAGE sql AS $$
+  SELECT set_config('evcs.cascaded_types',
+                    concat_ws(',', nullif(current_setting('evcs.cascaded_types', true), ''), type_name),
+                    true)
+  WHERE NOT type_name = ANY (string_to_array(current_setting('evcs.cascaded_types', true), ','))
+     IS TRUE
+$$;
+
+-- The types a commit stamps: those the transaction wrote and those its cascades wrote.
+CREATE OR REPLACE FUNCTION evcs_types_to_stamp(entity_types text[]) RETURNS text[]
 LANGUAGE sql STABLE AS $$
-  WITH RECURSIVE reached (name) AS (
-    SELECT unnest(entity_types)
-    UNION
-    SELECT r.referrer FROM evcs_references() r JOIN reached ON r.referenced = reached.name
-    WHERE r.on_delete IN ('cascade', 'set null')
-  )
-  SELECT coalesce(array_agg(name ORDER BY name), '{}') FROM reached
+  SELECT CASE WHEN coalesce(current_setting('evcs.cascaded_types', true), '') = '' THEN entity_types
+         ELSE ARRAY(SELECT DISTINCT t FROM unnest(entity_types ||
+                      string_to_array(current_setting('evcs.cascaded_types', true), ',')) t
+                    ORDER BY 1) END
 $$;
 
 -- ---- stamping ---------------------------------------------------------------------------------
@@ -145,7 +151,7 @@ BEGIN
   PERFORM 1 FROM evcs_clock WHERE id = 1 FOR UPDATE;
   SELECT greatest(clock_timestamp(), last_stamp + interval '1 microsecond') INTO stamp
     FROM evcs_clock WHERE id = 1;
-  FOREACH entity_type IN ARRAY evcs_cascading_types(entity_types) LOOP
+  FOREACH entity_type IN ARRAY evcs_types_to_stamp(entity_types) LOOP
     changes := changes + evcs_stamp_pending(entity_type, stamp);
   END LOOP;
   UPDATE evcs_branch SET fork_stamp = stamp WHERE fork_stamp = 'infinity';
@@ -302,6 +308,8 @@ BEGIN
     PERFORM %2$I(%3$L, doomed.head_id, doomed.viewer, %4$L::jsonb, NULL, doomed.author);
     IF doomed.valid_from <> 'infinity' THEN
       stamped := stamped || ARRAY[[%5$L, doomed.valid_from::text]];
+    ELSE
+      PERFORM evcs_note_cascaded(%5$L);
     END IF;
   END LOOP;
 $cascade$,

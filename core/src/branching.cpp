@@ -1,4 +1,5 @@
 // Branch management (SPEC §3.4): create, list, lock, unlock, archive.
+#include "commits.hpp"
 #include "entity_type.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
@@ -6,19 +7,23 @@
 
 #include <regex>
 
+namespace evcs::detail {
+
+void require_ref_name(const std::string &name, const char *kind) {
+  static const std::regex valid("[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}");
+  if (!std::regex_match(name, valid))
+    throw InvalidArgument("invalid " + std::string(kind) + " name '" + name +
+                          "': use up to 63 letters, digits, '_', '.' and '-', not starting with "
+                          "'.' or '-'");
+}
+
+} // namespace evcs::detail
+
 namespace evcs {
 
 using detail::SessionState;
 
 namespace {
-
-void require_branch_name(const std::string &name) {
-  static const std::regex valid("[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}");
-  if (!std::regex_match(name, valid))
-    throw InvalidArgument("invalid branch name '" + name +
-                          "': use up to 63 letters, digits, '_', '.' and '-', not starting with "
-                          "'.' or '-'");
-}
 
 // The branch's status, or NotFound.
 std::string branch_status(SessionState &session, const std::string &name) {
@@ -29,7 +34,7 @@ std::string branch_status(SessionState &session, const std::string &name) {
 }
 
 void set_status(SessionState &session, const std::string &name, const char *status) {
-  require_branch_name(name);
+  detail::require_ref_name(name, "branch");
   detail::ensure_catalog(session);
   std::string current = branch_status(session, name);
   if (current == "archived" && std::string(status) != "archived")
@@ -44,8 +49,8 @@ void set_status(SessionState &session, const std::string &name, const char *stat
 void Session::create_branch(const std::string &name, const std::string &from_branch,
                             const std::string &mode, std::optional<std::int64_t> as_of) {
   SessionState::UseGuard guard(*state_);
-  require_branch_name(name);
-  require_branch_name(from_branch);
+  detail::require_ref_name(name, "branch");
+  detail::require_ref_name(from_branch, "branch");
   if (mode != "snapshot" && mode != "live")
     throw InvalidArgument("branch mode must be \"snapshot\" or \"live\", not \"" + mode + "\"");
   if (as_of && mode == "live")

@@ -6,7 +6,6 @@
 #include "evcs/session.hpp"
 #include "session_state.hpp"
 
-#include <regex>
 
 namespace evcs {
 
@@ -130,14 +129,6 @@ std::optional<CommitInfo> Session::merge_base(const std::string &first, const st
 
 namespace {
 
-void require_tag_name(const std::string &name) {
-  static const std::regex valid("[A-Za-z0-9_][A-Za-z0-9_.-]{0,62}");
-  if (!std::regex_match(name, valid))
-    throw InvalidArgument("invalid tag name '" + name +
-                          "': use up to 63 letters, digits, '_', '.' and '-', not starting with "
-                          "'.' or '-'");
-}
-
 const char *const tag_columns = "name, commit_id, coalesce(message, ''), created_at, "
                                 "coalesce(created_by, '')";
 
@@ -151,7 +142,7 @@ TagInfo tag_from_row(const Result &rows, std::int64_t row) {
 TagInfo Session::tag(const std::string &name, const std::string &commit,
                      const std::string &message) {
   SessionState::UseGuard guard(*state_);
-  require_tag_name(name);
+  detail::require_ref_name(name, "tag");
   require_utf8(message, "the tag message");
   detail::ensure_catalog(*state_);
   CommitInfo tagged;
@@ -190,7 +181,7 @@ std::vector<TagInfo> Session::tags() {
 
 void Session::delete_tag(const std::string &name) {
   SessionState::UseGuard guard(*state_);
-  require_tag_name(name);
+  detail::require_ref_name(name, "tag");
   detail::ensure_catalog(*state_);
   detail::OperationScope scope(*state_);
   if (state_->run("DELETE FROM evcs_tag WHERE name = $1 RETURNING name", Params::of(name))

@@ -24,4 +24,8 @@ CommitInfo resolve_commit(SessionState &session, const std::string &ref);
 // first commit of its lineage. NotFound for an unknown branch.
 std::optional<CommitInfo> branch_head(SessionState &session, const std::string &branch);
 
+// Throws InvalidArgument unless `name` can name a ref (`kind`: "branch" or "tag"): up to 63
+// letters, digits, '_', '.' and '-', not starting with '.' or '-' (evcs_branch's CHECK).
+void require_ref_name(const std::string &name, const char *kind);
+
 } // namespace evcs::detail

@@ -28,10 +28,6 @@ protected:
     s.execute("DROP SCHEMA public CASCADE");
     s.execute("CREATE SCHEMA public");
     s.commit();
-    s.branches();  // the catalog exists from here
-    s.execute("TRUNCATE evcs_tag, evcs_merge_in_progress, evcs_commit, evcs_branch_base CASCADE");
-    s.execute("DELETE FROM evcs_branch WHERE name <> 'main'");
-    s.commit();
     s.create_entity_type("item", {{"c1", "int"}, {"c2", "int"}});
     entity_ = s.repository("item").create({{"c1", 0}, {"c2", 0}}).head_id;
     s.commit("create the item");

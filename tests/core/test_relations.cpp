@@ -27,10 +27,6 @@ protected:
     s.execute("DROP SCHEMA public CASCADE");
     s.execute("CREATE SCHEMA public");
     s.commit();
-    s.branches();  // the catalog exists from here
-    s.execute("TRUNCATE evcs_tag, evcs_merge_in_progress, evcs_commit, evcs_branch_base CASCADE");
-    s.execute("DELETE FROM evcs_branch WHERE name <> 'main'");
-    s.commit();
     s.create_entity_type("project", {{"title", "text"}});
     s.create_entity_type("person", {{"email", "text"}, {"org", "text"}},
                          {{{"email"}, {"org", "email"}}, {{"email_has_at", "email LIKE '%@%'"}}});

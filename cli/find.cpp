@@ -15,7 +15,7 @@ namespace {
 const char *const find_usage =
     "usage: evcs find ENTITY_TYPE [--where JSON] [--order-by FIELDS] [--limit N]\n"
     "                 [--after CURSOR | --offset N] [--as-of INSTANT|REF] [--branch NAME]\n"
-    "                 [--json]\n"
+    "                 [--include RELATIONS] [--json]\n"
     "\n"
     "The entities of ENTITY_TYPE as of now (or --as-of), one row each: head id, version, stamp,\n"
     "author and fields. With --limit, one page: when more rows follow, the last line is\n"
@@ -35,7 +35,12 @@ const char *const find_usage =
     "  --as-of INSTANT|REF the state at an instant (YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|+HH:MM])\n"
     "                      or at a commit (an id, a unique prefix, a tag or a branch)\n"
     "  --branch NAME       the branch to read (default main)\n"
-    "  --json              {\"versions\": [...], \"cursor\": CURSOR or null}\n"
+    "  --include RELATIONS comma-separated relations to load as of the same instant, each\n"
+    "                      printed as a table after the entities' (its rows led by the id of\n"
+    "                      the entity they belong to): a referencing field (\"project_id\" or\n"
+    "                      \"project\") or a referring type (\"task\", \"tasks\", \"task.project_id\")\n"
+    "  --json              {\"versions\": [...], \"cursor\": CURSOR or null}, each version's\n"
+    "                      \"included\" holding its relations' versions\n"
     "\n"
     "The database is DATABASE_URL, or the embedded default server when it is unset.\n"
     "exit codes: 0 ok, 2 usage error, 3 database error (e.g. [invalid_argument EVK01] for a\n"
@@ -60,6 +65,7 @@ FindOptions find_options(const ParsedArguments &parsed) {
       throw UsageError("--where needs a JSON object, not '" + *where + "'", find_usage);
   }
   if (auto order = parsed.value("--order-by")) options.order_by = comma_separated(*order);
+  if (auto include = parsed.value("--include")) options.include = comma_separated(*include);
   if (auto limit = parsed.value("--limit"))
     options.limit = parse_count("--limit", *limit, find_usage);
   if (auto offset = parsed.value("--offset"))
@@ -73,18 +79,53 @@ FindOptions find_options(const ParsedArguments &parsed) {
   return options;
 }
 
-void print_page(const Repository &repository, const VersionPage &page) {
-  std::vector<std::string> header = {"HEAD_ID", "VERSION", "VALID_FROM", "AUTHOR"};
-  const std::vector<FieldDefinition> fields = repository.fields();
-  for (const auto &field : fields) header.push_back(field.name);
+// The versions as a table: head id, version, stamp, author and `fields`, after the columns
+// `leading` gives each version.
+template <typename Leading>
+void print_versions(const std::vector<std::string> &leading_header,
+                    const std::vector<std::string> &fields,
+                    const std::vector<std::pair<const Version *, const Version *>> &rows,
+                    Leading leading) {
+  std::vector<std::string> header = leading_header;
+  for (const char *column : {"HEAD_ID", "VERSION", "VALID_FROM", "AUTHOR"}) header.push_back(column);
+  header.insert(header.end(), fields.begin(), fields.end());
   Table table(header);
-  for (const auto &version : page.versions) {
-    std::vector<std::string> row = {version.head_id, std::to_string(version.version),
-                                    instant_text(version.valid_from), or_dash(version.author)};
-    for (const auto &field : fields) row.push_back(value_text(version.fields.at(field.name)));
+  for (const auto &[owner, version] : rows) {
+    std::vector<std::string> row = leading(owner);
+    for (std::string cell : {version->head_id, std::to_string(version->version),
+                             instant_text(version->valid_from), or_dash(version->author)})
+      row.push_back(std::move(cell));
+    for (const auto &field : fields) row.push_back(value_text(version->fields.at(field)));
     table.add(std::move(row));
   }
   table.print(stdout);
+}
+
+std::vector<std::string> field_names(const Repository &repository) {
+  std::vector<std::string> names;
+  for (const auto &field : repository.fields()) names.push_back(field.name);
+  return names;
+}
+
+void print_page(Session &session, const Repository &repository, const FindOptions &options,
+                const VersionPage &page) {
+  std::vector<std::pair<const Version *, const Version *>> rows;
+  for (const auto &version : page.versions) rows.emplace_back(nullptr, &version);
+  print_versions({}, field_names(repository), rows,
+                 [](const Version *) { return std::vector<std::string>{}; });
+  for (const auto &name : options.include) {
+    std::vector<std::pair<const Version *, const Version *>> related_rows;
+    std::string entity_type;
+    for (const auto &version : page.versions) {
+      const IncludedRelation *relation = version.relation(name);
+      entity_type = relation->entity_type;
+      for (const auto &related : relation->versions) related_rows.emplace_back(&version, &related);
+    }
+    if (page.versions.empty()) continue;
+    std::printf("\n%s (%s):\n", name.c_str(), entity_type.c_str());
+    print_versions({"OF"}, field_names(session.repository(entity_type)), related_rows,
+                   [](const Version *owner) { return std::vector<std::string>{owner->head_id}; });
+  }
   if (page.cursor) std::printf("next page: --after %s\n", page.cursor->c_str());
 }
 
@@ -96,7 +137,8 @@ int run_find(const std::vector<std::string> &arguments) {
     return exit_ok;
   }
   auto parsed = parse_arguments(
-      arguments, {"--where", "--order-by", "--limit", "--after", "--offset", "--as-of", "--branch"},
+      arguments,
+      {"--where", "--order-by", "--limit", "--after", "--offset", "--as-of", "--branch", "--include"},
       {"--json"}, find_usage);
   if (parsed.positional.size() != 1) throw UsageError("give one ENTITY_TYPE", find_usage);
   FindOptions options = find_options(parsed);
@@ -108,7 +150,7 @@ int run_find(const std::vector<std::string> &arguments) {
     std::printf("%s\n", nlohmann::json::parse(page.to_json_text()).dump(2).c_str());
     return exit_ok;
   }
-  print_page(repository, page);
+  print_page(session, repository, options, page);
   return exit_ok;
 }
 

@@ -724,18 +724,43 @@ function Repository:version(record, err)
   return version_table(record, err)
 end
 
--- A page { versions = {...}, cursor = text or nil } as the array of its versions (each through
--- Repository:version) with a `cursor` field; passes nil, err through.
+-- The repository of a type a find with include loaded, opened once in the same session (its
+-- Repository:version decodes the related records).
+function Repository:related_repository(entity_type)
+  self.related = self.related or {}
+  if self.related[entity_type] == nil then
+    local related, err = self.session:repository(entity_type)
+    if related == nil then return nil, err end
+    self.related[entity_type] = related
+  end
+  return self.related[entity_type]
+end
+
+-- A page { versions = {...}, cursor = text or nil, relations = {name = {entity_type, to_one}}? }
+-- as the array of its versions (each through Repository:version) with a `cursor` field; each
+-- version's `included[name]` is the related version (or nil) of a many-to-one relation, the
+-- array of them of a one-to-many one. Passes nil, err through.
 local function version_page(repository, page, err)
   if page == nil then return nil, err end
   local records = page.versions
   for _, record in ipairs(records) do repository:version(record) end
+  for name, relation in pairs(page.relations or {}) do
+    local related, related_err = repository:related_repository(relation.entity_type)
+    if related == nil then return nil, related_err end
+    for _, record in ipairs(records) do
+      local versions = record.included[name]
+      for _, version in ipairs(versions) do related:version(version) end
+      if relation.to_one then record.included[name] = versions[1] end
+    end
+  end
   records.cursor = page.cursor
   return records
 end
 
 --- Releases the repository (the session stays open). Safe to call twice.
 function Repository:close()
+  for _, related in pairs(self.related or {}) do related:close() end
+  self.related = nil
   native.evcs_repository_free(self.handle)
   self.handle = nil
 end
@@ -865,9 +890,11 @@ end
 --- The state of every entity matching `options.where` at `options.as_of`: an array of version
 --- tables. Options: where, order_by ("field", "-field" or an array), limit, offset, as_of, branch,
 --- as_of_commit (a commit ref instead of as_of: the state of the commit's branch at the commit),
---- after (a cursor). With a limit the array's `cursor` field is the cursor of the next page (nil
---- after the last): repo:find{limit = 100, after = page.cursor} with the same where, order_by
---- and branch continues the walk, as of the instant the first page pinned.
+--- after (a cursor), include (relation names: each version's `included[name]` holds what it
+--- loaded, as of the same instant; see docs/relations.md). With a limit the array's `cursor`
+--- field is the cursor of the next page (nil after the last): repo:find{limit = 100, after =
+--- page.cursor} with the same where, order_by and branch continues the walk, as of the instant
+--- the first page pinned.
 function Repository:find(options)
   return version_page(self, json_call(native.evcs_repository_find_page, self.handle,
                                       find_options(options)))

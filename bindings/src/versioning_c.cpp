@@ -74,31 +74,35 @@ std::optional<json> options_object(const char *text, const std::string &what, co
 // NULL, "null" or an object with the keys of evcs::FindOptions.
 evcs::FindOptions find_options_argument(const char *text) {
   evcs::FindOptions options;
-  const char *listed = "where, order_by, limit, offset, as_of, branch, as_of_commit, after";
+  const char *listed =
+      "where, order_by, limit, offset, as_of, branch, as_of_commit, after, include";
   std::optional<json> object = options_object(text, "the find options JSON", listed);
   if (!object) return options;
   const json &given = *object;
-  static const std::set<std::string> known = {"where",  "order_by", "limit",        "offset",
-                                              "as_of",  "branch",   "as_of_commit", "after"};
+  static const std::set<std::string> known = {"where",  "order_by", "limit",
+                                              "offset", "as_of",    "branch",
+                                              "as_of_commit", "after", "include"};
   for (const auto &[key, value] : given.items()) {
     if (known.count(key) == 0)
       throw evcs::InvalidArgument("unknown find option \"" + key + "\" (known: " + listed + ")");
     if (value.is_null()) continue;
     if (key == "where") {
       options.where = value;
-    } else if (key == "order_by") {
+    } else if (key == "order_by" || key == "include") {
+      std::vector<std::string> &names = key == "order_by" ? options.order_by : options.include;
+      const std::string what = key == "order_by" ? "a field name" : "a relation name";
       if (value.is_string()) {
-        options.order_by.push_back(value.get<std::string>());
+        names.push_back(value.get<std::string>());
       } else if (value.is_array()) {
-        for (const auto &field : value) {
-          if (!field.is_string())
-            throw evcs::InvalidArgument("order_by must be a field name or an array of field "
-                                        "names, not " + value.dump());
-          options.order_by.push_back(field.get<std::string>());
+        for (const auto &name : value) {
+          if (!name.is_string())
+            throw evcs::InvalidArgument(key + " must be " + what + " or an array of them, not " +
+                                        value.dump());
+          names.push_back(name.get<std::string>());
         }
       } else {
-        throw evcs::InvalidArgument("order_by must be a field name or an array of field names, "
-                                    "not " + value.dump());
+        throw evcs::InvalidArgument(key + " must be " + what + " or an array of them, not " +
+                                    value.dump());
       }
     } else if (key == "limit") {
       options.limit = integer_option(value, "limit");

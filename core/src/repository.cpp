@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <map>
 #include <numeric>
+#include <set>
 #include <string_view>
 #include <tuple>
 
@@ -109,9 +111,134 @@ std::string array_literal(const nlohmann::json &values, const std::string &field
   return literal + "}";
 }
 
+// A relation of FindOptions::include, resolved against the catalog.
+struct RelationToLoad {
+  std::string name;
+  std::shared_ptr<const EntityType> related;
+  bool to_one = false;
+  // The referencing column: of the type read (to_one), or of the related type.
+  std::size_t column = 0;
+};
+
+std::optional<std::size_t> column_index(const EntityType &type, const std::string &name) {
+  for (std::size_t index = 0; index < type.columns.size(); ++index)
+    if (type.columns[index].name == name) return index;
+  return std::nullopt;
+}
+
+// FindOptions::include's names: a referencing field of `type` (or that name without "_id"), a
+// type referring to `type` (its name, with an "s", or "type.field").
+RelationToLoad resolve_relation(SessionState &session, const EntityType &type,
+                                const std::string &name) {
+  require_utf8(name, "the relation name");
+  const std::string suffix = "_id";
+  for (std::size_t index = 0; index < type.columns.size(); ++index) {
+    const ColumnDefinition &column = type.columns[index];
+    if (column.references.empty()) continue;
+    const bool stem = column.name.size() > suffix.size() &&
+                      column.name.compare(column.name.size() - suffix.size(), suffix.size(),
+                                          suffix) == 0 &&
+                      column.name.substr(0, column.name.size() - suffix.size()) == name;
+    if (column.name == name || stem)
+      return {name, session.engine->entity_types.find(session, column.references), true, index};
+  }
+  Result referrers = session.run("SELECT referrer, column_name FROM evcs_references() "
+                                 "WHERE referenced = $1 ORDER BY 1, 2",
+                                 Params::of(type.name));
+  std::vector<std::pair<std::string, std::string>> matches;
+  std::string known;
+  for (const auto &column : type.columns)
+    if (!column.references.empty())
+      known += (known.empty() ? "" : ", ") + column.name;
+  for (std::int64_t row = 0; row < referrers.rows(); ++row) {
+    std::string referrer = referrers.get_text(row, 0), field = referrers.get_text(row, 1);
+    known += (known.empty() ? "" : ", ") + referrer + "." + field;
+    if (name == referrer || name == referrer + "s" || name == referrer + "." + field)
+      matches.emplace_back(referrer, field);
+  }
+  if (matches.size() > 1)
+    throw InvalidArgument("the relation '" + name + "' of entity type '" + type.name +
+                          "' is ambiguous: " + matches[0].first + " refers to it through " +
+                          std::to_string(matches.size()) + " fields; name one as '" +
+                          matches[0].first + "." + matches[0].second + "'");
+  if (matches.empty())
+    throw InvalidArgument("entity type '" + type.name + "' has no relation '" + name +
+                          "' (relations: " + (known.empty() ? "none" : known) + ")");
+  auto related = session.engine->entity_types.find(session, matches[0].first);
+  return {name, related, false, *column_index(*related, matches[0].second)};
+}
+
+// The state of every entity of `type` as a subquery ($1 = branch): the current state (with the
+// transaction's own uncommitted versions), or the state as of `instant` (SQL: a bound
+// parameter or latest_committed_stamp). Deleted entities are in it: their tombstones. A branch
+// other than main reads through to its parents: per entity, the nearest branch that has a
+// version valid at its instant wins. On main, a whole state as of an instant is found through
+// the GiST index on the validity range; a page (`ordered`) is found with plain comparisons
+// instead, which the primary key (head_id, branch, valid_from) walks in head_id order from the
+// cursor on, so a page costs the same anywhere in the walk (the GiST scan would collect and
+// sort every entity from the cursor on).
+std::string state_source(const EntityType &type, const std::string &branch,
+                         const std::string &instant, bool ordered) {
+  std::string table = quoted(type.version_table());
+  if (branch != "main")
+    return "SELECT DISTINCT ON (x.head_id) x.* FROM evcs_lineage($1, " +
+           (instant.empty() ? std::string("'infinity'") : instant) + ") l JOIN " + table +
+           " x ON x.branch = l.branch AND tstzrange(x.valid_from, x.valid_to) @> l.at "
+           "ORDER BY x.head_id, l.depth";
+  if (!instant.empty() && ordered)
+    return "SELECT * FROM " + table + " WHERE branch = $1 AND valid_from <= " + instant +
+           " AND (valid_to IS NULL OR valid_to > " + instant + ")";
+  if (!instant.empty())
+    return "SELECT * FROM " + table + " WHERE branch = $1 AND "
+           "tstzrange(valid_from, valid_to) @> " + instant;
+  return "SELECT * FROM " + table + " WHERE branch = $1 AND valid_to IS NULL";
+}
+
+// What a read needs to name the fields of related entities ("project.status" in a filter or an
+// order_by): the relations, resolved once each, and the related entities as the read sees them.
+class RelatedStates {
+public:
+  RelatedStates(SessionState &session, const EntityType &type, std::string branch,
+                std::string instant)
+      : session_(session), type_(type), branch_(std::move(branch)), instant_(std::move(instant)) {}
+
+  const RelationToLoad &relation(const std::string &name) {
+    auto found = relations_.find(name);
+    if (found == relations_.end())
+      found = relations_.emplace(name, resolve_relation(session_, type_, name)).first;
+    return found->second;
+  }
+
+  // `FROM (...) r WHERE <r belongs to the read's row v> AND NOT r.deleted`: the live related
+  // entities of the row `v` on the read's branch at its instant.
+  std::string related_rows(const RelationToLoad &relation) const {
+    const std::string link =
+        relation.to_one
+            ? "r.head_id = v." + quoted(type_.columns[relation.column].name)
+            : "r." + quoted(relation.related->columns[relation.column].name) + " = v.head_id";
+    return "FROM (" + state_source(*relation.related, branch_, instant_, true) + ") r WHERE " +
+           link + " AND NOT r.deleted";
+  }
+
+private:
+  SessionState &session_;
+  const EntityType &type_;
+  std::string branch_;
+  std::string instant_;
+  std::map<std::string, RelationToLoad> relations_;
+};
+
+// "relation.field" as its relation (up to the last dot) and field; none without a dot.
+std::optional<std::pair<std::string, std::string>> related_field_name(const std::string &name) {
+  std::size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == name.size()) return std::nullopt;
+  return std::make_pair(name.substr(0, dot), name.substr(dot + 1));
+}
+
 class FilterCompiler {
 public:
-  FilterCompiler(const EntityType &type, Params &params) : type_(type), params_(params) {}
+  FilterCompiler(const EntityType &type, Params &params, RelatedStates *related = nullptr)
+      : type_(type), params_(params), related_(related) {}
 
   std::string compile(const nlohmann::json &filter) {
     if (filter.is_null()) return "TRUE";
@@ -143,6 +270,14 @@ private:
   }
 
   std::string field_condition(const std::string &field, const nlohmann::json &value) {
+    auto related_field = related_field_name(field);
+    if (related_field && related_ != nullptr && !type_.has_column(field)) {
+      // Some related entity, as of the read's instant, matches: an EXISTS over the relation.
+      const RelationToLoad &relation = related_->relation(related_field->first);
+      FilterCompiler related(*relation.related, params_);
+      return "EXISTS (SELECT 1 " + related_->related_rows(relation) + " AND " +
+             related.field_condition(related_field->second, value) + ")";
+    }
     std::string column = field_sql(type_, field);
     if (!value.is_object() || type_column_is_json(field)) {
       if (value.is_null()) return column + " IS NULL";
@@ -188,6 +323,7 @@ private:
 
   const EntityType &type_;
   Params &params_;
+  RelatedStates *related_;
 };
 
 // One key of a read's order.
@@ -197,13 +333,31 @@ struct SortKey {
 };
 
 // find's order: order_by's fields ("-field": descending), then head_id, which makes the order
-// total (a state has one version per entity), so a cursor names exactly one position.
+// total (a state has one version per entity), so a cursor names exactly one position. A field of
+// a many-to-one relation ("project.name") sorts by the related entity's value as the read sees
+// it (NULL without one); the read selects it after the row's own columns, in `cell` order from
+// `first_extra_cell`.
 std::vector<SortKey> find_sort_keys(const EntityType &type,
-                                    const std::vector<std::string> &order_by) {
+                                    const std::vector<std::string> &order_by,
+                                    RelatedStates &related, std::int64_t first_extra_cell) {
   std::vector<SortKey> keys;
-  for (const auto &field : order_by) {
-    const bool descending = !field.empty() && field[0] == '-';
-    keys.push_back({queryable_field(type, descending ? field.substr(1) : field), descending});
+  for (const auto &given : order_by) {
+    const bool descending = !given.empty() && given[0] == '-';
+    const std::string field = descending ? given.substr(1) : given;
+    auto related_field = related_field_name(field);
+    if (!related_field || type.has_column(field)) {
+      keys.push_back({queryable_field(type, field), descending});
+      continue;
+    }
+    const RelationToLoad &relation = related.relation(related_field->first);
+    if (!relation.to_one)
+      throw InvalidArgument("order_by cannot name '" + field + "': '" + related_field->first +
+                            "' is a one-to-many relation (many values per entity)");
+    QueryableField sort = queryable_field(*relation.related, related_field->second);
+    sort.sql = "(SELECT r." + sort.sql + " " + related.related_rows(relation) + ")";
+    sort.nullable = true;
+    sort.cell = first_extra_cell++;
+    keys.push_back({sort, descending});
   }
   keys.push_back({queryable_field(type, "head_id"), false});
   return keys;
@@ -348,8 +502,9 @@ Version version_from_row(const Result &result, std::int64_t row, const EntityTyp
 
 // Appends `version` as its JSON record, keys in order, the fields object written by
 // `append_fields(out)`: from Version::fields, or straight from a row's cells (find_json).
-template <typename FieldsWriter>
-void append_version_json(std::string &out, const Version &version, FieldsWriter append_fields) {
+template <typename FieldsWriter, typename IncludedWriter>
+void append_version_json(std::string &out, const Version &version, FieldsWriter append_fields,
+                         IncludedWriter append_included) {
   auto optional_text = [&](const std::optional<std::string> &value) {
     if (value) detail::append_json_string(out, *value);
     else out += "null";
@@ -369,6 +524,7 @@ void append_version_json(std::string &out, const Version &version, FieldsWriter 
   append_fields(out);
   out += "},\"head_id\":";
   detail::append_json_string(out, version.head_id);
+  append_included(out);
   out += ",\"merged_from\":";
   optional_text(version.merged_from);
   out += ",\"parent_branch\":";
@@ -468,8 +624,26 @@ std::string Version::to_json_text() const {
       text += ':';
       append_field_value(text, field.value());
     }
+  }, [this](std::string &text) {
+    if (included.empty()) return;
+    text += ",\"included\":{";
+    for (std::size_t index = 0; index < included.size(); ++index) {
+      if (index > 0) text += ',';
+      detail::append_json_string(text, included[index].name);
+      text += ":[";
+      for (std::size_t at = 0; at < included[index].versions.size(); ++at)
+        text += (at == 0 ? "" : ",") + included[index].versions[at].to_json_text();
+      text += ']';
+    }
+    text += '}';
   });
   return out;
+}
+
+const IncludedRelation *Version::relation(const std::string &name) const {
+  for (const auto &relation : included)
+    if (relation.name == name) return &relation;
+  return nullptr;
 }
 
 std::string VersionPage::to_json_text() const {
@@ -819,36 +993,16 @@ Version Repository::revert(const std::string &head_id, std::optional<std::int64_
 
 namespace {
 
-// The state of every entity as a subquery `v` ($1 = branch), plus the filter: the current state
-// (with the transaction's own uncommitted versions), or the state as of `instant` (SQL: a bound
-// parameter or latest_committed_stamp). A branch other than main reads through to its parents:
-// per entity, the nearest branch that has a version valid at its instant wins. On main, a whole
-// state as of an instant is found through the GiST index on the validity range; a page
-// (`ordered`) is found with plain comparisons instead, which the primary key (head_id, branch,
-// valid_from) walks in head_id order from the cursor on, so a page costs the same anywhere in
-// the walk (the GiST scan would collect and sort every entity from the cursor on).
-std::string state_query(const EntityType &type, const nlohmann::json &where,
-                        const std::string &branch, const std::string &instant, bool ordered,
-                        const std::string &select, Params &params) {
-  std::string table = quoted(type.version_table());
-  std::string source;
-  if (branch != "main") {
-    source = "SELECT DISTINCT ON (x.head_id) x.* FROM evcs_lineage($1, " +
-             (instant.empty() ? std::string("'infinity'") : instant) + ") l JOIN " + table +
-             " x ON x.branch = l.branch AND tstzrange(x.valid_from, x.valid_to) @> l.at "
-             "ORDER BY x.head_id, l.depth";
-  } else if (!instant.empty() && ordered) {
-    source = "SELECT * FROM " + table + " WHERE branch = $1 AND valid_from <= " + instant +
-             " AND (valid_to IS NULL OR valid_to > " + instant + ")";
-  } else if (!instant.empty()) {
-    source = "SELECT * FROM " + table + " WHERE branch = $1 AND "
-             "tstzrange(valid_from, valid_to) @> " + instant;
-  } else {
-    source = "SELECT * FROM " + table + " WHERE branch = $1 AND valid_to IS NULL";
-  }
-  FilterCompiler filters(type, params);
-  return "SELECT " + select + " FROM (" + source + ") v WHERE NOT deleted AND " +
-         filters.compile(where);
+// The state of every entity, with the filter, as `SELECT select FROM (state_source) v WHERE
+// NOT deleted AND filter`; filters may name related fields ("project.status"), read from the
+// related types' state on the same branch as of the same instant.
+std::string state_query(RelatedStates &related, const EntityType &type,
+                        const nlohmann::json &where, const std::string &branch,
+                        const std::string &instant, bool ordered, const std::string &select,
+                        Params &params) {
+  FilterCompiler filters(type, params, &related);
+  return "SELECT " + select + " FROM (" + state_source(type, branch, instant, ordered) +
+         ") v WHERE NOT deleted AND " + filters.compile(where);
 }
 
 // Binds the branch ($1) and the instant of a state read; returns the instant's SQL for
@@ -879,6 +1033,55 @@ FindOptions at_commit_resolved(SessionState &session, const FindOptions &options
   return resolved;
 }
 
+// The versions a relation loaded for a page: the related rows, and per row of the page the
+// related rows that belong to it, in the related result's order.
+struct LoadedRelation {
+  RelationToLoad relation;
+  Result result;
+  std::vector<std::vector<std::int64_t>> rows_of;
+};
+
+// Loads `relation` for the first `rows` rows of a page read on `branch` as of `instant` (none:
+// the current state): one query for all of them, matching the keys the page holds.
+LoadedRelation load_relation(SessionState &session, RelationToLoad relation, const Result &page,
+                             std::int64_t rows, const std::string &branch,
+                             const std::optional<std::int64_t> &instant) {
+  const std::int64_t page_key_cell =
+      relation.to_one
+          ? version_column::first_field + static_cast<std::int64_t>(relation.column)
+          : version_column::head_id;
+  std::set<std::string> keys;
+  for (std::int64_t row = 0; row < rows; ++row)
+    if (!page.is_null(row, page_key_cell)) keys.insert(page.get_text(row, page_key_cell));
+  LoadedRelation loaded{std::move(relation), Result(), std::vector<std::vector<std::int64_t>>(
+                                                           static_cast<std::size_t>(rows))};
+  const EntityType &related = *loaded.relation.related;
+  if (keys.empty()) return loaded;
+  const std::string related_key =
+      loaded.relation.to_one ? "head_id" : related.columns[loaded.relation.column].name;
+  const nlohmann::json where = {{related_key, {{"in", keys}}}};
+  Params params;
+  const std::string instant_sql = bind_state(branch, instant, false, params);
+  RelatedStates related_states(session, related, branch, instant_sql);
+  std::string sql = state_query(related_states, related, where, branch, instant_sql, true,
+                                related.select_list(), params) +
+                    " ORDER BY " + quoted(related_key) + ", head_id";
+  loaded.result = session.run_as_of(sql, params, instant);
+  const std::int64_t related_key_cell =
+      loaded.relation.to_one
+          ? version_column::head_id
+          : version_column::first_field + static_cast<std::int64_t>(loaded.relation.column);
+  std::map<std::string, std::vector<std::int64_t>> by_key;
+  for (std::int64_t row = 0; row < loaded.result.rows(); ++row)
+    by_key[loaded.result.get_text(row, related_key_cell)].push_back(row);
+  for (std::int64_t row = 0; row < rows; ++row) {
+    if (page.is_null(row, page_key_cell)) continue;
+    auto found = by_key.find(page.get_text(row, page_key_cell));
+    if (found != by_key.end()) loaded.rows_of[static_cast<std::size_t>(row)] = found->second;
+  }
+  return loaded;
+}
+
 } // namespace
 
 // The rows a find read: the page is the first `rows_in_page` rows of `result` (one more row
@@ -887,6 +1090,8 @@ struct Repository::FoundRows {
   Result result;
   std::int64_t rows_in_page = 0;
   std::optional<std::string> cursor;
+  // The relations of FindOptions::include, each loaded for the page.
+  std::vector<LoadedRelation> included;
 };
 
 Repository::FoundRows Repository::find_rows(const FindOptions &given) {
@@ -895,7 +1100,6 @@ Repository::FoundRows Repository::find_rows(const FindOptions &given) {
     throw InvalidArgument("give offset or after (a cursor), not both: the cursor already says "
                           "where the page starts");
   const std::string branch = branch_or_default(options.branch);
-  const std::vector<SortKey> keys = find_sort_keys(*type_, options.order_by);
   const std::string selection = detail::fingerprint(options.where);
   std::optional<PageCursor> previous;
   if (options.after) {
@@ -908,14 +1112,33 @@ Repository::FoundRows Repository::find_rows(const FindOptions &given) {
   // versions of the type, the current state is the state as of that stamp (this statement's
   // snapshot shows every commit up to it and none after), and reads on the index of current
   // versions; otherwise the page reads as of the stamp, without them.
-  const bool pin_latest = options.limit && !options.as_of;
+  std::vector<RelationToLoad> relations;
+  for (const auto &name : options.include)
+    relations.push_back(resolve_relation(*session_, *type_, name));
+  // A read with include pins an instant too, so its queries read one state, unless the
+  // transaction wrote one of its types (it then reads their current state, with its writes).
+  bool own_writes = session_->written_types.count(type_->name) > 0;
+  for (const auto &relation : relations)
+    own_writes = own_writes || session_->written_types.count(relation.related->name) > 0;
+  const bool pin_latest =
+      !options.as_of && (options.limit || (!relations.empty() && !own_writes));
   const bool read_current = pin_latest && session_->written_types.count(type_->name) == 0;
   Params params;
   std::string instant = bind_state(branch, options.as_of, pin_latest && !read_current, params);
+  RelatedStates related(*session_, *type_, branch, instant);
+  const std::vector<SortKey> keys =
+      find_sort_keys(*type_, options.order_by, related,
+                     version_column::first_field + static_cast<std::int64_t>(type_->columns.size()));
   std::string select = type_->select_list();
+  // Named apart from the row's columns, which ORDER BY names too.
+  for (const auto &key : keys)
+    if (key.field.cell >= version_column::first_field +
+                              static_cast<std::int64_t>(type_->columns.size()))
+      select += ", " + key.field.sql + " AS evcs_related_key_" + std::to_string(key.field.cell);
   if (pin_latest) select += std::string(", ") + latest_committed_stamp;
   const bool page = options.limit || previous;
-  std::string sql = state_query(*type_, options.where, branch, instant, page, select, params);
+  std::string sql =
+      state_query(related, *type_, options.where, branch, instant, page, select, params);
   if (previous) sql += " AND " + keyset_condition(keys, previous->last, params);
   sql += " ORDER BY " + order_sql(keys);
   auto add_bound = [&](const char *clause, const std::optional<std::int64_t> &bound,
@@ -927,16 +1150,22 @@ Repository::FoundRows Repository::find_rows(const FindOptions &given) {
   };
   add_bound("LIMIT", options.limit, 1);
   add_bound("OFFSET", options.offset, 0);
-  FoundRows found{session_->run_as_of(sql, params, options.as_of), 0, std::nullopt};
+  FoundRows found{session_->run_as_of(sql, params, options.as_of), 0, std::nullopt, {}};
   found.rows_in_page = found.result.rows();
-  if (!options.limit || found.result.rows() <= *options.limit) return found;
-  found.rows_in_page = *options.limit;
-  if (*options.limit == 0) return found;
+  if (options.limit && found.result.rows() > *options.limit) found.rows_in_page = *options.limit;
+  std::optional<std::int64_t> instant_read = options.as_of;
+  if (pin_latest && found.result.rows() > 0)
+    instant_read = found.result.get_timestamp(0, found.result.columns() - 1);
+  for (auto &relation : relations)
+    found.included.push_back(
+        load_relation(*session_, std::move(relation), found.result, found.rows_in_page, branch,
+                      instant_read));
+  if (!options.limit || found.result.rows() <= *options.limit || *options.limit == 0)
+    return found;
   PageCursor next;
   next.read = "find";
   next.branch = branch;
-  next.at = options.as_of ? *options.as_of
-                          : found.result.get_timestamp(0, found.result.columns() - 1);
+  next.at = *instant_read;
   next.order = options.order_by;
   next.selection = selection;
   next.last = sort_key_texts(found.result, found.rows_in_page - 1, keys);
@@ -949,8 +1178,18 @@ VersionPage Repository::find_page(const FindOptions &options) {
   FoundRows found = find_rows(options);
   VersionPage page;
   page.versions.reserve(static_cast<std::size_t>(found.rows_in_page));
-  for (std::int64_t row = 0; row < found.rows_in_page; ++row)
-    page.versions.push_back(version_from_row(found.result, row, *type_));
+  for (std::int64_t row = 0; row < found.rows_in_page; ++row) {
+    Version version = version_from_row(found.result, row, *type_);
+    for (const auto &loaded : found.included) {
+      IncludedRelation relation{loaded.relation.name, loaded.relation.related->name,
+                                loaded.relation.to_one, {}};
+      for (std::int64_t related_row : loaded.rows_of[static_cast<std::size_t>(row)])
+        relation.versions.push_back(
+            version_from_row(loaded.result, related_row, *loaded.relation.related));
+      version.included.push_back(std::move(relation));
+    }
+    page.versions.push_back(std::move(version));
+  }
   page.cursor = std::move(found.cursor);
   return page;
 }
@@ -961,29 +1200,83 @@ std::vector<Version> Repository::find(const FindOptions &options) {
 
 namespace {
 
-// The rows of a page as a JSON array of Version::to_json_text records, written straight from the
-// cells.
-std::string versions_json(const Result &result, std::int64_t rows, const EntityType &type) {
-  std::vector<std::size_t> by_name(type.columns.size());
-  std::iota(by_name.begin(), by_name.end(), 0);
-  std::sort(by_name.begin(), by_name.end(), [&](std::size_t left, std::size_t right) {
-    return type.columns[left].name < type.columns[right].name;
-  });
+// A row's version as its Version::to_json_text record, written straight from the cells, with
+// the relations loaded for it (FoundRows::included).
+class VersionRowWriter {
+public:
+  explicit VersionRowWriter(const EntityType &type) : type_(type), by_name_(type.columns.size()) {
+    std::iota(by_name_.begin(), by_name_.end(), 0);
+    std::sort(by_name_.begin(), by_name_.end(), [&](std::size_t left, std::size_t right) {
+      return type.columns[left].name < type.columns[right].name;
+    });
+  }
+
+  void append(std::string &out, const Result &result, std::int64_t row,
+              const std::vector<LoadedRelation> &included = {}) const {
+    append_version_json(
+        out, metadata_from_row(result, row),
+        [&](std::string &text) {
+          for (std::size_t index = 0; index < by_name_.size(); ++index) {
+            if (index > 0) text += ',';
+            detail::append_json_string(text, type_.columns[by_name_[index]].name);
+            text += ':';
+            std::int64_t cell =
+                version_column::first_field + static_cast<std::int64_t>(by_name_[index]);
+            append_field_json(text, result, row, cell);
+          }
+        },
+        [&](std::string &text) {
+          if (included.empty()) return;
+          text += ",\"included\":{";
+          for (std::size_t index = 0; index < included.size(); ++index) {
+            const LoadedRelation &loaded = included[index];
+            if (index > 0) text += ',';
+            detail::append_json_string(text, loaded.relation.name);
+            text += ":[";
+            VersionRowWriter related(*loaded.relation.related);
+            bool first = true;
+            for (std::int64_t related_row : loaded.rows_of[static_cast<std::size_t>(row)]) {
+              if (!first) text += ',';
+              first = false;
+              related.append(text, loaded.result, related_row);
+            }
+            text += ']';
+          }
+          text += '}';
+        });
+  }
+
+private:
+  const EntityType &type_;
+  std::vector<std::size_t> by_name_;
+};
+
+// The rows of a page as a JSON array of Version::to_json_text records.
+std::string versions_json(const Result &result, std::int64_t rows, const EntityType &type,
+                          const std::vector<LoadedRelation> &included = {}) {
+  VersionRowWriter writer(type);
   std::string out = "[";
   for (std::int64_t row = 0; row < rows; ++row) {
     if (row > 0) out += ',';
-    append_version_json(out, metadata_from_row(result, row), [&](std::string &text) {
-      for (std::size_t index = 0; index < by_name.size(); ++index) {
-        if (index > 0) text += ',';
-        detail::append_json_string(text, type.columns[by_name[index]].name);
-        text += ':';
-        std::int64_t cell = version_column::first_field + static_cast<std::int64_t>(by_name[index]);
-        append_field_json(text, result, row, cell);
-      }
-    });
+    writer.append(out, result, row, included);
   }
   out += ']';
   return out;
+}
+
+// The relations a page loaded, as the page's JSON describes them: {name: {"entity_type",
+// "to_one"}} in the order included.
+std::string relations_json(const std::vector<LoadedRelation> &included) {
+  std::string out = "{";
+  for (std::size_t index = 0; index < included.size(); ++index) {
+    if (index > 0) out += ',';
+    detail::append_json_string(out, included[index].relation.name);
+    out += ":{\"entity_type\":";
+    detail::append_json_string(out, included[index].relation.related->name);
+    out += std::string(",\"to_one\":") + (included[index].relation.to_one ? "true" : "false");
+    out += '}';
+  }
+  return out + "}";
 }
 
 } // namespace
@@ -991,13 +1284,17 @@ std::string versions_json(const Result &result, std::int64_t rows, const EntityT
 std::string Repository::find_json(const FindOptions &options) {
   SessionState::UseGuard guard(*session_, type_->name);
   FoundRows found = find_rows(options);
-  return versions_json(found.result, found.rows_in_page, *type_);
+  return versions_json(found.result, found.rows_in_page, *type_, found.included);
 }
 
 std::string Repository::find_page_json(const FindOptions &options) {
   SessionState::UseGuard guard(*session_, type_->name);
   FoundRows found = find_rows(options);
-  return page_json(versions_json(found.result, found.rows_in_page, *type_), found.cursor);
+  std::string page = page_json(
+      versions_json(found.result, found.rows_in_page, *type_, found.included), found.cursor);
+  if (found.included.empty()) return page;
+  page.pop_back();
+  return page + ",\"relations\":" + relations_json(found.included) + "}";
 }
 
 std::int64_t Repository::count(const FindOptions &given) {
@@ -1006,8 +1303,9 @@ std::int64_t Repository::count(const FindOptions &given) {
   const std::string branch = branch_or_default(options.branch);
   Params params;
   std::string instant = bind_state(branch, options.as_of, false, params);
+  RelatedStates related(*session_, *type_, branch, instant);
   std::string sql =
-      state_query(*type_, options.where, branch, instant, false, "count(*)", params);
+      state_query(related, *type_, options.where, branch, instant, false, "count(*)", params);
   return session_->run_as_of(sql, params, options.as_of).get_int64(0, 0);
 }
 
@@ -1017,7 +1315,9 @@ bool Repository::exists(const FindOptions &given) {
   const std::string branch = branch_or_default(options.branch);
   Params params;
   std::string instant = bind_state(branch, options.as_of, false, params);
-  std::string sql = state_query(*type_, options.where, branch, instant, false, "1", params);
+  RelatedStates related(*session_, *type_, branch, instant);
+  std::string sql =
+      state_query(related, *type_, options.where, branch, instant, false, "1", params);
   return session_->run_as_of("SELECT EXISTS (" + sql + ")", params, options.as_of).get_bool(0, 0);
 }
 

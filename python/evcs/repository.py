@@ -232,6 +232,7 @@ def _options_json(
     as_of: Optional[HistoryPoint] = None,
     branch: Optional[str] = None,
     after: Optional[str] = None,
+    include: Optional[Union[str, Sequence[str]]] = None,
 ) -> str:
     options: Dict[str, Any] = {}
     if where is not None:
@@ -250,6 +251,8 @@ def _options_json(
         options["branch"] = branch
     if after is not None:
         options["after"] = after
+    if include is not None:
+        options["include"] = include if isinstance(include, str) else list(include)
     return _dumps(options)
 
 
@@ -283,10 +286,48 @@ class Version(Mapping[str, Any]):
     differ from the previous version and ``previous`` gives their values before it.
     """
 
-    __slots__ = ("_record",)
+    __slots__ = ("_record", "_included")
 
-    def __init__(self, record: Dict[str, Any]) -> None:
+    def __init__(
+        self,
+        record: Dict[str, Any],
+        relations: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    ) -> None:
         self._record = record
+        self._included: Dict[str, Union["Version", None, "VersionList"]] = {}
+        for name, related in record.get("included", {}).items():
+            versions = VersionList(Version(item) for item in related)
+            to_one = relations is not None and relations[name]["to_one"]
+            self._included[name] = (versions[0] if versions else None) if to_one else versions
+
+    @property
+    def included(self) -> Dict[str, Union["Version", None, "VersionList"]]:
+        """What ``find(include=...)`` loaded for this version, by relation name: the related
+        Version (or None) of a many-to-one relation, the VersionList of a one-to-many one."""
+        return dict(self._included)
+
+    def related(self, relation: str) -> "VersionList":
+        """The included relation's versions as a list (at most one for many-to-one)."""
+        related = self._included_relation(relation)
+        if isinstance(related, VersionList):
+            return related
+        return VersionList([] if related is None else [related])
+
+    def related_one(self, relation: str) -> Optional["Version"]:
+        """The included many-to-one relation's version, None when the reference is null (or
+        names no live entity)."""
+        related = self._included_relation(relation)
+        if isinstance(related, VersionList):
+            raise TypeError(f"{relation!r} is a one-to-many relation: use related({relation!r})")
+        return related
+
+    def _included_relation(self, relation: str) -> Union["Version", None, "VersionList"]:
+        try:
+            return self._included[relation]
+        except KeyError:
+            raise KeyError(
+                f"the read did not include {relation!r}; included: {list(self._included)}"
+            ) from None
 
     @property
     def fields(self) -> Dict[str, Any]:
@@ -435,9 +476,11 @@ def _version(record: Optional[Dict[str, Any]]) -> Optional[Version]:
     return None if record is None else Version(record)
 
 
-def _page(page: Tuple[List[Dict[str, Any]], Optional[str]]) -> VersionList:
-    records, cursor = page
-    versions = VersionList(Version(record) for record in records)
+def _page(
+    page: Tuple[List[Dict[str, Any]], Optional[str], Optional[Dict[str, Dict[str, Any]]]]
+) -> VersionList:
+    records, cursor, relations = page
+    versions = VersionList(Version(record, relations) for record in records)
     versions.cursor = cursor
     return versions
 
@@ -618,9 +661,15 @@ class Repository:
         as_of: Optional[HistoryPoint] = None,
         branch: Optional[str] = None,
         after: Optional[str] = None,
+        include: Optional[Union[str, Sequence[str]]] = None,
     ) -> VersionList:
         """The state at ``as_of`` of every entity matching ``where`` (always parameterised).
         ``as_of`` may be a commit (a str): the state of the commit's branch at the commit.
+
+        ``include`` loads related entities with them, each relation in one more query, as of
+        the same instant on the same branch (``Version.included``): a referencing field
+        (``"project_id"`` or ``"project"``), or a type referring to this one (``"task"``,
+        ``"tasks"`` or ``"task.project_id"``).
 
         With ``limit``, the result's ``cursor`` continues the walk: ``after=page.cursor`` with
         the same where, order_by and branch returns the next page (keyset pagination: no rows
@@ -629,7 +678,7 @@ class Repository:
         so a walk while others commit sees every entity once, as it was then."""
         return _page(
             self._native.find(
-                _options_json(where, order_by, limit, offset, as_of, branch, after)
+                _options_json(where, order_by, limit, offset, as_of, branch, after, include)
             )
         )
 

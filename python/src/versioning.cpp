@@ -78,6 +78,27 @@ void decode_resolution_value(py::handle conflict, int value_type) {
   }
 }
 
+// "fields", and "previous" (the changed fields' values before the version), of a version record
+// with `textual` decoded.
+void decode_record(py::handle record, const std::vector<TextualField> &textual) {
+  for (const char *key : {"fields", "previous"}) {
+    PyObject *values = PyDict_GetItemString(record.ptr(), key);
+    if (values == nullptr) continue;
+    for (const auto &field : textual) decode_item(values, field.name, field.value_type);
+  }
+}
+
+// The textual fields of an entity type, read from its repository in the session (so in the
+// session's transaction, which sees types it created itself).
+std::vector<TextualField> textual_fields_of(NativeSession &session, const std::string &name) {
+  evcs_repository *raw = nullptr;
+  call_without_gil([&] { return evcs_session_repository(&raw, session.get(), name.c_str()); });
+  abi::Repository repository(raw);
+  py::object fields = fields_of(repository.get());
+  release_without_gil(repository);
+  return textual_fields(fields);
+}
+
 // The repository of one entity type; keeps its Python session object (and so the C session)
 // alive.
 class NativeRepository {
@@ -102,28 +123,45 @@ public:
     return parsed;
   }
 
-  // A page {"versions": [...], "cursor": text or null} as (the version records, the cursor).
-  py::tuple page(const py::str &text) const {
+  // A page {"versions": [...], "cursor": text or null, "relations"?: {name: {"entity_type",
+  // "to_one"}}} as (the version records, the cursor, the relations or None); the records'
+  // "included" versions are decoded as their own types' records.
+  py::tuple page(const py::str &text) {
     py::object parsed = parse_json(text);
     py::object versions = parsed["versions"];
     for (py::handle record : versions) decode_fields(record);
-    return py::make_tuple(versions, parsed["cursor"]);
+    py::object relations = py::none();
+    if (parsed.contains("relations")) {
+      relations = parsed["relations"];
+      py::str included_key("included");
+      for (auto item : py::reinterpret_borrow<py::dict>(relations)) {
+        const auto &textual = related_textual_fields(
+            utf8(py::str(item.second["entity_type"]), "the entity type name"));
+        for (py::handle record : versions)
+          for (py::handle related : record[included_key][item.first])
+            decode_record(related, textual);
+      }
+    }
+    return py::make_tuple(versions, parsed["cursor"], relations);
   }
 
 private:
-  // "fields", and "previous" (the changed fields' values before the version) the same way.
-  void decode_fields(py::handle record) const {
-    for (const char *key : {"fields", "previous"}) {
-      PyObject *values = PyDict_GetItemString(record.ptr(), key);
-      if (values == nullptr) continue;
-      for (const auto &field : textual_fields_) decode_item(values, field.name, field.value_type);
-    }
+  void decode_fields(py::handle record) const { decode_record(record, textual_fields_); }
+
+  const std::vector<TextualField> &related_textual_fields(const std::string &name) {
+    auto found = related_fields_.find(name);
+    if (found != related_fields_.end()) return found->second;
+    return related_fields_
+        .emplace(name, textual_fields_of(session_.cast<NativeSession &>(), name))
+        .first->second;
   }
 
   py::object session_;
   abi::Repository handle_;
   py::object fields_;
   std::vector<TextualField> textual_fields_;
+  // The textual fields of the types finds with include loaded, by name.
+  std::map<std::string, std::vector<TextualField>> related_fields_;
 };
 
 // Gives the values of diff entries and merge conflicts the Python types of their fields, as
@@ -182,12 +220,7 @@ private:
     std::string name = utf8(py::str(entity_type), "the entity type name");
     auto found = types_.find(name);
     if (found != types_.end()) return found->second;
-    evcs_repository *raw = nullptr;
-    call_without_gil([&] { return evcs_session_repository(&raw, session_.get(), name.c_str()); });
-    abi::Repository repository(raw);
-    py::object fields = fields_of(repository.get());
-    release_without_gil(repository);
-    return types_.emplace(name, textual_fields(fields)).first->second;
+    return types_.emplace(name, evcs::python::textual_fields_of(session_, name)).first->second;
   }
 
   NativeSession &session_;

@@ -126,4 +126,32 @@ TEST_F(CapiRelationsTest, BadDeclarationsAndHandlesAreRefused) {
   EXPECT_EQ(evcs_session_commit(session_, nullptr), EVCS_OK) << last_message();
 }
 
+TEST_F(CapiRelationsTest, FindPagesIncludeRelatedVersionsAndFilterOnThem) {
+  json project = write("project", R"({"title":"apollo"})");
+  const std::string id = project["head_id"];
+  write("task", R"({"title":"t1","project_id":")" + id + R"("})");
+  write("task", R"({"title":"t2","project_id":")" + id + R"("})");
+  ASSERT_EQ(evcs_session_commit(session_, nullptr), EVCS_OK) << last_message();
+  evcs_repository *projects = nullptr;
+  ASSERT_EQ(evcs_session_repository(&projects, session_, "project"), EVCS_OK);
+  char *out = nullptr;
+  ASSERT_EQ(evcs_repository_find_page(&out, projects, R"({"include":["tasks"]})"), EVCS_OK)
+      << last_message();
+  json page = take_json(out);
+  EXPECT_EQ(page["relations"], json::parse(R"({"tasks":{"entity_type":"task","to_one":false}})"));
+  ASSERT_EQ(page["versions"].size(), 1u);
+  json tasks = page["versions"][0]["included"]["tasks"];
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0]["fields"]["project_id"], id);
+  ASSERT_EQ(evcs_repository_find_page(&out, projects, R"({"where":{"tasks.title":"t2"}})"),
+            EVCS_OK) << last_message();
+  EXPECT_EQ(take_json(out)["versions"].size(), 1u);
+  EXPECT_EQ(evcs_repository_find_page(&out, projects, R"({"include":"owner"})"), EVCS_EINVALID);
+  EXPECT_EQ(last_message(), "entity type 'project' has no relation 'owner' (relations: "
+                            "task.project_id)");
+  EXPECT_EQ(evcs_repository_find_page(&out, projects, R"({"include":[1]})"), EVCS_EINVALID);
+  EXPECT_EQ(last_message(), "include must be a relation name or an array of them, not [1]");
+  evcs_repository_free(projects);
+}
+
 }  // namespace

@@ -1,7 +1,7 @@
 // Test fixture for tests/cli/test_cli.sh: writes versioned data through the core API (the CLI
 // has no commands that write entities), one commit per call, on DATABASE_URL.
 //
-//   evcs_cli_fixture type NAME COLUMN=TYPE...
+//   evcs_cli_fixture type NAME COLUMN=TYPE...     (TYPE "@other": a reference to entity type other)
 //   evcs_cli_fixture write BRANCH AUTHOR MESSAGE TYPE OPERATIONS
 //
 // OPERATIONS is a JSON array of {"op": "create"|"update"|"delete", "id": HEAD_ID,
@@ -19,7 +19,9 @@ int main(int argc, char **argv) {
       std::vector<evcs::ColumnDefinition> columns;
       for (std::size_t i = 2; i < arguments.size(); ++i) {
         auto equals = arguments[i].find('=');
-        columns.push_back({arguments[i].substr(0, equals), arguments[i].substr(equals + 1)});
+        std::string name = arguments[i].substr(0, equals), type = arguments[i].substr(equals + 1);
+        if (!type.empty() && type[0] == '@') columns.push_back({name, "", type.substr(1)});
+        else columns.push_back({name, type});
       }
       auto session = engine.session();
       session.create_entity_type(arguments[1], columns);

@@ -591,6 +591,20 @@ expect 3 'the cursor belongs to another query.*\[invalid_argument EVK01\]' \
 expect 3 'invalid cursor.*\[invalid_argument EVK01\]' "$EVCS" find project --after "x${CURSOR}"
 expect 3 'give offset or after' "$EVCS" find project --order-by -name,budget --after "$CURSOR" --offset 1
 expect 2 'evcs find: give one ENTITY_TYPE' "$EVCS" find
+# --include: each relation's versions as a table after the entities', led by their entity's id
+"$FIXTURE" type task 'title=text' 'project_id=@project' || exit 1
+TASK=5eb1a7c3-9d2e-4f60-8a41-c0ffee000001
+"$FIXTURE" write main ivy "a task of the tunnel" task \
+  "[{\"op\": \"create\", \"id\": \"$TASK\", \"values\": {\"title\": \"dig\", \"project_id\": \"$TUNNEL\"}}]" || exit 1
+expect 0 '^tasks \(task\):$' "$EVCS" find project --where "{\"head_id\": \"$TUNNEL\"}" --include tasks
+expect 0 '^OF +HEAD_ID +VERSION +VALID_FROM +AUTHOR +title +project_id$' \
+  "$EVCS" find project --where "{\"head_id\": \"$TUNNEL\"}" --include tasks
+expect 0 "^$TUNNEL +$TASK +1 +[0-9-]+ [0-9:.+]+ +ivy +dig +$TUNNEL\$" \
+  "$EVCS" find project --where "{\"head_id\": \"$TUNNEL\"}" --include tasks
+expect 0 "^$TASK +1 " "$EVCS" find task --where "{\"project.head_id\": \"$TUNNEL\"}"
+expect 0 '"included": \{' "$EVCS" find task --include project --json
+expect 3 "entity type 'project' has no relation 'owner' \\(relations: task.project_id\\) \\[invalid_argument\\]" \
+  "$EVCS" find project --include owner
 expect 2 "evcs find: --where needs a JSON object, not 'nope'" "$EVCS" find project --where nope
 
 # archive: read-only for good

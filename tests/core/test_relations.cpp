@@ -2,7 +2,7 @@
 // on_delete action, unique keys and checks, on main and on branches, at several instants,
 // through plain SQL, and against writers racing to break them.
 #include "evcs/evcs.hpp"
-#include "test_database.hpp"
+#include "engine_test.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,20 +13,14 @@ namespace {
 
 using json = nlohmann::json;
 
-class RelationsTest : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() { url_ = new std::string(evcs_test::fresh_database("core_relations")); }
-  static void TearDownTestSuite() { delete url_; }
+class RelationsTest : public evcs_test::EngineTest<RelationsTest> {
+public:
+  static constexpr const char *database = "core_relations";
 
+protected:
   void SetUp() override {
-    evcs::EngineOptions options;
-    options.url = *url_;
-    options.pool_size = 8;
-    engine_ = std::make_unique<evcs::Engine>(options);
+    open_empty(8);
     auto s = engine_->session();
-    s.execute("DROP SCHEMA public CASCADE");
-    s.execute("CREATE SCHEMA public");
-    s.commit();
     s.create_entity_type("project", {{"title", "text"}});
     s.create_entity_type("person", {{"email", "text"}, {"org", "text"}},
                          {{{"email"}, {"org", "email"}}, {{"email_has_at", "email LIKE '%@%'"}}});
@@ -62,12 +56,8 @@ protected:
     return s.scalar<std::int64_t>(sql).value_or(-1);
   }
 
-  static std::string *url_;
-  std::unique_ptr<evcs::Engine> engine_;
   std::string project_, person_, task_;
 };
-
-std::string *RelationsTest::url_ = nullptr;
 
 TEST_F(RelationsTest, TheCatalogDescribesReferencesAndConstraints) {
   auto s = on();

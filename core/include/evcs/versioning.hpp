@@ -65,6 +65,18 @@ struct FieldDefinition {
   std::string on_delete;
 };
 
+struct Version;
+
+// The related versions a find with `include` loaded for one version, for one relation: the
+// entity a reference field names (many-to-one: at most one version), or the entities whose
+// reference field names this one (one-to-many: ordered by head id).
+struct IncludedRelation {
+  std::string name;         // as given in FindOptions::include
+  std::string entity_type;  // the related type
+  bool to_one = false;      // many-to-one
+  std::vector<Version> versions;
+};
+
 // Timestamps are UTC microseconds since 1970-01-01.
 struct Version {
   std::string head_id;
@@ -84,7 +96,11 @@ struct Version {
   // and their values before it (null for the first version).
   std::vector<std::string> changed;
   nlohmann::json previous = nlohmann::json::object();
+  // A find with `include`: per relation, in the order given, what it loaded for this version.
+  std::vector<IncludedRelation> included;
 
+  // The relation `name` of `included`; nullptr when the read did not include it.
+  const IncludedRelation *relation(const std::string &name) const;
   nlohmann::json to_json() const;
   // The same as JSON text, keys in order, written without building an object (the C ABI hands
   // out every version a read returns this way).
@@ -169,6 +185,16 @@ struct FindOptions {
   // of the same instant on the same branch. Excludes offset; where, order_by, branch and as_of
   // (when given) must be those of the first page.
   std::optional<std::string> after;
+  // Relations to load with the versions, each in one more query for the whole page (never one
+  // per version), read on the same branch as of the same instant (docs/relations.md):
+  //  - many-to-one, through a field of this type that references another: the field's name, or
+  //    that name without its "_id" suffix ("project_id" or "project");
+  //  - one-to-many, the entities of another type whose field references these: that type's
+  //    name, the name with an "s" ("task" or "tasks"), or "type.field" ("task.project_id"),
+  //    which a type with two fields referencing this one needs.
+  // A read with include and no as_of pins an instant as a page does (VersionPage) unless the
+  // transaction has written one of the types: then it reads their current state.
+  std::vector<std::string> include;
 };
 
 // The versions of an entity type over a system-time range, the SQL:2011 way (MariaDB's and

@@ -283,6 +283,13 @@ def _snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
+def _annotation_name(annotation: object) -> str:
+    if isinstance(annotation, type) and not get_args(annotation):
+        module = annotation.__module__
+        return annotation.__qualname__ if module == "builtins" else f"{module}.{annotation.__qualname__}"
+    return repr(annotation)
+
+
 def _resolve_field(model: Type[Model], name: str, annotation: object, declared: object) -> _Field:
     def unsupported(why: str) -> TypeError:
         return TypeError(
@@ -295,7 +302,7 @@ def _resolve_field(model: Type[Model], name: str, annotation: object, declared: 
     if get_origin(annotation) in (Union, types.UnionType):
         members = [member for member in get_args(annotation) if member is not type(None)]
         if len(members) != 1:
-            raise unsupported(f"the union {annotation!r} has no column type")
+            raise unsupported(f"the union {_annotation_name(annotation)} has no column type")
         nullable = len(members) < len(get_args(annotation))
         annotation = members[0]
     refers_to: Optional[Type[Model]] = None
@@ -304,12 +311,14 @@ def _resolve_field(model: Type[Model], name: str, annotation: object, declared: 
     if origin is Ref:
         (target,) = get_args(annotation)
         if not (isinstance(target, type) and issubclass(target, Model)):
-            raise unsupported(f"evcs.Ref takes an evcs.Model subclass, not {target!r}")
+            raise unsupported(
+                f"evcs.Ref takes an evcs.Model subclass, not {_annotation_name(target)}"
+            )
         refers_to, python_type, column_type = target, Ref, "uuid"
     else:
         python_type = cast(type, origin if origin in (dict, list) else annotation)
         if python_type not in _COLUMN_TYPES:
-            raise unsupported(f"the annotation {annotation!r} has no column type")
+            raise unsupported(f"{_annotation_name(annotation)} has no column type")
         column_type = _COLUMN_TYPES[python_type]
     if options is not None and options.type is not None:
         if refers_to is not None:
@@ -330,13 +339,7 @@ class _Schema:
 
     def __init__(self, model: Type[Model]) -> None:
         self.entity_type = model.__entity_type__
-        try:
-            hints = get_type_hints(model)
-        except NameError as error:
-            raise TypeError(
-                f"{model.__name__}: the annotation naming {error.name!r} cannot be resolved; "
-                "declare models at module level, before they are used"
-            ) from None
+        hints = get_type_hints(model)  # NameError: an annotation names a class not defined yet
         self.fields: Dict[str, _Field] = {}
         for name, annotation in hints.items():
             if name.startswith("__") or get_origin(annotation) is ClassVar:
@@ -369,11 +372,15 @@ class _Schema:
 
 
 def _schema(model: Type[Model]) -> _Schema:
-    # Resolved on first use rather than at class creation, so a model may refer to a model
-    # declared after it (or to itself: ``parent: evcs.Ref["Task"] | None``).
     schema = model.__dict__.get("__evcs_schema__")
     if schema is None:
-        schema = _Schema(model)
+        try:
+            schema = _Schema(model)
+        except NameError as error:
+            raise TypeError(
+                f"{model.__name__}: an annotation names {error.name!r}, which is not defined in "
+                f"the module of {model.__name__}; declare models at module level"
+            ) from None
         setattr(model, "__evcs_schema__", schema)
     return cast(_Schema, schema)
 
@@ -396,6 +403,13 @@ class Model:
         super().__init_subclass__(**kwargs)
         if "__entity_type__" not in cls.__dict__:
             cls.__entity_type__ = _snake_case(cls.__name__)
+        # An unsupported annotation is reported where the class is declared. One naming a class
+        # declared later (or the class itself: ``parent: evcs.Ref["Task"] | None``) cannot be
+        # resolved yet: the fields are then resolved on first use.
+        try:
+            setattr(cls, "__evcs_schema__", _Schema(cls))
+        except NameError:
+            pass
 
     def __init__(self, **values: object) -> None:
         schema = _schema(type(self))
@@ -449,8 +463,12 @@ def _check(model: Type[Model], declared: _Field, value: object) -> None:
         )
         raise TypeError(
             f"{model.__name__}.{declared.name} must be {expected}"
-            f"{' or None' if declared.nullable else ''}, not {value!r}"
+            f"{' or None' if declared.nullable else ''}, not {_described(value)}"
         )
+
+
+def _described(value: object) -> str:
+    return repr(value) if isinstance(value, Ref) else f"{type(value).__name__} {value!r}"
 
 
 def meta(entity: Model) -> Version:

@@ -41,7 +41,7 @@ def describe(task: Task, project: Project) -> str:
 async def count_open_tasks(engine: evcs.Engine) -> int:
     async with engine.async_session() as s:
         tasks = await s.models(Task)
-        return await tasks.count(where={"points": {"gte": 1}})
+        return await tasks.count(where={"points": {"ge": 1}})
 
 
 def main() -> None:

@@ -95,8 +95,8 @@ T = TypeVar("T")
 M = TypeVar("M", bound="Model")
 M_co = TypeVar("M_co", bound="Model", covariant=True)
 
-#: Python types a field may be annotated with, and the PostgreSQL column type each maps to.
-#: ``datetime`` is listed before ``date`` (its base class) so lookups by exact type stay exact.
+#: Python types a field may be annotated with (looked up exactly: a subclass is not one), and
+#: the PostgreSQL column type each maps to.
 _COLUMN_TYPES: Dict[type, str] = {
     str: "text",
     int: "bigint",
@@ -131,8 +131,8 @@ _MISSING: Any = _Missing()
 
 
 class FieldInfo:
-    """What ``evcs.field(...)`` declares about one attribute (its value at class level until the
-    class is set up)."""
+    """What ``evcs.field(...)`` declares about one attribute. It stays the class attribute's
+    value; an instance's own value shadows it."""
 
     __slots__ = ("default", "default_factory", "type", "on_delete")
 

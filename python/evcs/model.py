@@ -24,11 +24,13 @@ both APIs see the same entities with the same rules (docs/python.md, "Typed mode
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime
 import decimal
 import json
 import os
 import re
+import sys
 import tempfile
 import types
 import uuid
@@ -339,7 +341,8 @@ class _Schema:
 
     def __init__(self, model: Type[Model]) -> None:
         self.entity_type = model.__entity_type__
-        hints = get_type_hints(model)  # NameError: an annotation names a class not defined yet
+        # NameError: an annotation names a class not defined yet.
+        hints = get_type_hints(model, localns=model.__dict__.get("__evcs_namespace__"))
         self.fields: Dict[str, _Field] = {}
         for name, annotation in hints.items():
             if name.startswith("__") or get_origin(annotation) is ClassVar:
@@ -403,6 +406,15 @@ class Model:
         super().__init_subclass__(**kwargs)
         if "__entity_type__" not in cls.__dict__:
             cls.__entity_type__ = _snake_case(cls.__name__)
+        # Annotations are resolved in the namespace the class statement ran in (the frame that
+        # called type.__new__, which calls this), kept live so that names defined after the
+        # class count: a module's globals are not enough for a class declared in a function, or
+        # in code run by exec() whose module is not in sys.modules.
+        declaring = sys._getframe(1)
+        scopes: List[Dict[str, Any]] = [{cls.__name__: cls}]
+        if declaring.f_locals is not declaring.f_globals:
+            scopes.append(declaring.f_locals)
+        setattr(cls, "__evcs_namespace__", collections.ChainMap(*scopes, declaring.f_globals))
         # An unsupported annotation is reported where the class is declared. One naming a class
         # declared later (or the class itself: ``parent: evcs.Ref["Task"] | None``) cannot be
         # resolved yet: the fields are then resolved on first use.

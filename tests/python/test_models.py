@@ -55,13 +55,11 @@ class Everything(evcs.Model):
 
 
 class Release(evcs.Model):
-    """Fields named like a version's metadata: the metadata stays in evcs.meta()."""
-
     __entity_type__ = "software_release"
 
-    version: str
-    author: str
-    deleted: bool = False
+    label: str
+    owner: str
+    shipped: bool = False
 
 
 MODELS = [Project, Person, Task, Everything, Release]
@@ -186,25 +184,41 @@ def test_an_attribute_assigned_a_wrong_type_is_refused_before_writing(
     models_engine: evcs.Engine,
 ) -> None:
     with models_engine.session() as s:
-        release = s.models(Release).create(Release(version="1.0", author="ann"))
-        release.version = 2  # type: ignore[assignment]  # mypy refuses it; so does the write
+        release = s.models(Release).create(Release(label="1.0", owner="ann"))
+        release.label = 2  # type: ignore[assignment]  # mypy refuses it; so does the write
         with pytest.raises(TypeError) as raised:
             s.models(Release).update(release)
-    assert str(raised.value) == "Release.version must be str, not int 2"
+    assert str(raised.value) == "Release.label must be str, not int 2"
 
 
-def test_fields_named_like_version_metadata_do_not_collide(models_engine: evcs.Engine) -> None:
+def test_the_version_metadata_is_kept_apart_from_the_fields(models_engine: evcs.Engine) -> None:
     with models_engine.session(author="ann") as s:
         releases = s.models(Release)
-        release = releases.create(Release(version="2.0", author="bob"))
+        release = releases.create(Release(label="2.0", owner="bob"))
         s.commit()
         read = releases.get(release)
     assert read is not None
-    assert (read.version, read.author, read.deleted) == ("2.0", "bob", False)
+    assert vars(read) == {
+        "label": "2.0", "owner": "bob", "shipped": False, "__evcs_version__": evcs.meta(read)
+    }
     info = evcs.meta(read)
     assert (info.version, info.author, info.deleted, info.branch) == (1, "ann", False, "main")
+    assert info.head_id == evcs.meta(release).head_id
     assert Release.__entity_type__ == "software_release"
     assert repr(releases) == "<evcs.ModelRepository Release ('software_release')>"
+
+
+def test_a_field_named_like_the_metadata_is_refused_by_the_engine(
+    models_engine: evcs.Engine,
+) -> None:
+    class Clash(evcs.Model):
+        version: str
+
+    with models_engine.session() as s, pytest.raises(evcs.InvalidArgument) as raised:
+        s.create_model(Clash)
+    assert str(raised.value).startswith(
+        "column name 'version' is reserved for evcs's version metadata"
+    )
 
 
 def test_references_unique_keys_and_checks_come_from_the_class(models_engine: evcs.Engine) -> None:
@@ -225,6 +239,7 @@ def test_references_unique_keys_and_checks_come_from_the_class(models_engine: ev
     with models_engine.session() as s:
         with pytest.raises(evcs.IntegrityError) as raised:
             s.models(Person).create(Person(email="no at sign"))
+        s.rollback()
         assert raised.value.sqlstate == "23514"
         assert "person_check_email_has_at" in str(raised.value)
 
@@ -345,16 +360,16 @@ def test_pages_keep_the_cursor(models_engine: evcs.Engine) -> None:
     with models_engine.session() as s:
         releases = s.models(Release)
         created = releases.create_many(
-            [Release(version=f"page {n}", author="pager") for n in range(5)], "five releases"
+            [Release(label=f"page {n}", owner="pager") for n in range(5)], "five releases"
         )
         assert len(created) == 5
-        page = releases.find(where={"author": "pager"}, order_by="version", limit=2)
-        walked = [release.version for release in page]
+        page = releases.find(where={"owner": "pager"}, order_by="label", limit=2)
+        walked = [release.label for release in page]
         while page.cursor is not None:
             page = releases.find(
-                where={"author": "pager"}, order_by="version", limit=2, after=page.cursor
+                where={"owner": "pager"}, order_by="label", limit=2, after=page.cursor
             )
-            walked += [release.version for release in page]
+            walked += [release.label for release in page]
         assert walked == [f"page {n}" for n in range(5)]
         assert isinstance(page, evcs.ModelList) and isinstance(page.versions, evcs.VersionList)
 
@@ -380,6 +395,7 @@ def test_update_writes_only_what_changed_since_the_read(models_engine: evcs.Engi
         stale.title = "stone wall"
         with pytest.raises(evcs.ConcurrentModification):
             tasks.update(stale, expected_version=evcs.meta(stale).version)
+        s.rollback()
 
 
 def test_delete_restore_and_revert_return_instances(models_engine: evcs.Engine) -> None:
@@ -397,6 +413,7 @@ def test_delete_restore_and_revert_return_instances(models_engine: evcs.Engine) 
         assert projects.get(shed) is None
         restored = projects.restore(evcs.meta(shed).head_id)
         assert (restored.title, evcs.meta(restored).deleted) == ("big shed", False)
+        s.commit()
         reverted = projects.revert(shed, to_version=1)
         assert reverted.title == "shed" and evcs.meta(reverted).version == 5
 

@@ -76,7 +76,7 @@ EXPECTED_EXAMPLE_OUTPUT = """\
 paint (bridge): 1 points, due no date, tags ['outside']
 roof (bridge): 3 points, due 2025-05-01, tags []
 roof on the estimate branch: 8
-v1 by ann: 3 points, changed ['due', 'points', 'project', 'tags', 'title']
+v1 by ann: 3 points, changed ['title', 'project', 'points', 'due', 'tags']
 v2 by ann: 8 points, changed ['points']
 roof as first planned: 3
 total budget: 100.00

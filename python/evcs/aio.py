@@ -14,18 +14,8 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Concatenate,
-    Coroutine,
-    Dict,
-    Optional,
-    ParamSpec,
-    Type,
-    TypeVar,
-)
+from typing import TYPE_CHECKING
+from typing import Any, Callable, Concatenate, Coroutine, Dict, Optional, ParamSpec, Type, TypeVar
 
 from . import _native
 from .repository import Reference, Repository
@@ -166,7 +156,7 @@ class AsyncSession:
 
     async def models(self, model: Type[M]) -> "AsyncModelRepository[M]":
         """The repository of a typed model's entity type, its reads returning instances."""
-        from .model import async_models
+        from .model import async_models  # imported on use, as in Session.models()
 
         return await async_models(self, model)
 

@@ -5,19 +5,8 @@ from __future__ import annotations
 import json
 import uuid
 from types import TracebackType
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    List,
-    Mapping,
-    Optional,
-    Sequence,
-    Type,
-    TypeVar,
-    Union,
-)
+from typing import TYPE_CHECKING
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, TypeVar, Union
 
 from . import _native
 from .branching import (
@@ -190,14 +179,14 @@ class Session:
     def models(self, model: Type[M]) -> "ModelRepository[M]":
         """The repository of a typed model's entity type (``evcs.Model``, docs/python.md):
         reads return instances of ``model``."""
-        from .model import models
+        from .model import models  # imported on use: evcs.model imports engine, which imports us
 
         return models(self, model)
 
     def create_model(self, model: Type["Model"]) -> None:
         """Declares the entity type of a typed model (``create_entity_type`` with the columns,
         unique keys and checks the class declares). Transactional."""
-        from .model import create_model
+        from .model import create_model  # on use, as in models()
 
         create_model(self, model)
 

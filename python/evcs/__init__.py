@@ -52,6 +52,18 @@ from .repository import (
     Version,
     VersionList,
 )
+from .model import (
+    AsyncModelRepository,
+    Model,
+    ModelList,
+    ModelRepository,
+    OnDelete,
+    Ref,
+    autogenerate_models,
+    field,
+    meta,
+    schema_document,
+)
 from .migrations import AppliedMigration, BatchProgress, MigrationRunner, MigrationStep
 from .backup import BackupManifest, TableChecksum, backup, restore, verify_restore
 from .result import Result, Row
@@ -86,6 +98,16 @@ __all__ = [
     "Resolution",
     "AutogenerateResult",
     "autogenerate",
+    "Model",
+    "Ref",
+    "OnDelete",
+    "field",
+    "meta",
+    "ModelList",
+    "ModelRepository",
+    "AsyncModelRepository",
+    "schema_document",
+    "autogenerate_models",
     "MigrationRunner",
     "MigrationStep",
     "AppliedMigration",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
+from typing import TYPE_CHECKING
 from typing import Any, Callable, Concatenate, Coroutine, Dict, Optional, ParamSpec, Type, TypeVar
 
 from . import _native
@@ -21,10 +22,14 @@ from .repository import Reference, Repository
 from .result import Result, _as_result
 from .session import Params, Session
 
+if TYPE_CHECKING:
+    from .model import AsyncModelRepository, Model
+
 __all__ = ["AsyncSession", "AsyncTransaction", "AsyncRepository"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+M = TypeVar("M", bound="Model")
 
 
 def _in_worker_thread(
@@ -149,6 +154,13 @@ class AsyncSession:
         """The repository of one entity type, on this session's branch and transaction."""
         return AsyncRepository(await asyncio.to_thread(self._blocking.repository, entity_type))
 
+    async def models(self, model: Type[M]) -> "AsyncModelRepository[M]":
+        """The repository of a typed model's entity type, its reads returning instances."""
+        from .model import async_models  # imported on use, as in Session.models()
+
+        return await async_models(self, model)
+
+    create_model = _in_worker_thread(Session.create_model)
     create_entity_type = _in_worker_thread(Session.create_entity_type)
     add_column = _in_worker_thread(Session.add_column)
     drop_column = _in_worker_thread(Session.drop_column)

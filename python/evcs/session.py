@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from types import TracebackType
+from typing import TYPE_CHECKING
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, TypeVar, Union
 
 from . import _native
@@ -36,6 +37,9 @@ from .repository import (
 )
 from .result import Result, _as_result
 
+if TYPE_CHECKING:
+    from .model import Model, ModelRepository
+
 __all__ = ["Session", "Transaction", "Params"]
 
 
@@ -53,6 +57,7 @@ def _point_json(point: HistoryPoint, what: str) -> str:
 Params = Optional[Sequence[Any]]
 
 T = TypeVar("T")
+M = TypeVar("M", bound="Model")
 
 
 class Transaction:
@@ -170,6 +175,20 @@ class Session:
     def repository(self, entity_type: str) -> Repository:
         """The repository of one entity type, on this session's branch and transaction."""
         return Repository(self._native.repository(entity_type), entity_type)
+
+    def models(self, model: Type[M]) -> "ModelRepository[M]":
+        """The repository of a typed model's entity type (``evcs.Model``, docs/python.md):
+        reads return instances of ``model``."""
+        from .model import models  # imported on use: evcs.model imports engine, which imports us
+
+        return models(self, model)
+
+    def create_model(self, model: Type["Model"]) -> None:
+        """Declares the entity type of a typed model (``create_entity_type`` with the columns,
+        unique keys and checks the class declares). Transactional."""
+        from .model import create_model  # on use, as in models()
+
+        create_model(self, model)
 
     def add_column(
         self, entity_type: str, column: str, type: str, default: Optional[str] = None

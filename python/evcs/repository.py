@@ -295,10 +295,13 @@ class Version(Mapping[str, Any]):
     ) -> None:
         self._record = record
         self._included: Dict[str, Union["Version", None, "VersionList"]] = {}
-        for name, related in record.get("included", {}).items():
-            versions = VersionList(Version(item) for item in related)
-            to_one = relations is not None and relations[name]["to_one"]
-            self._included[name] = (versions[0] if versions else None) if to_one else versions
+        if relations is None:
+            return
+        for name, related in record["included"].items():
+            if relations[name]["to_one"]:
+                self._included[name] = Version(related[0]) if related else None
+            else:
+                self._included[name] = VersionList([Version(item) for item in related])
 
     @property
     def included(self) -> Dict[str, Union["Version", None, "VersionList"]]:

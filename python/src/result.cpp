@@ -3,6 +3,7 @@
 
 #include <datetime.h>
 
+#include <cctype>
 #include <optional>
 #include <vector>
 
@@ -44,14 +45,53 @@ struct TextDecoders {
   py::object decimal;
   py::object uuid;
   py::object json_loads;
+  py::object uuid_safety_unknown;  // uuid.SafeUUID.unknown, what UUID(text) records
+  py::str int_name{"int"};
+  py::str is_safe_name{"is_safe"};
 };
 
 const TextDecoders &text_decoders() {
   // Never destroyed on purpose: destroying Python objects after interpreter shutdown crashes.
-  static const TextDecoders *decoders = new TextDecoders{
-      py::module_::import("decimal").attr("Decimal"), py::module_::import("uuid").attr("UUID"),
-      py::module_::import("json").attr("loads")};
+  static const TextDecoders *decoders = [] {
+    py::module_ uuid = py::module_::import("uuid");
+    return new TextDecoders{py::module_::import("decimal").attr("Decimal"), uuid.attr("UUID"),
+                            py::module_::import("json").attr("loads"),
+                            uuid.attr("SafeUUID").attr("unknown")};
+  }();
   return *decoders;
+}
+
+// A uuid.UUID of the server's text of a uuid (canonical: 8-4-4-4-12 hex digits), made the way
+// UUID(text) makes it (its `int` and `is_safe` slots) without its parsing in Python, which costs
+// a scan of many uuids more than the rest of the read; other text goes through UUID(text).
+py::object uuid_from_text(py::handle text) {
+  const TextDecoders &decoders = text_decoders();
+  Py_ssize_t length = 0;
+  const char *chars = PyUnicode_AsUTF8AndSize(text.ptr(), &length);
+  if (chars == nullptr) throw py::error_already_set();
+  char digits[33];
+  std::size_t count = 0;
+  bool canonical = length == 36;
+  for (Py_ssize_t at = 0; canonical && at < length; ++at) {
+    const char c = chars[at];
+    if (at == 8 || at == 13 || at == 18 || at == 23) canonical = c == '-';
+    else if (std::isxdigit(static_cast<unsigned char>(c))) digits[count++] = c;
+    else canonical = false;
+  }
+  if (!canonical) return decoders.uuid(text);
+  digits[count] = '\0';
+  py::object value = py::reinterpret_steal<py::object>(PyLong_FromString(digits, nullptr, 16));
+  if (!value) throw py::error_already_set();
+  auto *type = reinterpret_cast<PyTypeObject *>(decoders.uuid.ptr());
+  py::object no_arguments = py::reinterpret_steal<py::object>(PyTuple_New(0));
+  py::object uuid = py::reinterpret_steal<py::object>(type->tp_new(type, no_arguments.ptr(), nullptr));
+  if (!uuid) throw py::error_already_set();
+  // UUID's own __setattr__ refuses every write (its instances are immutable): set the slots.
+  if (PyObject_GenericSetAttr(uuid.ptr(), decoders.int_name.ptr(), value.ptr()) != 0 ||
+      PyObject_GenericSetAttr(uuid.ptr(), decoders.is_safe_name.ptr(),
+                              decoders.uuid_safety_unknown.ptr()) != 0)
+    throw py::error_already_set();
+  return uuid;
 }
 
 // A parse of the server's text that found something other than it expects.
@@ -222,7 +262,7 @@ public:
     case EVCS_TYPE_TIMESTAMP: return timestamp(row, column);
     case EVCS_TYPE_NUMERIC: return text_decoders().decimal(text(row, column));
     case EVCS_TYPE_JSON: return text_decoders().json_loads(text(row, column));
-    case EVCS_TYPE_UUID: return text_decoders().uuid(text(row, column));
+    case EVCS_TYPE_UUID: return uuid_from_text(text(row, column));
     case EVCS_TYPE_DATE: return date(row, column);
     case EVCS_TYPE_TEXT_ARRAY:
     case EVCS_TYPE_INT_ARRAY: return json_array(row, column);
@@ -293,7 +333,7 @@ py::object decode_field(int value_type, py::handle value) {
     return py::reinterpret_steal<py::object>(number);
   }
   case EVCS_TYPE_NUMERIC: return text_decoders().decimal(value);
-  case EVCS_TYPE_UUID: return text_decoders().uuid(value);
+  case EVCS_TYPE_UUID: return uuid_from_text(value);
   case EVCS_TYPE_DATE: return date_from_iso(value.cast<std::string>());
   case EVCS_TYPE_TIMESTAMP: return timestamp_from_text(value.cast<std::string>());
   case EVCS_TYPE_BYTES: return bytes_from_hex_text(value.cast<std::string>());

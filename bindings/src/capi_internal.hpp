@@ -65,6 +65,24 @@ struct evcs_repository {
   evcs::Repository repository;
 };
 
+// A find's rows (evcs::FoundPage) with each result wrapped once, so the pointers handed out live
+// as long as the handle.
+struct evcs_found {
+  struct Relation {
+    std::string name;
+    std::string entity_type;
+    bool to_one;
+    evcs_result rows;
+    std::vector<std::int64_t> offsets;
+    std::vector<std::int64_t> indexes;
+  };
+  explicit evcs_found(evcs::FoundPage page);
+  evcs_result rows;
+  std::int64_t size;
+  std::optional<std::string> cursor;
+  std::vector<Relation> relations;
+};
+
 struct evcs_embedded {
   std::shared_ptr<evcs::EmbeddedServer> server;
 };

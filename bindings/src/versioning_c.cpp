@@ -195,6 +195,14 @@ template <typename Out> evcs::Repository &prepare(Out **out, evcs_repository *re
 
 } // namespace
 
+evcs_found::evcs_found(evcs::FoundPage page)
+    : rows(std::move(page.rows)), size(page.size), cursor(std::move(page.cursor)) {
+  for (auto &relation : page.relations)
+    relations.push_back({std::move(relation.name), std::move(relation.entity_type),
+                         relation.to_one, evcs_result(std::move(relation.rows)),
+                         std::move(relation.offsets), std::move(relation.indexes)});
+}
+
 extern "C" {
 
 int evcs_session_create_entity_type(evcs_session *session, const char *name,
@@ -378,6 +386,80 @@ int evcs_repository_find(char **out_versions, evcs_repository *repository,
     *out_versions = copy_out(repo.find_json(find_options_argument(options_json)));
   });
 }
+
+int evcs_repository_find_rows(evcs_found **out, evcs_repository *repository,
+                              const char *options_json) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out, repository);
+    *out = new evcs_found(repo.find_rows(find_options_argument(options_json)));
+  });
+}
+
+int evcs_found_rows(const evcs_result **out, int64_t *out_count, const evcs_found *found) {
+  return guarded([&] {
+    deref(out, "out");
+    deref(out_count, "out_count");
+    const evcs_found &page = deref(found, "found");
+    *out = &page.rows;
+    *out_count = page.size;
+  });
+}
+
+int evcs_found_cursor(const char **out, const evcs_found *found) {
+  return guarded([&] {
+    deref(out, "out");
+    const evcs_found &page = deref(found, "found");
+    *out = page.cursor ? page.cursor->c_str() : nullptr;
+  });
+}
+
+int evcs_found_relation_count(size_t *out, const evcs_found *found) {
+  return guarded([&] {
+    deref(out, "out");
+    *out = deref(found, "found").relations.size();
+  });
+}
+
+int evcs_found_relation(const char **out_name, const char **out_entity_type, int *out_to_one,
+                        const evcs_result **out_rows, const evcs_found *found, size_t index) {
+  return guarded([&] {
+    deref(out_name, "out_name");
+    deref(out_entity_type, "out_entity_type");
+    deref(out_to_one, "out_to_one");
+    deref(out_rows, "out_rows");
+    const evcs_found &page = deref(found, "found");
+    if (index >= page.relations.size())
+      throw evcs::InvalidArgument("relation " + std::to_string(index) + " of a page with " +
+                                  std::to_string(page.relations.size()));
+    const evcs_found::Relation &relation = page.relations[index];
+    *out_name = relation.name.c_str();
+    *out_entity_type = relation.entity_type.c_str();
+    *out_to_one = relation.to_one ? 1 : 0;
+    *out_rows = &relation.rows;
+  });
+}
+
+int evcs_found_related(const int64_t **out_rows, size_t *out_count, const evcs_found *found,
+                       size_t index, int64_t row) {
+  return guarded([&] {
+    deref(out_rows, "out_rows");
+    deref(out_count, "out_count");
+    const evcs_found &page = deref(found, "found");
+    if (index >= page.relations.size())
+      throw evcs::InvalidArgument("relation " + std::to_string(index) + " of a page with " +
+                                  std::to_string(page.relations.size()));
+    if (row < 0 || row >= page.size)
+      throw evcs::InvalidArgument("row " + std::to_string(row) + " of a page of " +
+                                  std::to_string(page.size));
+    const evcs_found::Relation &relation = page.relations[index];
+    const auto begin = static_cast<std::size_t>(relation.offsets[static_cast<std::size_t>(row)]);
+    const auto end = static_cast<std::size_t>(relation.offsets[static_cast<std::size_t>(row) + 1]);
+    *out_rows = relation.indexes.data() + begin;
+    *out_count = end - begin;
+  });
+}
+
+void evcs_found_free(evcs_found *found) { delete found; }
 
 int evcs_repository_count(int64_t *out, evcs_repository *repository, const char *options_json) {
   return guarded([&] {

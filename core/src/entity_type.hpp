@@ -14,9 +14,6 @@ namespace evcs::detail {
 
 struct SessionState;
 
-// Columns every version row has besides the entity's own.
-extern const char *const system_columns[];
-
 struct EntityType {
   std::string name;
   std::vector<ColumnDefinition> columns;

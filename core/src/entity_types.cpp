@@ -9,10 +9,6 @@
 
 namespace evcs::detail {
 
-const char *const system_columns[] = {"head_id", "branch", "version", "valid_from", "valid_to",
-                                      "deleted", "parent_branch", "parent_version",
-                                      "merged_from", "author", nullptr};
-
 bool EntityType::has_column(const std::string &column) const {
   for (const auto &definition : columns)
     if (definition.name == column) return true;
@@ -21,8 +17,8 @@ bool EntityType::has_column(const std::string &column) const {
 
 std::string EntityType::select_list(const std::string &qualifier) const {
   std::string list;
-  for (const char *const *system = system_columns; *system != nullptr; ++system)
-    list += (list.empty() ? "" : ", ") + qualifier + *system;
+  for (const char *system : FoundPage::system_columns)
+    list += (list.empty() ? "" : ", ") + qualifier + system;
   for (const auto &column : columns) list += ", " + qualifier + quoted(column.name);
   return list;
 }
@@ -69,8 +65,8 @@ void require_column_name(const std::string &name) {
                           "': use lowercase letters, digits and underscores, starting with a "
                           "letter or underscore",
                           "EVI01");
-  for (const char *const *system = system_columns; *system != nullptr; ++system)
-    if (name == *system)
+  for (const char *system : FoundPage::system_columns)
+    if (name == system)
       throw InvalidArgument("column name '" + name + "' is reserved for evcs's version metadata",
                             "EVI01");
 }
@@ -171,8 +167,8 @@ std::shared_ptr<const EntityType> definition_for_change(SessionState &session,
                                                         const std::string &type_name,
                                                         const std::string &column) {
   auto type = session.engine->entity_types.find(session, type_name);
-  for (const char *const *system = system_columns; *system != nullptr; ++system)
-    if (column == *system)
+  for (const char *system : FoundPage::system_columns)
+    if (column == system)
       throw InvalidArgument("column '" + column + "' is evcs's version metadata: it cannot be "
                             "dropped or renamed", "EVI01");
   if (!type->has_column(column))

@@ -31,6 +31,7 @@ enum : std::int64_t {
   head_id, branch, version_number, valid_from, valid_to, deleted, parent_branch, parent_version,
   merged_from, author, first_field
 };
+static_assert(first_field == FoundPage::first_field, "FoundPage documents this layout");
 } // namespace version_column
 
 // A field filters and order_by may name, as a read uses it: its SQL, the type a value bound as
@@ -1094,7 +1095,7 @@ struct Repository::FoundRows {
   std::vector<LoadedRelation> included;
 };
 
-Repository::FoundRows Repository::find_rows(const FindOptions &given) {
+Repository::FoundRows Repository::read_page(const FindOptions &given) {
   FindOptions options = at_commit_resolved(*session_, given);
   if (options.after && options.offset)
     throw InvalidArgument("give offset or after (a cursor), not both: the cursor already says "
@@ -1175,7 +1176,7 @@ Repository::FoundRows Repository::find_rows(const FindOptions &given) {
 
 VersionPage Repository::find_page(const FindOptions &options) {
   SessionState::UseGuard guard(*session_, type_->name);
-  FoundRows found = find_rows(options);
+  FoundRows found = read_page(options);
   VersionPage page;
   page.versions.reserve(static_cast<std::size_t>(found.rows_in_page));
   for (std::int64_t row = 0; row < found.rows_in_page; ++row) {
@@ -1283,18 +1284,34 @@ std::string relations_json(const std::vector<LoadedRelation> &included) {
 
 std::string Repository::find_json(const FindOptions &options) {
   SessionState::UseGuard guard(*session_, type_->name);
-  FoundRows found = find_rows(options);
+  FoundRows found = read_page(options);
   return versions_json(found.result, found.rows_in_page, *type_, found.included);
 }
 
 std::string Repository::find_page_json(const FindOptions &options) {
   SessionState::UseGuard guard(*session_, type_->name);
-  FoundRows found = find_rows(options);
+  FoundRows found = read_page(options);
   std::string page = page_json(
       versions_json(found.result, found.rows_in_page, *type_, found.included), found.cursor);
   if (found.included.empty()) return page;
   page.pop_back();
   return page + ",\"relations\":" + relations_json(found.included) + "}";
+}
+
+FoundPage Repository::find_rows(const FindOptions &options) {
+  SessionState::UseGuard guard(*session_, type_->name);
+  FoundRows found = read_page(options);
+  FoundPage page{std::move(found.result), found.rows_in_page, std::move(found.cursor), {}};
+  for (auto &loaded : found.included) {
+    FoundRelation relation{loaded.relation.name, loaded.relation.related->name,
+                           loaded.relation.to_one, std::move(loaded.result), {0}, {}};
+    for (const auto &rows : loaded.rows_of) {
+      relation.indexes.insert(relation.indexes.end(), rows.begin(), rows.end());
+      relation.offsets.push_back(static_cast<std::int64_t>(relation.indexes.size()));
+    }
+    page.relations.push_back(std::move(relation));
+  }
+  return page;
 }
 
 std::int64_t Repository::count(const FindOptions &given) {

@@ -49,6 +49,27 @@ py::object parse_json(const py::str &text);
 // text, and so do a double's NaN and infinities; every other value is returned as it is.
 py::object decode_field(int value_type, py::handle value);
 
+// Pauses Python's cyclic garbage collector while a read builds thousands of new records: they
+// all stay reachable, and every collection their allocations would trigger on the way traverses
+// them again for nothing (a fifth of a 10,000-version read). Restores the collector's state.
+class CollectorPause {
+public:
+  CollectorPause() : was_enabled_(PyGC_Disable() == 1) {}
+  ~CollectorPause() {
+    if (was_enabled_) PyGC_Enable();
+  }
+  CollectorPause(const CollectorPause &) = delete;
+  CollectorPause &operator=(const CollectorPause &) = delete;
+
+private:
+  bool was_enabled_;
+};
+
+// Version records (the dicts a page's JSON parses to) made straight from the first `count` rows
+// of a found page's result (evcs_repository_find_rows' layout) of a type with `field_count`
+// fields, the fields typed as convert_result types cells.
+py::list version_records(const evcs_result *rows, std::int64_t count, std::size_t field_count);
+
 // ---- engine, sessions, async (engine.cpp, session.cpp, async.cpp) -----------------------------
 
 // What a Python engine and every session opened from it share: the C engine and the payload

@@ -3,6 +3,7 @@
 
 #include <datetime.h>
 
+#include <algorithm>
 #include <cctype>
 #include <optional>
 #include <vector>
@@ -339,6 +340,68 @@ py::object decode_field(int value_type, py::handle value) {
   case EVCS_TYPE_BYTES: return bytes_from_hex_text(value.cast<std::string>());
   default: return py::reinterpret_borrow<py::object>(value);
   }
+}
+
+py::list version_records(const evcs_result *rows, std::int64_t count, std::size_t field_count) {
+  Converter converter(rows);
+  // The system columns come first (FoundPage::system_columns), then the fields (and after them
+  // any columns the read added for its order). Records list fields by name, as JSON records do.
+  constexpr std::int64_t first_field = 10;
+  std::vector<std::pair<std::string, std::int64_t>> fields;
+  for (std::size_t index = 0; index < field_count; ++index) {
+    const std::int64_t column = first_field + static_cast<std::int64_t>(index);
+    fields.emplace_back(converter.column_name(column), column);
+  }
+  std::sort(fields.begin(), fields.end());
+  std::vector<py::str> field_names;
+  for (const auto &field : fields) field_names.emplace_back(field.first);
+  // Per system column: its key, and whether the record holds its text, its UTC microseconds or
+  // its typed cell.
+  enum class Form { text, micros, cell };
+  static const std::pair<const char *, Form> system[] = {
+      {"head_id", Form::text},       {"branch", Form::text},        {"version", Form::cell},
+      {"valid_from", Form::micros},  {"valid_to", Form::micros},    {"deleted", Form::cell},
+      {"parent_branch", Form::text}, {"parent_version", Form::cell}, {"merged_from", Form::text},
+      {"author", Form::text}};
+  std::vector<py::str> system_keys;
+  for (const auto &[key, form] : system) system_keys.emplace_back(key);
+  py::str fields_key("fields"), changed_key("changed"), previous_key("previous");
+  auto set = [](PyObject *dict, const py::str &key, py::object value) {
+    if (PyDict_SetItem(dict, key.ptr(), value.ptr()) != 0) throw py::error_already_set();
+  };
+  py::list records(static_cast<size_t>(count));
+  for (std::int64_t row = 0; row < count; ++row) {
+    py::dict record;
+    for (std::int64_t column = 0; column < first_field; ++column) {
+      int is_null = 0;
+      abi::check(evcs_result_is_null(&is_null, rows, row, column));
+      const Form form = system[column].second;
+      py::object value;
+      if (is_null) {
+        value = py::none();
+      } else if (form == Form::text) {
+        const char *text = nullptr;
+        size_t length = 0;
+        abi::check(evcs_result_get_text(&text, &length, rows, row, column));
+        value = py::str(text, length);
+      } else if (form == Form::micros) {
+        std::int64_t micros = 0;
+        abi::check(evcs_result_get_timestamp(&micros, rows, row, column));
+        value = py::int_(micros);
+      } else {
+        value = converter.cell(row, column);
+      }
+      set(record.ptr(), system_keys[static_cast<size_t>(column)], std::move(value));
+    }
+    py::dict values;
+    for (std::size_t index = 0; index < fields.size(); ++index)
+      set(values.ptr(), field_names[index], converter.cell(row, fields[index].second));
+    set(record.ptr(), fields_key, std::move(values));
+    set(record.ptr(), changed_key, py::list());
+    set(record.ptr(), previous_key, py::dict());
+    PyList_SET_ITEM(records.ptr(), static_cast<Py_ssize_t>(row), record.release().ptr());
+  }
+  return records;
 }
 
 py::tuple convert_result(const evcs_result *result) {

@@ -88,15 +88,15 @@ void decode_record(py::handle record, const std::vector<TextualField> &textual) 
   }
 }
 
-// The textual fields of an entity type, read from its repository in the session (so in the
-// session's transaction, which sees types it created itself).
-std::vector<TextualField> textual_fields_of(NativeSession &session, const std::string &name) {
+// An entity type's fields as fields_of lists them, read from its repository in the session (so
+// in the session's transaction, which sees types it created itself).
+py::object type_fields(NativeSession &session, const std::string &name) {
   evcs_repository *raw = nullptr;
   call_without_gil([&] { return evcs_session_repository(&raw, session.get(), name.c_str()); });
   abi::Repository repository(raw);
   py::object fields = fields_of(repository.get());
   release_without_gil(repository);
-  return textual_fields(fields);
+  return fields;
 }
 
 // The repository of one entity type; keeps its Python session object (and so the C session)
@@ -123,45 +123,83 @@ public:
     return parsed;
   }
 
-  // A page {"versions": [...], "cursor": text or null, "relations"?: {name: {"entity_type",
-  // "to_one"}}} as (the version records, the cursor, the relations or None); the records'
-  // "included" versions are decoded as their own types' records.
-  py::tuple page(const py::str &text) {
+  // A page {"versions": [...], "cursor": text or null} as (the version records, the cursor,
+  // None: found_page's relations).
+  py::tuple page(const py::str &text) const {
     py::object parsed = parse_json(text);
     py::object versions = parsed["versions"];
     for (py::handle record : versions) decode_fields(record);
-    py::object relations = py::none();
-    if (parsed.contains("relations")) {
-      relations = parsed["relations"];
-      py::str included_key("included");
-      for (auto item : py::reinterpret_borrow<py::dict>(relations)) {
-        const auto &textual = related_textual_fields(
-            utf8(py::str(item.second["entity_type"]), "the entity type name"));
-        for (py::handle record : versions)
-          for (py::handle related : record[included_key][item.first])
-            decode_record(related, textual);
+    return py::make_tuple(versions, parsed["cursor"], py::none());
+  }
+
+  // find_page's page as page() gives it, made straight from the rows (evcs_repository_find_rows):
+  // no JSON on either side. Each related version's record is made once; a version has the same
+  // record in every relation row that names it.
+  py::tuple found_page(const py::str &options_json) {
+    std::string options = utf8(options_json, "the find options JSON");
+    evcs_found *raw = nullptr;
+    call_without_gil(
+        [&] { return evcs_repository_find_rows(&raw, handle_.get(), options.c_str()); });
+    abi::Found found(raw);
+    CollectorPause pause;
+    const evcs_result *rows = nullptr;
+    std::int64_t count = 0;
+    abi::check(evcs_found_rows(&rows, &count, found.get()));
+    py::list records = version_records(rows, count, py::len(fields_));
+    const char *cursor = nullptr;
+    abi::check(evcs_found_cursor(&cursor, found.get()));
+    std::size_t relation_count = 0;
+    abi::check(evcs_found_relation_count(&relation_count, found.get()));
+    if (relation_count == 0)
+      return py::make_tuple(records, cursor ? py::object(py::str(cursor)) : py::none(), py::none());
+    py::dict relations;
+    py::str included_key("included"), entity_type_key("entity_type"), to_one_key("to_one");
+    for (py::handle record : records) record[included_key] = py::dict();
+    for (std::size_t index = 0; index < relation_count; ++index) {
+      const char *name = nullptr, *entity_type = nullptr;
+      int to_one = 0;
+      const evcs_result *related_rows = nullptr;
+      abi::check(evcs_found_relation(&name, &entity_type, &to_one, &related_rows, found.get(),
+                                     index));
+      std::int64_t related_count = 0;
+      abi::check(evcs_result_row_count(&related_count, related_rows));
+      py::list related = version_records(related_rows, related_count,
+                                         related_field_count(entity_type));
+      py::str relation_name(name);
+      py::dict description;
+      description[entity_type_key] = py::str(entity_type);
+      description[to_one_key] = py::bool_(to_one != 0);
+      relations[relation_name] = description;
+      for (std::int64_t row = 0; row < count; ++row) {
+        const int64_t *indexes = nullptr;
+        size_t related_of_row = 0;
+        abi::check(evcs_found_related(&indexes, &related_of_row, found.get(), index, row));
+        py::list versions(related_of_row);
+        for (size_t at = 0; at < related_of_row; ++at)
+          versions[at] = related[static_cast<size_t>(indexes[at])];
+        records[static_cast<size_t>(row)][included_key][relation_name] = std::move(versions);
       }
     }
-    return py::make_tuple(versions, parsed["cursor"], relations);
+    return py::make_tuple(records, cursor ? py::object(py::str(cursor)) : py::none(), relations);
   }
 
 private:
   void decode_fields(py::handle record) const { decode_record(record, textual_fields_); }
 
-  const std::vector<TextualField> &related_textual_fields(const std::string &name) {
-    auto found = related_fields_.find(name);
-    if (found != related_fields_.end()) return found->second;
-    return related_fields_
-        .emplace(name, textual_fields_of(session_.cast<NativeSession &>(), name))
-        .first->second;
+  std::size_t related_field_count(const std::string &name) {
+    auto found = related_field_counts_.find(name);
+    if (found != related_field_counts_.end()) return found->second;
+    std::size_t count = py::len(type_fields(session_.cast<NativeSession &>(), name));
+    return related_field_counts_.emplace(name, count).first->second;
   }
+
 
   py::object session_;
   abi::Repository handle_;
   py::object fields_;
   std::vector<TextualField> textual_fields_;
-  // The textual fields of the types finds with include loaded, by name.
-  std::map<std::string, std::vector<TextualField>> related_fields_;
+  // The number of fields of the types found_page's relations loaded, by name.
+  std::map<std::string, std::size_t> related_field_counts_;
 };
 
 // Gives the values of diff entries and merge conflicts the Python types of their fields, as
@@ -220,7 +258,7 @@ private:
     std::string name = utf8(py::str(entity_type), "the entity type name");
     auto found = types_.find(name);
     if (found != types_.end()) return found->second;
-    return types_.emplace(name, evcs::python::textual_fields_of(session_, name)).first->second;
+    return types_.emplace(name, textual_fields(type_fields(session_, name))).first->second;
   }
 
   NativeSession &session_;
@@ -624,15 +662,7 @@ void register_versioning(py::module_ &module) {
             }));
           },
           py::arg("head_id"), py::arg("options_json"))
-      .def(
-          "find",
-          [](NativeRepository &r, const py::str &options_json) {
-            std::string options = utf8(options_json, "the find options JSON");
-            return r.page(text_without_gil([&](char **out) {
-              return evcs_repository_find_page(out, r.get(), options.c_str());
-            }));
-          },
-          py::arg("options_json"))
+      .def("find", &NativeRepository::found_page, py::arg("options_json"))
       .def(
           "count",
           [](NativeRepository &r, const py::str &options_json) {

@@ -154,4 +154,58 @@ TEST_F(CapiRelationsTest, FindPagesIncludeRelatedVersionsAndFilterOnThem) {
   evcs_repository_free(projects);
 }
 
+TEST_F(CapiRelationsTest, FoundRowsHandTheSamePageOverWithoutJson) {
+  json project = write("project", R"({"title":"apollo"})");
+  const std::string id = project["head_id"];
+  write("task", R"({"title":"t1","project_id":")" + id + R"("})");
+  write("task", R"({"title":"t2","project_id":")" + id + R"("})");
+  write("project", R"({"title":"empty"})");
+  ASSERT_EQ(evcs_session_commit(session_, nullptr), EVCS_OK) << last_message();
+  evcs_repository *projects = nullptr;
+  ASSERT_EQ(evcs_session_repository(&projects, session_, "project"), EVCS_OK);
+  evcs_found *found = nullptr;
+  ASSERT_EQ(evcs_repository_find_rows(&found, projects,
+                                      R"({"include":"tasks","order_by":"title","limit":1})"),
+            EVCS_OK) << last_message();
+  const evcs_result *rows = nullptr;
+  int64_t count = 0;
+  ASSERT_EQ(evcs_found_rows(&rows, &count, found), EVCS_OK);
+  EXPECT_EQ(count, 1);
+  const char *text = nullptr;
+  size_t length = 0;
+  ASSERT_EQ(evcs_result_get_text(&text, &length, rows, 0, 0), EVCS_OK);
+  EXPECT_EQ(std::string(text, length), id);
+  ASSERT_EQ(evcs_result_get_text(&text, &length, rows, 0, 10), EVCS_OK);  // the first field
+  EXPECT_EQ(std::string(text, length), "apollo");
+  const char *cursor = nullptr;
+  ASSERT_EQ(evcs_found_cursor(&cursor, found), EVCS_OK);
+  ASSERT_NE(cursor, nullptr);
+  size_t relations = 0;
+  ASSERT_EQ(evcs_found_relation_count(&relations, found), EVCS_OK);
+  ASSERT_EQ(relations, 1u);
+  const char *name = nullptr, *entity_type = nullptr;
+  int to_one = -1;
+  const evcs_result *related = nullptr;
+  ASSERT_EQ(evcs_found_relation(&name, &entity_type, &to_one, &related, found, 0), EVCS_OK);
+  EXPECT_STREQ(name, "tasks");
+  EXPECT_STREQ(entity_type, "task");
+  EXPECT_EQ(to_one, 0);
+  const int64_t *indexes = nullptr;
+  size_t related_count = 0;
+  ASSERT_EQ(evcs_found_related(&indexes, &related_count, found, 0, 0), EVCS_OK);
+  ASSERT_EQ(related_count, 2u);
+  for (size_t at = 0; at < related_count; ++at) {
+    ASSERT_EQ(evcs_result_get_text(&text, &length, related, indexes[at], 11), EVCS_OK);
+    EXPECT_EQ(std::string(text, length), id);  // the task's project_id
+  }
+  EXPECT_EQ(evcs_found_related(&indexes, &related_count, found, 0, 1), EVCS_EINVALID);
+  EXPECT_EQ(last_message(), "row 1 of a page of 1");
+  EXPECT_EQ(evcs_found_relation(&name, &entity_type, &to_one, &related, found, 1), EVCS_EINVALID);
+  EXPECT_EQ(evcs_found_rows(&rows, &count, nullptr), EVCS_EMISUSE);
+  evcs_found_free(found);
+  evcs_found_free(nullptr);
+  EXPECT_EQ(evcs_repository_find_rows(nullptr, projects, nullptr), EVCS_EMISUSE);
+  evcs_repository_free(projects);
+}
+
 }  // namespace

@@ -397,8 +397,15 @@ EVCS_API int evcs_repository_history_page(char **out_page, evcs_repository *repo
  *   "limit": n, "offset": n, "as_of": micros, "branch": "name",
  *   "as_of_commit": a commit ref (the state of the commit's branch at the commit; not with
  *   "as_of", and a "branch" given with it must be the commit's),
- *   "after": the cursor of the previous page (not with "offset")
- * (a null value is the same as leaving the key out; other keys are EVCS_EINVALID).
+ *   "after": the cursor of the previous page (not with "offset"),
+ *   "include": "relation" | ["relation", ...]: related versions to load with each version, as of
+ *   the same instant on the same branch, one query per relation: a referencing field ("project_id"
+ *   or "project") or a referring type ("task", "tasks" or "task.project_id"); each version record
+ *   then has "included": {relation: [versions]} and the page "relations": {relation:
+ *   {"entity_type", "to_one"}} (docs/relations.md)
+ * (a null value is the same as leaving the key out; other keys are EVCS_EINVALID). A "where" or
+ * "order_by" field may name a related entity's field: "project.status" (many-to-one; in order_by
+ * too), "tasks.status" (one-to-many: some related entity matches).
  * count and exists ignore order_by, limit and offset as find applies them. */
 EVCS_API int evcs_repository_find(char **out_versions, evcs_repository *repository,
                                   const char *options_json);
@@ -416,6 +423,28 @@ EVCS_API int evcs_repository_find(char **out_versions, evcs_repository *reposito
  * (another where, order_by, branch or as_of), is EVCS_EINVALID with SQLSTATE EVK01. */
 EVCS_API int evcs_repository_find_page(char **out_page, evcs_repository *repository,
                                        const char *options_json);
+/* The same page as rows, for a caller that converts cells itself (no JSON): `*out` holds the
+ * versions as an evcs_result (evcs_found_rows: columns head_id, branch, version, valid_from,
+ * valid_to, deleted, parent_branch, parent_version, merged_from, author, then the fields in
+ * declared order, then any columns the order needed; the page is the first `*out_count` rows),
+ * the cursor, and each included relation's versions with the rows of each page row. The
+ * evcs_result pointers live as long as `*out`; free it with evcs_found_free. */
+typedef struct evcs_found evcs_found;
+EVCS_API int evcs_repository_find_rows(evcs_found **out, evcs_repository *repository,
+                                       const char *options_json);
+EVCS_API int evcs_found_rows(const evcs_result **out, int64_t *out_count, const evcs_found *found);
+/* `*out` is NULL when no row follows the page. */
+EVCS_API int evcs_found_cursor(const char **out, const evcs_found *found);
+EVCS_API int evcs_found_relation_count(size_t *out, const evcs_found *found);
+/* Relation `index` (in the order of "include"): its name, entity type, whether it is many-to-one
+ * and its versions (laid out as the page's rows, with the related type's fields). */
+EVCS_API int evcs_found_relation(const char **out_name, const char **out_entity_type,
+                                 int *out_to_one, const evcs_result **out_rows,
+                                 const evcs_found *found, size_t index);
+/* The rows (of the relation's versions) that page row `row` has in relation `index`. */
+EVCS_API int evcs_found_related(const int64_t **out_rows, size_t *out_count,
+                                const evcs_found *found, size_t index, int64_t row);
+EVCS_API void evcs_found_free(evcs_found *found);
 EVCS_API int evcs_repository_count(int64_t *out, evcs_repository *repository,
                                    const char *options_json);
 EVCS_API int evcs_repository_exists(int *out, evcs_repository *repository,

@@ -252,6 +252,34 @@ struct CreatedEntities {
   nlohmann::json to_json() const;
 };
 
+// A find's rows as the server returned them, for a caller that converts the cells itself (the C
+// ABI hands them out this way, without JSON). Each row of `rows` is a version: the columns
+// Version has, in the order of FoundPage::system_columns, then the entity's fields in their
+// declared order (Repository::fields), then columns the read needed for its order.
+struct FoundRelation {
+  std::string name;
+  std::string entity_type;
+  bool to_one = false;
+  // The related versions, laid out as the page's rows are (with the related type's fields).
+  Result rows;
+  // Page row r's related rows are rows[indexes[offsets[r]] .. indexes[offsets[r + 1] - 1]].
+  std::vector<std::int64_t> offsets;
+  std::vector<std::int64_t> indexes;
+};
+
+struct FoundPage {
+  static constexpr const char *system_columns[] = {
+      "head_id", "branch", "version", "valid_from", "valid_to", "deleted",
+      "parent_branch", "parent_version", "merged_from", "author"};
+  static constexpr std::int64_t first_field = 10;
+
+  Result rows;
+  // The page is the first `size` rows (the read may have fetched one more).
+  std::int64_t size = 0;
+  std::optional<std::string> cursor;
+  std::vector<FoundRelation> relations;
+};
+
 class Repository {
 public:
   Repository(std::shared_ptr<detail::SessionState> session,
@@ -302,6 +330,8 @@ public:
   std::string find_json(const FindOptions &options = {});
   // find_page as JSON: {"versions": [find_json's records], "cursor": text or null}.
   std::string find_page_json(const FindOptions &options = {});
+  // find_page as the rows the server returned (FoundPage), converted by the caller.
+  FoundPage find_rows(const FindOptions &options = {});
   std::int64_t count(const FindOptions &options = {});
   bool exists(const FindOptions &options = {});
 
@@ -320,7 +350,7 @@ private:
                 std::optional<std::int64_t> expected_version);
   std::string branch_or_default(const std::optional<std::string> &branch) const;
   struct FoundRows;
-  FoundRows find_rows(const FindOptions &options);
+  FoundRows read_page(const FindOptions &options);
 
   std::shared_ptr<detail::SessionState> session_;
   std::shared_ptr<const detail::EntityType> type_;

@@ -77,6 +77,8 @@ struct evcs_found {
     std::vector<std::int64_t> indexes;
   };
   explicit evcs_found(evcs::FoundPage page);
+  // InvalidArgument past the last relation.
+  const Relation &relation(std::size_t index) const;
   evcs_result rows;
   std::int64_t size;
   std::optional<std::string> cursor;

@@ -203,6 +203,13 @@ evcs_found::evcs_found(evcs::FoundPage page)
                          std::move(relation.offsets), std::move(relation.indexes)});
 }
 
+const evcs_found::Relation &evcs_found::relation(std::size_t index) const {
+  if (index >= relations.size())
+    throw evcs::InvalidArgument("relation " + std::to_string(index) + " of a page with " +
+                                std::to_string(relations.size()));
+  return relations[index];
+}
+
 extern "C" {
 
 int evcs_session_create_entity_type(evcs_session *session, const char *name,
@@ -428,10 +435,7 @@ int evcs_found_relation(const char **out_name, const char **out_entity_type, int
     deref(out_to_one, "out_to_one");
     deref(out_rows, "out_rows");
     const evcs_found &page = deref(found, "found");
-    if (index >= page.relations.size())
-      throw evcs::InvalidArgument("relation " + std::to_string(index) + " of a page with " +
-                                  std::to_string(page.relations.size()));
-    const evcs_found::Relation &relation = page.relations[index];
+    const evcs_found::Relation &relation = page.relation(index);
     *out_name = relation.name.c_str();
     *out_entity_type = relation.entity_type.c_str();
     *out_to_one = relation.to_one ? 1 : 0;
@@ -445,13 +449,10 @@ int evcs_found_related(const int64_t **out_rows, size_t *out_count, const evcs_f
     deref(out_rows, "out_rows");
     deref(out_count, "out_count");
     const evcs_found &page = deref(found, "found");
-    if (index >= page.relations.size())
-      throw evcs::InvalidArgument("relation " + std::to_string(index) + " of a page with " +
-                                  std::to_string(page.relations.size()));
+    const evcs_found::Relation &relation = page.relation(index);
     if (row < 0 || row >= page.size)
       throw evcs::InvalidArgument("row " + std::to_string(row) + " of a page of " +
                                   std::to_string(page.size));
-    const evcs_found::Relation &relation = page.relations[index];
     const auto begin = static_cast<std::size_t>(relation.offsets[static_cast<std::size_t>(row)]);
     const auto end = static_cast<std::size_t>(relation.offsets[static_cast<std::size_t>(row) + 1]);
     *out_rows = relation.indexes.data() + begin;

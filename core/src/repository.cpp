@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <set>
 #include <string_view>
@@ -20,6 +21,7 @@ namespace evcs {
 using detail::EntityType;
 using detail::PageCursor;
 using detail::quoted;
+using detail::RelationCache;
 using detail::SessionState;
 
 namespace {
@@ -195,19 +197,40 @@ std::string state_source(const EntityType &type, const std::string &branch,
   return "SELECT * FROM " + table + " WHERE branch = $1 AND valid_to IS NULL";
 }
 
+} // namespace
+
+// The relations of one entity type that reads named, each resolved once.
+class detail::RelationCache {
+public:
+  RelationToLoad get(SessionState &session, const EntityType &type, const std::string &name) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto found = relations_.find(name);
+      if (found != relations_.end()) return found->second;
+    }
+    RelationToLoad relation = resolve_relation(session, type, name);
+    std::lock_guard<std::mutex> lock(mutex_);
+    return relations_.emplace(name, std::move(relation)).first->second;
+  }
+
+private:
+  std::mutex mutex_;
+  std::map<std::string, RelationToLoad> relations_;
+};
+
+namespace {
+
 // What a read needs to name the fields of related entities ("project.status" in a filter or an
-// order_by): the relations, resolved once each, and the related entities as the read sees them.
+// order_by): the relations, and the related entities as the read sees them.
 class RelatedStates {
 public:
-  RelatedStates(SessionState &session, const EntityType &type, std::string branch,
-                std::string instant)
-      : session_(session), type_(type), branch_(std::move(branch)), instant_(std::move(instant)) {}
+  RelatedStates(SessionState &session, const EntityType &type, RelationCache &relations,
+                std::string branch, std::string instant)
+      : session_(session), type_(type), relations_(relations), branch_(std::move(branch)),
+        instant_(std::move(instant)) {}
 
-  const RelationToLoad &relation(const std::string &name) {
-    auto found = relations_.find(name);
-    if (found == relations_.end())
-      found = relations_.emplace(name, resolve_relation(session_, type_, name)).first;
-    return found->second;
+  RelationToLoad relation(const std::string &name) {
+    return relations_.get(session_, type_, name);
   }
 
   // `FROM (...) r WHERE <r belongs to the read's row v> AND NOT r.deleted`: the live related
@@ -224,9 +247,9 @@ public:
 private:
   SessionState &session_;
   const EntityType &type_;
+  RelationCache &relations_;
   std::string branch_;
   std::string instant_;
-  std::map<std::string, RelationToLoad> relations_;
 };
 
 // "relation.field" as its relation (up to the last dot) and field; none without a dot.
@@ -274,7 +297,7 @@ private:
     auto related_field = related_field_name(field);
     if (related_field && related_ != nullptr && !type_.has_column(field)) {
       // Some related entity, as of the read's instant, matches: an EXISTS over the relation.
-      const RelationToLoad &relation = related_->relation(related_field->first);
+      const RelationToLoad relation = related_->relation(related_field->first);
       FilterCompiler related(*relation.related, params_);
       return "EXISTS (SELECT 1 " + related_->related_rows(relation) + " AND " +
              related.field_condition(related_field->second, value) + ")";
@@ -350,7 +373,7 @@ std::vector<SortKey> find_sort_keys(const EntityType &type,
       keys.push_back({queryable_field(type, field), descending});
       continue;
     }
-    const RelationToLoad &relation = related.relation(related_field->first);
+    const RelationToLoad relation = related.relation(related_field->first);
     if (!relation.to_one)
       throw InvalidArgument("order_by cannot name '" + field + "': '" + related_field->first +
                             "' is a one-to-many relation (many values per entity)");
@@ -656,7 +679,8 @@ std::string VersionPage::to_json_text() const {
 
 Repository::Repository(std::shared_ptr<SessionState> session,
                        std::shared_ptr<const EntityType> type)
-    : session_(std::move(session)), type_(std::move(type)) {}
+    : session_(std::move(session)), type_(std::move(type)),
+      relations_(std::make_shared<detail::RelationCache>()) {}
 
 const std::string &Repository::entity_type() const noexcept { return type_->name; }
 
@@ -1063,7 +1087,8 @@ LoadedRelation load_relation(SessionState &session, RelationToLoad relation, con
   const nlohmann::json where = {{related_key, {{"in", keys}}}};
   Params params;
   const std::string instant_sql = bind_state(branch, instant, false, params);
-  RelatedStates related_states(session, related, branch, instant_sql);
+  RelationCache no_relations;  // the filter names the related type's own fields only
+  RelatedStates related_states(session, related, no_relations, branch, instant_sql);
   std::string sql = state_query(related_states, related, where, branch, instant_sql, true,
                                 related.select_list(), params) +
                     " ORDER BY " + quoted(related_key) + ", head_id";
@@ -1115,7 +1140,7 @@ Repository::FoundRows Repository::read_page(const FindOptions &given) {
   // versions; otherwise the page reads as of the stamp, without them.
   std::vector<RelationToLoad> relations;
   for (const auto &name : options.include)
-    relations.push_back(resolve_relation(*session_, *type_, name));
+    relations.push_back(relations_->get(*session_, *type_, name));
   // A read with include pins an instant too, so its queries read one state, unless the
   // transaction wrote one of its types (it then reads their current state, with its writes).
   bool own_writes = session_->written_types.count(type_->name) > 0;
@@ -1126,7 +1151,7 @@ Repository::FoundRows Repository::read_page(const FindOptions &given) {
   const bool read_current = pin_latest && session_->written_types.count(type_->name) == 0;
   Params params;
   std::string instant = bind_state(branch, options.as_of, pin_latest && !read_current, params);
-  RelatedStates related(*session_, *type_, branch, instant);
+  RelatedStates related(*session_, *type_, *relations_, branch, instant);
   const std::vector<SortKey> keys =
       find_sort_keys(*type_, options.order_by, related,
                      version_column::first_field + static_cast<std::int64_t>(type_->columns.size()));
@@ -1320,7 +1345,7 @@ std::int64_t Repository::count(const FindOptions &given) {
   const std::string branch = branch_or_default(options.branch);
   Params params;
   std::string instant = bind_state(branch, options.as_of, false, params);
-  RelatedStates related(*session_, *type_, branch, instant);
+  RelatedStates related(*session_, *type_, *relations_, branch, instant);
   std::string sql =
       state_query(related, *type_, options.where, branch, instant, false, "count(*)", params);
   return session_->run_as_of(sql, params, options.as_of).get_int64(0, 0);
@@ -1332,7 +1357,7 @@ bool Repository::exists(const FindOptions &given) {
   const std::string branch = branch_or_default(options.branch);
   Params params;
   std::string instant = bind_state(branch, options.as_of, false, params);
-  RelatedStates related(*session_, *type_, branch, instant);
+  RelatedStates related(*session_, *type_, *relations_, branch, instant);
   std::string sql =
       state_query(related, *type_, options.where, branch, instant, false, "1", params);
   return session_->run_as_of("SELECT EXISTS (" + sql + ")", params, options.as_of).get_bool(0, 0);

@@ -21,6 +21,7 @@ class Session;
 namespace detail {
 struct SessionState;
 struct EntityType;
+class RelationCache;
 } // namespace detail
 
 // One column of an entity type: a name and a PostgreSQL type, optionally followed by
@@ -354,6 +355,9 @@ private:
 
   std::shared_ptr<detail::SessionState> session_;
   std::shared_ptr<const detail::EntityType> type_;
+  // The relations reads named, resolved against the catalog once per repository (as its own
+  // definition is read once).
+  std::shared_ptr<detail::RelationCache> relations_;
 };
 
 } // namespace evcs

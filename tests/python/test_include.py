@@ -12,6 +12,7 @@ from typing import Dict, List
 import pytest
 
 import evcs
+from conftest import run_docs_snippet
 
 
 @pytest.fixture
@@ -100,3 +101,9 @@ def test_async_find_includes_too(engine: evcs.Engine) -> None:
             return task_titles(await projects.find(include=["tasks"]))
 
     assert asyncio.run(main()) == {"apollo": ["a1", "a2"], "empty": []}
+
+
+def test_the_docs_snippet_runs_and_prints_what_it_says(
+    empty_schema_engine: evcs.Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_docs_snippet("Related entities in one query each", database_url, monkeypatch)

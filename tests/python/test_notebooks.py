@@ -172,3 +172,34 @@ def test_migrations_notebook_upgrades_downgrades_and_prints_offline_sql(
         "current is still: 1\n"
     )
     assert close.outputs == []
+
+
+def test_relations_notebook_refuses_dangling_references_and_reads_across_relations(
+    empty_schema_engine: object, database_url: str,
+) -> None:
+    setup, dangling, cascade, include, walk = executed("04-relations.ipynb", database_url)
+    assert cell_text(setup) == (
+        "tasks of apollo refer to: Reference(entity_type='project', on_delete='cascade')\n"
+        "live tasks: 4\n"
+    )
+    assert cell_text(dangling) == (
+        '23503 task late on branch "main" refers to project Gemini (field project_id), '
+        "which is deleted or absent there\nlive tasks: 3\n"
+    )
+    assert cell_text(cascade) == (
+        "commit: close apollo - versions written: 4\n"
+        "  v1 design\n"
+        "  v2 deleted (the close's stamp)\n"
+        "design now: None\n"
+        "design before: design\n"
+    )
+    assert cell_text(include) == (
+        "queries: 2\n"
+        "Apollo ['build', 'design', 'test']\n"
+        "now: Hermes ['launch', 'orbit']\n"
+    )
+    assert cell_text(walk) == (
+        "pages: 10 - tasks seen: 10000 - distinct titles: 10000\n"
+        "renamed titles seen: 0\n"
+        "live tasks of Big now: 10000 - renamed now: 10\n"
+    )

@@ -81,6 +81,32 @@ protected:
     return task;
   }
 
+  // b raises the person's lo to 3, main lowers its hi to 2: each valid, together not.
+  void lo_and_hi_crossed() {
+    auto b = on("b");
+    b.repository("person").update(person_, {{"lo", 3}});
+    b.commit("lo 3 on b");
+    auto s = on();
+    s.repository("person").update(person_, {{"hi", 2}});
+    s.commit("hi 2 on main");
+  }
+
+  // Merges b with one resolution that settles the one violation, of `kind`.
+  evcs::MergeResult merge_settled(evcs::Session &s, const evcs::ConflictResolution &resolution,
+                                  const std::string &kind) {
+    evcs::MergeOptions options;
+    options.resolutions = {resolution};
+    evcs::MergeResult merged = s.merge("b", options);
+    EXPECT_TRUE(merged.commit);
+    EXPECT_EQ(merged.conflicts.size(), 1u);
+    if (merged.conflicts.size() == 1) {
+      EXPECT_EQ(merged.conflicts[0].kind, kind);
+      EXPECT_EQ(merged.conflicts[0].resolution ? merged.conflicts[0].resolution->to_json() : json(),
+                resolution.to_json());
+    }
+    return merged;
+  }
+
   static std::string *url_;
   std::unique_ptr<evcs::Engine> engine_;
   std::string project_, person_;
@@ -118,14 +144,7 @@ TEST_F(MergeViolationsTest, AReferenceToAnEntityDeletedOnTheTargetIsAConflictOfT
   EXPECT_EQ(count("SELECT count(*) FROM task_version WHERE branch = 'main'"), 0);
 
   // Not bringing the task settles it, and the settled violation is listed with its resolution.
-  evcs::MergeOptions options;
-  options.resolutions = {{"task", task, "deleted", "ours", nullptr}};
-  evcs::MergeResult merged = s.merge("b", options);
-  ASSERT_TRUE(merged.commit);
-  ASSERT_EQ(merged.conflicts.size(), 1u);
-  EXPECT_EQ(merged.conflicts[0].kind, "reference");
-  ASSERT_TRUE(merged.conflicts[0].resolution);
-  EXPECT_EQ(merged.conflicts[0].resolution->take, "ours");
+  evcs::MergeResult merged = merge_settled(s, {"task", task, "deleted", "ours", nullptr}, "reference");
   EXPECT_TRUE(merged.changes.empty());
   EXPECT_FALSE(s.repository("task").get(task).has_value());
   EXPECT_EQ(merges_of_b(), 1);
@@ -242,12 +261,8 @@ TEST_F(MergeViolationsTest, TwoBranchesAddingTheSameEmailBreakTheUniqueKey) {
 }
 
 TEST_F(MergeViolationsTest, AFieldLevelMergeOfTwoValidChangesCanBreakACheck) {
-  auto b = on("b");
-  b.repository("person").update(person_, {{"lo", 3}});
-  b.commit("lo 3 on b");
+  lo_and_hi_crossed();
   auto s = on();
-  s.repository("person").update(person_, {{"hi", 2}});
-  s.commit("hi 2 on main");
   json expected = violation("check", "person", person_, "lo", "ordered", nullptr, nullptr);
   try {
     s.merge("b");
@@ -283,20 +298,9 @@ TEST_F(MergeViolationsTest, AFieldLevelMergeOfTwoValidChangesCanBreakACheck) {
 }
 
 TEST_F(MergeViolationsTest, ResolutionsGivenToMergeSettleViolationsAndMustMeetOne) {
-  auto b = on("b");
-  b.repository("person").update(person_, {{"lo", 3}});
-  b.commit("lo 3 on b");
+  lo_and_hi_crossed();
   auto s = on();
-  s.repository("person").update(person_, {{"hi", 2}});
-  s.commit("hi 2 on main");
-  evcs::MergeOptions options;
-  options.resolutions = {{"person", person_, "hi", "theirs", nullptr}};
-  evcs::MergeResult merged = s.merge("b", options);
-  ASSERT_TRUE(merged.commit);
-  ASSERT_EQ(merged.conflicts.size(), 1u);
-  EXPECT_EQ(merged.conflicts[0].kind, "check");
-  ASSERT_TRUE(merged.conflicts[0].resolution);
-  EXPECT_EQ(merged.conflicts[0].resolution->field, "hi");
+  merge_settled(s, {"person", person_, "hi", "theirs", nullptr}, "check");
   EXPECT_EQ(s.repository("person").get(person_)->fields["hi"], 5);
   EXPECT_EQ(s.repository("person").get(person_)->fields["lo"], 3);
 
@@ -304,6 +308,7 @@ TEST_F(MergeViolationsTest, ResolutionsGivenToMergeSettleViolationsAndMustMeetOn
   auto c = on("b");
   c.repository("person").update(person_, {{"email", "b@x"}});
   c.commit("email on b");
+  evcs::MergeOptions options;
   options.resolutions = {{"project", project_, "title", "ours", nullptr}};
   EXPECT_THROW(s.merge_preview("b", options), evcs::InvalidArgument);
   EXPECT_THROW(s.merge("b", options), evcs::InvalidArgument);
@@ -311,21 +316,19 @@ TEST_F(MergeViolationsTest, ResolutionsGivenToMergeSettleViolationsAndMustMeetOn
 
 TEST_F(MergeViolationsTest, EveryViolationIsListedAtOnce) {
   std::string task = task_of_a_project_deleted_on_main();
+  lo_and_hi_crossed();
   auto b = on("b");
   std::string theirs = b.repository("person").create({{"email", "new@x"}}).head_id;
-  b.repository("person").update(person_, {{"lo", 3}});
-  b.commit("more on b");
+  b.commit("new@x on b");
   auto s = on();
-  std::string ours = s.repository("person").create({{"email", "new@x"}}).head_id;
-  s.repository("person").update(person_, {{"hi", 2}});
-  s.commit("more on main");
+  s.repository("person").create({{"email", "new@x"}});
+  s.commit("new@x on main");
   evcs::MergeResult preview = s.merge_preview("b");
   std::set<std::string> kinds;
   for (const auto &conflict : preview.conflicts) kinds.insert(conflict.kind + " " + conflict.head_id);
   EXPECT_EQ(kinds, (std::set<std::string>{"check " + person_, "unique " + theirs,
                                           "reference " + task}));
   EXPECT_EQ(preview.unresolved(), 3u);
-  (void)ours;
 }
 
 TEST_F(MergeViolationsTest, MergesOfTypesWithoutRulesAreUnchanged) {

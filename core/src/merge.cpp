@@ -1090,7 +1090,7 @@ CheckedMerge plan_checked(SessionState &session, const ThreeWay &merge,
   for (const auto &resolution : checked.plan.unused) {
     std::string entity = entity_key(resolution.entity_type, resolution.head_id);
     if (violating.count(entity)) edits[entity].push_back(resolution);
-    else if (strict) throw_unmet(resolution, "merge_preview or merge_status");
+    else if (strict) throw_unmet(resolution, "the conflicts of merge_preview or merge_status");
   }
   if (!edits.empty()) {
     checked.plan = plan_three_way(session, merge, options, writing, edits);

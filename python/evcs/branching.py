@@ -246,7 +246,10 @@ class MergeConflictInfo(Dict[str, Any]):
 
     @property
     def kind(self) -> str:
-        return str(self.get("kind", "field"))
+        kind = self.get("kind")
+        if kind is None:  # a conflict recorded before kinds existed
+            return "delete" if self.get("field") == "deleted" else "field"
+        return str(kind)
 
     @property
     def violation(self) -> bool:

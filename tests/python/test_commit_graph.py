@@ -15,7 +15,7 @@ from typing import Any, Dict, List
 import pytest
 
 import evcs
-from conftest import run_docs_snippet
+from conftest import not_a_violation, run_docs_snippet
 
 UTC = datetime.timezone.utc
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
@@ -88,7 +88,8 @@ class Diverged:
 
     def conflicts(self) -> List[Dict[str, Any]]:
         """The conflicts of merging feature into main, in the engine's order, unsettled."""
-        t1: Dict[str, Any] = {"entity_type": "task", "head_id": self.t1, "resolution": None}
+        t1: Dict[str, Any] = {"entity_type": "task", "head_id": self.t1, "resolution": None,
+                              **not_a_violation()}
         return sorted([
             {**t1, "field": "done_at", "base": None, "ours": DONE_MAIN, "theirs": DONE_FEATURE},
             {**t1, "field": "due", "base": datetime.date(2024, 6, 1),
@@ -99,7 +100,7 @@ class Diverged:
              "ours": decimal.Decimal("3.00"), "theirs": decimal.Decimal("5.00")},
             {**t1, "field": "title", "base": "t1", "ours": "T1 main", "theirs": "T1 feature"},
             {"entity_type": "task", "head_id": self.t2, "field": "deleted", "base": False,
-             "ours": False, "theirs": True, "resolution": None},
+             "ours": False, "theirs": True, "resolution": None, **not_a_violation("delete")},
         ], key=order)
 
 
@@ -627,7 +628,8 @@ def test_a_conflicting_revert_is_settled_like_a_merge(engine: evcs.Engine) -> No
         twenty = s.commit_info("main").id
         conflict: Dict[str, Any] = {"entity_type": "task", "head_id": t1, "field": "points",
                     "base": decimal.Decimal("10.00"), "ours": decimal.Decimal("20.00"),
-                    "theirs": decimal.Decimal("1.00"), "resolution": None}
+                    "theirs": decimal.Decimal("1.00"), "resolution": None,
+                    **not_a_violation()}
         with pytest.raises(evcs.MergeConflict) as refused:
             s.revert_commit(ten)
         assert refused.value.conflicts == [conflict]

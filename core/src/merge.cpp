@@ -5,7 +5,9 @@
 // its head; a revert's base is the commit, theirs its first parent; a cherry-pick the reverse.
 // The states are read in SQL, set-based per entity type; the per-field decisions are made here;
 // the merged versions are written already stamped, two statements per type: an UPDATE closes
-// the target's versions and a COPY brings in the merged ones.
+// the target's versions and a COPY brings in the merged ones. A result that would break the
+// types' references, unique keys or checks is not written: the database's own rules list the
+// violations, which are conflicts of the entities that break them (docs/relations.md).
 #include "commits.hpp"
 #include "copy_text.hpp"
 #include "entity_type.hpp"
@@ -86,6 +88,16 @@ nlohmann::json MergeConflictInfo::to_json() const {
           {"other_type", text_or_null(other_type)}, {"other_head_id", text_or_null(other_head_id)}};
 }
 
+namespace {
+
+// The kind of a conflict of both sides' changes: "delete" for the pseudo-field "deleted" (one
+// side deleted, the other modified), else "field".
+std::string kind_of_conflict_on(const std::string &field) {
+  return field == "deleted" ? "delete" : "field";
+}
+
+} // namespace
+
 MergeConflictInfo MergeConflictInfo::from_json(const nlohmann::json &json) {
   auto text = [&](const char *key) {
     return json.contains(key) && json.at(key).is_string() ? json.at(key).get<std::string>()
@@ -101,7 +113,7 @@ MergeConflictInfo MergeConflictInfo::from_json(const nlohmann::json &json) {
   if (json.contains("resolution") && !json.at("resolution").is_null())
     conflict.resolution = ConflictResolution::from_json(json.at("resolution"));
   conflict.kind = text("kind");
-  if (conflict.kind.empty()) conflict.kind = conflict.field == "deleted" ? "delete" : "field";
+  if (conflict.kind.empty()) conflict.kind = kind_of_conflict_on(conflict.field);
   conflict.constraint = text("constraint");
   conflict.other_type = text("other_type");
   conflict.other_head_id = text("other_head_id");
@@ -335,7 +347,7 @@ public:
   // What identifies a conflict: its entity type, entity and field.
   static std::string key(const std::string &type, const std::string &head_id,
                          const std::string &field) {
-    return type + '\n' + head_id + '\n' + field;
+    return entity_key(type, head_id) + '\n' + field;
   }
 
 private:
@@ -387,7 +399,7 @@ Resolution merge_fields(const EntityType &type, const std::string &head_id, cons
     found.entity_type = type.name;
     found.head_id = head_id;
     found.field = field;
-    found.kind = field == "deleted" ? "delete" : "field";
+    found.kind = kind_of_conflict_on(field);
     found.base = std::move(base_value);
     found.ours = std::move(ours_value);
     found.theirs = std::move(theirs_value);
@@ -830,7 +842,10 @@ MergePlan plan_three_way(SessionState &session, const ThreeWay &merge, const Mer
     const TargetLineage target_lineage(rows, merge.target);
     // The rows the type's checks must pass first: head_id and fields, as the checks read them.
     nlohmann::json checked = nlohmann::json::array();
-    const bool ruled = related.count(type->name) != 0 || !type->constraints.checks.empty();
+    const bool related_type = related.count(type->name) != 0;
+    const bool ruled = related_type || !type->constraints.checks.empty();
+    // Its versions are prepared when the merge writes, or for a check of the rules.
+    const bool prepares_writes = writing || related_type;
     struct Written {
       std::int64_t row;
       std::string head_id;
@@ -863,7 +878,7 @@ MergePlan plan_three_way(SessionState &session, const ThreeWay &merge, const Mer
       if (ruled)
         plan.entities[entity_key(type->name, head_id)] =
             PlannedEntity{type, std::move(base), std::move(ours), std::move(theirs), merged};
-      written.push_back({row, std::move(head_id), std::move(merged)});
+      if (prepares_writes) written.push_back({row, std::move(head_id), std::move(merged)});
     }
     // A version that breaks a check is refused at insert: such entities are reported, and left
     // out of the writes so that the rest can still be checked against the other rules.
@@ -881,14 +896,14 @@ MergePlan plan_three_way(SessionState &session, const ThreeWay &merge, const Mer
                                                       broken.get_text(row, 0), "", ""));
       }
     }
-    if (!writing && !related.count(type->name)) continue;
+    if (!prepares_writes) continue;
     MergedVersions type_writes(*type, merge.target, merge.merged_from, session.author);
     for (const Written &entity : written)
       if (!breaking.count(entity.head_id))
         type_writes.add(entity.head_id, target_lineage.continuation(rows, entity.row),
                         entity.merged.deleted, entity.merged.values);
     if (!type_writes.empty()) {
-      plan.writes_related = plan.writes_related || related.count(type->name) != 0;
+      plan.writes_related = plan.writes_related || related_type;
       plan.writes.emplace_back(type, std::move(type_writes));
     }
   }

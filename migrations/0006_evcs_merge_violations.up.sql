@@ -1,6 +1,6 @@
 -- Merges report the violations of references, unique keys and checks like conflicts
--- (docs/relations.md, "Merges"). The rules stay where 0005 put them; what changes is that their
--- violations can be listed instead of only raised:
+-- (docs/relations.md, "Merges: violations are conflicts"). The rules stay where 0005 put them;
+-- what changes is that their violations can be listed instead of only raised:
 --   * each type's generated <type>_evcs_violations() returns every violation among the entities
 --     the transaction queued (kind, entity_type, head_id, branch, other_type, other, fields),
 --     and <type>_evcs_check(), run at commit, raises the first of them;

@@ -99,7 +99,22 @@ inline void print_changes(const std::vector<EntityDiff> &changes, const std::str
   table.print(stdout);
 }
 
-// Every conflict, always this table: OURS is the target's value, THEIRS the source's.
+// What rule a violation breaks, in words: "unique (email): person 77c2… holds it too".
+inline std::string violation_text(const MergeConflictInfo &conflict) {
+  std::string other = conflict.other_type + " " + conflict.other_head_id;
+  if (conflict.kind == "reference")
+    return "reference (" + conflict.constraint + "): refers to " + other +
+           ", which is deleted or absent";
+  if (conflict.kind == "referenced")
+    return "reference (" + conflict.other_type + "." + conflict.constraint + "): " + other +
+           " still refers to it (on_delete restrict)";
+  if (conflict.kind == "unique")
+    return "unique (" + conflict.constraint + "): " + other + " holds the same key";
+  return "check " + conflict.constraint + ": the merged entity does not pass it";
+}
+
+// Every conflict, always this table: OURS is the target's value, THEIRS the source's. The
+// violations of references, unique keys and checks follow, one line each.
 inline void print_conflicts(const std::vector<MergeConflictInfo> &conflicts,
                             const std::string &ours, const std::string &theirs) {
   Table table({"TYPE", "HEAD_ID", "FIELD", "BASE", "OURS (" + ours + ")", "THEIRS (" + theirs + ")",
@@ -109,6 +124,14 @@ inline void print_conflicts(const std::vector<MergeConflictInfo> &conflicts,
                value_text(conflict.ours), value_text(conflict.theirs),
                resolution_text(conflict.resolution)});
   table.print(stdout);
+  bool heading = false;
+  for (const auto &conflict : conflicts) {
+    if (!conflict.violation()) continue;
+    if (!heading) std::printf("violations (settle with FIELD, any field of the entity, or deleted):\n");
+    heading = true;
+    std::printf("  %s %s: %s\n", conflict.entity_type.c_str(), conflict.head_id.c_str(),
+                violation_text(conflict).c_str());
+  }
 }
 
 // "3 entities (1 added, 2 modified)"
@@ -144,13 +167,8 @@ inline void print_plan(const MergeResult &result, const std::string &target,
 inline std::vector<MergeConflictInfo> conflicts_from(const MergeConflict &error) {
   std::vector<MergeConflictInfo> conflicts;
   nlohmann::json detail = nlohmann::json::parse(error.detail_json());
-  for (const auto &item : detail.at("conflicts")) {
-    std::optional<ConflictResolution> resolution;
-    if (item.contains("resolution") && !item.at("resolution").is_null())
-      resolution = ConflictResolution::from_json(item.at("resolution"));
-    conflicts.push_back({item.at("entity_type"), item.at("head_id"), item.at("field"),
-                         item.at("base"), item.at("ours"), item.at("theirs"), resolution});
-  }
+  for (const auto &item : detail.at("conflicts"))
+    conflicts.push_back(MergeConflictInfo::from_json(item));
   return conflicts;
 }
 

@@ -995,7 +995,11 @@ end
 --- { entity_type =, head_id =, field =, take = "ours" | "theirs" | "value", value = } (field
 --- "deleted" with "ours"/"theirs" for delete-versus-modify; value = evcs.null for NULL); a
 --- resolution that meets no conflict raises invalid_argument. `options.strategy` "fail"
---- (default), "theirs" or "ours" settles the rest. Returns { changes = {...}, conflicts = {...}
+--- (default), "theirs" or "ours" settles the rest, but never a violation: a conflict whose
+--- `kind` is "reference", "referenced", "unique" or "check" (the merged entity breaks that
+--- rule; `constraint`, `other_type`, `other_head_id` say which and with whom) is settled by a
+--- resolution naming the entity and any of its fields, or "deleted" ("ours": do not bring it).
+--- Returns { changes = {...}, conflicts = {...}
 --- (each with `resolution` when settled), stamp = micros, target =, source_commit =,
 --- base_commit =, commit = (nil when there was nothing to merge), unresolved = n }, or nil,
 --- err; a merge_conflict error carries the unsettled conflicts in err.conflicts (and as JSON

@@ -5,7 +5,9 @@
 // its head; a revert's base is the commit, theirs its first parent; a cherry-pick the reverse.
 // The states are read in SQL, set-based per entity type; the per-field decisions are made here;
 // the merged versions are written already stamped, two statements per type: an UPDATE closes
-// the target's versions and a COPY brings in the merged ones.
+// the target's versions and a COPY brings in the merged ones. A result that would break the
+// types' references, unique keys or checks is not written: the database's own rules list the
+// violations, which are conflicts of the entities that break them (docs/relations.md).
 #include "commits.hpp"
 #include "copy_text.hpp"
 #include "entity_type.hpp"
@@ -76,9 +78,46 @@ ConflictResolution ConflictResolution::from_json(const nlohmann::json &json) {
 }
 
 nlohmann::json MergeConflictInfo::to_json() const {
+  auto text_or_null = [](const std::string &text) {
+    return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text);
+  };
   return {{"entity_type", entity_type}, {"head_id", head_id}, {"field", field},
           {"base", base}, {"ours", ours}, {"theirs", theirs},
-          {"resolution", resolution ? resolution->to_json() : nlohmann::json(nullptr)}};
+          {"resolution", resolution ? resolution->to_json() : nlohmann::json(nullptr)},
+          {"kind", kind}, {"constraint", text_or_null(constraint)},
+          {"other_type", text_or_null(other_type)}, {"other_head_id", text_or_null(other_head_id)}};
+}
+
+namespace {
+
+// The kind of a conflict of both sides' changes: "delete" for the pseudo-field "deleted" (one
+// side deleted, the other modified), else "field".
+std::string kind_of_conflict_on(const std::string &field) {
+  return field == "deleted" ? "delete" : "field";
+}
+
+} // namespace
+
+MergeConflictInfo MergeConflictInfo::from_json(const nlohmann::json &json) {
+  auto text = [&](const char *key) {
+    return json.contains(key) && json.at(key).is_string() ? json.at(key).get<std::string>()
+                                                           : std::string();
+  };
+  MergeConflictInfo conflict;
+  conflict.entity_type = json.at("entity_type").get<std::string>();
+  conflict.head_id = json.at("head_id").get<std::string>();
+  conflict.field = json.at("field").get<std::string>();
+  conflict.base = json.value("base", nlohmann::json());
+  conflict.ours = json.value("ours", nlohmann::json());
+  conflict.theirs = json.value("theirs", nlohmann::json());
+  if (json.contains("resolution") && !json.at("resolution").is_null())
+    conflict.resolution = ConflictResolution::from_json(json.at("resolution"));
+  conflict.kind = text("kind");
+  if (conflict.kind.empty()) conflict.kind = kind_of_conflict_on(conflict.field);
+  conflict.constraint = text("constraint");
+  conflict.other_type = text("other_type");
+  conflict.other_head_id = text("other_head_id");
+  return conflict;
 }
 
 MergeOptions MergeOptions::from_json(const nlohmann::json &json) {
@@ -236,11 +275,20 @@ std::vector<std::shared_ptr<const EntityType>> all_entity_types(SessionState &se
   return ordered;
 }
 
+// What identifies an entity of a merge: its entity type and head_id.
+std::string entity_key(const std::string &type, const std::string &head_id) {
+  return type + '\n' + head_id;
+}
+
 // How the conflicts of one merge are settled: by the resolution given for each, else by the
-// strategy. Every resolution must meet its conflict.
+// strategy. Resolutions of violations (`edits`: each names an entity whose merged state breaks
+// a rule, and any of its fields) change that entity's merged state wherever no field conflict
+// took them.
 class ConflictSettler {
 public:
-  explicit ConflictSettler(const MergeOptions &options) : options_(options) {
+  ConflictSettler(const MergeOptions &options,
+                  const std::map<std::string, std::vector<ConflictResolution>> &edits = {})
+      : options_(options), edits_(edits) {
     const std::string &strategy = options.strategy;
     if (strategy != "fail" && strategy != "theirs" && strategy != "ours")
       throw InvalidArgument("merge strategy must be \"fail\", \"theirs\" or \"ours\", not \"" +
@@ -256,13 +304,19 @@ public:
   }
 
   // Records the conflict; returns how it is settled: "ours", "theirs", "value" (then `value`
-  // holds it) or "" (not settled).
+  // holds it) or "" (not settled). The strategy never settles a violation.
   std::string settle(MergeConflictInfo conflict, nlohmann::json &value,
                      std::vector<MergeConflictInfo> &conflicts) {
     auto found = by_conflict_.find(key(conflict.entity_type, conflict.head_id, conflict.field));
     if (found != by_conflict_.end()) {
       used_[found->second] = true;
       conflict.resolution = options_.resolutions[found->second];
+    } else if (conflict.violation()) {
+      if (const auto *found_edits = edits(conflict.entity_type, conflict.head_id)) {
+        conflict.resolution = found_edits->front();
+        for (const auto &edit : *found_edits)
+          if (edit.field == conflict.field) conflict.resolution = edit;
+      }
     } else if (options_.strategy != "fail") {
       conflict.resolution = ConflictResolution{conflict.entity_type, conflict.head_id,
                                                conflict.field, options_.strategy, nullptr};
@@ -273,25 +327,40 @@ public:
     return take;
   }
 
-  void require_every_resolution_used() const {
+  // The resolutions that change an entity's merged state beyond its field conflicts.
+  const std::vector<ConflictResolution> *edits(const std::string &type,
+                                               const std::string &head_id) const {
+    auto found = edits_.find(entity_key(type, head_id));
+    return found == edits_.end() ? nullptr : &found->second;
+  }
+
+  // The resolutions no field conflict took.
+  std::vector<ConflictResolution> unused() const {
+    std::vector<ConflictResolution> left;
     for (std::size_t index = 0; index < used_.size(); ++index)
-      if (!used_[index])
-        throw InvalidArgument("a resolution for something that is not in conflict: " +
-                              options_.resolutions[index].to_json().dump() +
-                              " (see the conflicts of merge_preview or merge_status)");
+      if (!used_[index] && !edits(options_.resolutions[index].entity_type,
+                                  options_.resolutions[index].head_id))
+        left.push_back(options_.resolutions[index]);
+    return left;
   }
 
   // What identifies a conflict: its entity type, entity and field.
   static std::string key(const std::string &type, const std::string &head_id,
                          const std::string &field) {
-    return type + '\n' + head_id + '\n' + field;
+    return entity_key(type, head_id) + '\n' + field;
   }
 
 private:
   const MergeOptions &options_;
+  std::map<std::string, std::vector<ConflictResolution>> edits_;
   std::map<std::string, std::size_t> by_conflict_;
   std::vector<bool> used_;
 };
+
+[[noreturn]] void throw_unmet(const ConflictResolution &resolution, const char *where) {
+  throw InvalidArgument("a resolution for something that is not in conflict: " +
+                        resolution.to_json().dump() + " (see " + where + ")");
+}
 
 // The virtual base of a criss-cross merge for one entity (git's recursive strategy, at field
 // level): the merge of the two bases' states against their own base. Where the two bases
@@ -317,7 +386,7 @@ struct Resolution {
   std::vector<nlohmann::json> values;
 };
 
-Resolution merge_entity(const EntityType &type, const std::string &head_id, const State &base,
+Resolution merge_fields(const EntityType &type, const std::string &head_id, const State &base,
                         const State &ours, const State &theirs, ConflictSettler &settler,
                         std::vector<MergeConflictInfo> &conflicts) {
   using Action = Resolution::Action;
@@ -326,9 +395,15 @@ Resolution merge_entity(const EntityType &type, const std::string &head_id, cons
   nlohmann::json chosen;
   auto conflict = [&](const std::string &field, nlohmann::json base_value,
                       nlohmann::json ours_value, nlohmann::json theirs_value) {
-    return settler.settle({type.name, head_id, field, std::move(base_value),
-                           std::move(ours_value), std::move(theirs_value), std::nullopt},
-                          chosen, conflicts);
+    MergeConflictInfo found;
+    found.entity_type = type.name;
+    found.head_id = head_id;
+    found.field = field;
+    found.kind = kind_of_conflict_on(field);
+    found.base = std::move(base_value);
+    found.ours = std::move(ours_value);
+    found.theirs = std::move(theirs_value);
+    return settler.settle(std::move(found), chosen, conflicts);
   };
   if (!theirs.live()) {
     if (!ours.live()) return resolution;
@@ -362,6 +437,52 @@ Resolution merge_entity(const EntityType &type, const std::string &head_id, cons
     resolution.action = Action::write;
     resolution.values = std::move(merged);
   }
+  return resolution;
+}
+
+std::size_t column_index(const EntityType &type, const std::string &field) {
+  for (std::size_t index = 0; index < type.columns.size(); ++index)
+    if (type.columns[index].name == field) return index;
+  throw InvalidArgument("entity type '" + type.name + "' has no field '" + field +
+                        "' (a resolution of a violation names a field of the entity, or "
+                        "\"deleted\")");
+}
+
+// The three-way merge of one entity, then the resolutions of its violations: "deleted" takes the
+// whole entity as one side has it ("ours": the target keeps what it has), a field takes that
+// side's value or the value given.
+Resolution merge_entity(const EntityType &type, const std::string &head_id, const State &base,
+                        const State &ours, const State &theirs, ConflictSettler &settler,
+                        std::vector<MergeConflictInfo> &conflicts) {
+  using Action = Resolution::Action;
+  Resolution resolution = merge_fields(type, head_id, base, ours, theirs, settler, conflicts);
+  const std::vector<ConflictResolution> *edits = settler.edits(type.name, head_id);
+  if (edits == nullptr) return resolution;
+  for (const ConflictResolution &edit : *edits) {
+    if (edit.field == "deleted") {
+      resolution = Resolution();
+      if (edit.take == "theirs" && theirs.live()) {
+        resolution.action = Action::write;
+        resolution.values = theirs.values;
+      } else if (edit.take == "theirs" && ours.live()) {
+        resolution.action = Action::remove;
+      }
+      continue;
+    }
+    std::size_t field = column_index(type, edit.field);
+    if (resolution.action == Action::remove) continue;  // a field of a delete changes nothing
+    if (resolution.action == Action::none) {
+      if (!ours.live()) continue;
+      resolution.action = Action::write;
+      resolution.values = ours.values;
+    }
+    const State &side = edit.take == "ours" ? ours : theirs;
+    resolution.values[field] = edit.take == "value" ? edit.value
+                               : side.live()        ? side.values[field]
+                                                    : nlohmann::json();
+  }
+  if (resolution.action == Action::write && ours.live() && resolution.values == ours.values)
+    resolution.action = Action::none;
   return resolution;
 }
 
@@ -555,20 +676,113 @@ MergeOptions with_stored_values(SessionState &session, const MergeOptions &optio
   return stored;
 }
 
-// `strict`: every resolution must meet a conflict (resolutions a staged merge kept may have
-// lost theirs to changes of the target since).
-MergeResult plan_three_way(SessionState &session, const ThreeWay &merge,
-                           const MergeOptions &given, MergeWrites *writes, bool strict = true) {
-  const MergeOptions options = with_stored_values(session, given);
-  ConflictSettler settler(options);
+// One entity the merge writes (or would write): its three states and what it merges to.
+struct PlannedEntity {
+  std::shared_ptr<const EntityType> type;
+  State base, ours, theirs, merged;
+};
+
+// A planned merge: its result, the versions to write, and what a check of the rules needs.
+struct MergePlan {
   MergeResult result;
+  MergeWrites writes;
+  // By entity_key.
+  std::map<std::string, PlannedEntity> entities;
+  // The resolutions no field conflict took (those of violations, or ones that meet nothing).
+  std::vector<ConflictResolution> unused;
+  // Whether a version it writes is of a type that refers, is referred to or has unique keys: the
+  // rules then need the merged state written to be checked.
+  bool writes_related = false;
+};
+
+// The types that take part in references or unique keys.
+std::set<std::string> related_types(const std::vector<std::shared_ptr<const EntityType>> &types) {
+  std::set<std::string> related;
+  for (const auto &type : types) {
+    if (!type->constraints.unique.empty()) related.insert(type->name);
+    for (const auto &column : type->columns)
+      if (!column.references.empty()) {
+        related.insert(type->name);
+        related.insert(column.references);
+      }
+  }
+  return related;
+}
+
+// A violation of the merged result as a conflict of the entity that breaks the rule. Its field
+// is the one a resolution most likely changes: "deleted" for an entity gone while others refer
+// to it (or one the merge does not write), the reference column, else the first field of the key
+// (or of the entity, for a check) that the merge changes.
+MergeConflictInfo violation_conflict(const MergePlan &plan, const std::string &kind,
+                                     const std::string &type_name, const std::string &head_id,
+                                     const std::string &constraint, const std::string &other_type,
+                                     const std::string &other_head_id) {
+  MergeConflictInfo conflict;
+  conflict.kind = kind;
+  conflict.entity_type = type_name;
+  conflict.head_id = head_id;
+  conflict.constraint = constraint;
+  conflict.other_type = other_type;
+  conflict.other_head_id = other_head_id;
+  conflict.field = "deleted";
+  auto found = plan.entities.find(entity_key(type_name, head_id));
+  if (found == plan.entities.end()) return conflict;
+  const PlannedEntity &entity = found->second;
+  const EntityType &type = *entity.type;
+  std::vector<std::size_t> fields;
+  if (kind == "reference") {
+    fields.push_back(column_index(type, constraint));
+  } else if (kind == "unique") {
+    std::size_t start = 0;
+    while (start <= constraint.size()) {
+      std::size_t end = constraint.find(", ", start);
+      if (end == std::string::npos) end = constraint.size();
+      fields.push_back(column_index(type, constraint.substr(start, end - start)));
+      start = end + 2;
+    }
+  } else if (kind == "check") {
+    for (std::size_t field = 0; field < type.columns.size(); ++field) fields.push_back(field);
+  }
+  if (!fields.empty() && entity.merged.live()) {
+    std::size_t chosen = fields.front();
+    for (std::size_t field : fields)
+      if (!entity.ours.live() || entity.merged.values[field] != entity.ours.values[field]) {
+        chosen = field;
+        break;
+      }
+    auto value = [&](const State &state) {
+      return state.live() ? state.values[chosen] : nlohmann::json();
+    };
+    conflict.field = type.columns[chosen].name;
+    conflict.base = value(entity.base);
+    conflict.ours = value(entity.ours);
+    conflict.theirs = value(entity.theirs);
+    return conflict;
+  }
+  conflict.base = !entity.base.live();
+  conflict.ours = !entity.ours.live();
+  conflict.theirs = !entity.theirs.live();
+  return conflict;
+}
+
+// Plans a three-way merge with the resolutions of `options`, and `edits` (the resolutions of
+// violations, by entity_key). `writing`: writers of the merged entities wait for the merge's
+// commit, and every version to write is prepared (a preview prepares those a check of the rules
+// needs).
+MergePlan plan_three_way(SessionState &session, const ThreeWay &merge, const MergeOptions &given,
+                         bool writing,
+                         const std::map<std::string, std::vector<ConflictResolution>> &edits = {}) {
+  const MergeOptions options = with_stored_values(session, given);
+  ConflictSettler settler(options, edits);
+  MergePlan plan;
+  MergeResult &result = plan.result;
   result.target = merge.target;
   result.source = merge.source;
   result.source_commit = merge.source_commit;
   result.base_commit = merge.base_commit;
   if (merge.commits.empty()) {
-    if (strict) settler.require_every_resolution_used();
-    return result;
+    plan.unused = settler.unused();
+    return plan;
   }
   std::string commit_array = "{";
   for (const auto &commit : merge.commits)
@@ -582,11 +796,13 @@ MergeResult plan_three_way(SessionState &session, const ThreeWay &merge,
     params.add(merge.other_base->branch).add(Timestamp{merge.other_base->at});
     params.add(merge.inner_base.branch).add(Timestamp{merge.inner_base.at});
   }
-  for (const auto &type : all_entity_types(session)) {
+  const std::vector<std::shared_ptr<const EntityType>> types = all_entity_types(session);
+  const std::set<std::string> related = related_types(types);
+  for (const auto &type : types) {
     std::string versions = quoted(type->version_table());
     // Writers of these entities on any branch wait from here to the merge's commit, so the
     // target state planned below is still the target state when the merge writes over it.
-    if (writes != nullptr)
+    if (writing)
       session.run_set_based("SELECT 1 FROM " + quoted(type->name) + " WHERE head_id IN (" +
                                 candidates(versions) + ") ORDER BY head_id FOR UPDATE",
                             Params::of(commit_array));
@@ -624,7 +840,18 @@ MergeResult plan_three_way(SessionState &session, const ThreeWay &merge,
       inner_base_columns.emplace(rows, *type, "inner_base");
     }
     const TargetLineage target_lineage(rows, merge.target);
-    MergedVersions type_writes(*type, merge.target, merge.merged_from, session.author);
+    // The rows the type's checks must pass first: head_id and fields, as the checks read them.
+    nlohmann::json checked = nlohmann::json::array();
+    const bool related_type = related.count(type->name) != 0;
+    const bool ruled = related_type || !type->constraints.checks.empty();
+    // Its versions are prepared when the merge writes, or for a check of the rules.
+    const bool prepares_writes = writing || related_type;
+    struct Written {
+      std::int64_t row;
+      std::string head_id;
+      State merged;
+    };
+    std::vector<Written> written;
     for (std::int64_t row = 0; row < rows.rows(); ++row) {
       std::string head_id = rows.get_text(row, 0);
       State theirs = theirs_columns.read(rows, row);
@@ -636,20 +863,52 @@ MergeResult plan_three_way(SessionState &session, const ThreeWay &merge,
       Resolution resolution =
           merge_entity(*type, head_id, base, ours, theirs, settler, result.conflicts);
       if (resolution.action == Resolution::Action::none) continue;
-      State written;
-      written.present = true;
-      written.deleted = resolution.action == Resolution::Action::remove;
-      written.values = written.deleted ? ours.values : std::move(resolution.values);
-      result.changes.push_back(describe(*type, head_id, ours, written));
-      if (writes != nullptr)
-        type_writes.add(head_id, target_lineage.continuation(rows, row), written.deleted,
-                        written.values);
+      State merged;
+      merged.present = true;
+      merged.deleted = resolution.action == Resolution::Action::remove;
+      merged.values = merged.deleted ? ours.values : std::move(resolution.values);
+      result.changes.push_back(describe(*type, head_id, ours, merged));
+      if (!merged.deleted && !type->constraints.checks.empty()) {
+        nlohmann::json fields = {{"head_id", head_id}};
+        for (std::size_t field = 0; field < type->columns.size(); ++field)
+          fields[type->columns[field].name] = merged.values[field];
+        checked.push_back(std::move(fields));
+      }
+      // What a violation's report needs, kept for the types that have rules.
+      if (ruled)
+        plan.entities[entity_key(type->name, head_id)] =
+            PlannedEntity{type, std::move(base), std::move(ours), std::move(theirs), merged};
+      if (prepares_writes) written.push_back({row, std::move(head_id), std::move(merged)});
     }
-    if (writes != nullptr && !type_writes.empty())
-      writes->emplace_back(type, std::move(type_writes));
+    // A version that breaks a check is refused at insert: such entities are reported, and left
+    // out of the writes so that the rest can still be checked against the other rules.
+    std::set<std::string> breaking;
+    if (!checked.empty()) {
+      Params check_params = Params::of(type->name);
+      check_params.add_json(checked.dump());
+      Result broken = session.run("SELECT check_name, head_id::text FROM "
+                                  "evcs_check_violations($1, $2::jsonb)",
+                                  check_params);
+      for (std::int64_t row = 0; row < broken.rows(); ++row) {
+        breaking.insert(broken.get_text(row, 1));
+        result.conflicts.push_back(violation_conflict(plan, "check", type->name,
+                                                      broken.get_text(row, 1),
+                                                      broken.get_text(row, 0), "", ""));
+      }
+    }
+    if (!prepares_writes) continue;
+    MergedVersions type_writes(*type, merge.target, merge.merged_from, session.author);
+    for (const Written &entity : written)
+      if (!breaking.count(entity.head_id))
+        type_writes.add(entity.head_id, target_lineage.continuation(rows, entity.row),
+                        entity.merged.deleted, entity.merged.values);
+    if (!type_writes.empty()) {
+      plan.writes_related = plan.writes_related || related_type;
+      plan.writes.emplace_back(type, std::move(type_writes));
+    }
   }
-  if (strict) settler.require_every_resolution_used();
-  return result;
+  plan.unused = settler.unused();
+  return plan;
 }
 
 // The target of a write: it exists, and (when writing) accepts writes; merges, reverts and
@@ -729,21 +988,18 @@ ThreeWay plan_branch_merge(SessionState &session, const std::string &source,
 }
 
 // The merged versions are written already stamped, set by set: no pending rows to rewrite at
-// commit. Returns the commit's id.
-std::string write_three_way(SessionState &session, const ThreeWay &merge, MergeWrites &writes,
-                            const std::string &message, MergeResult &result) {
-  SessionState::CommitStamp stamp = session.take_commit_stamp();
+// commit. Returns how many versions it wrote.
+std::int64_t write_versions(SessionState &session, const std::string &target,
+                            const MergeWrites &writes, const std::string &stamp) {
   std::int64_t changes = 0;
   for (const auto &[type, entities] : writes) {
     std::string versions = quoted(type->version_table());
     session.run_set_based("UPDATE " + versions + " SET valid_to = $2::timestamptz WHERE "
                           "head_id = ANY($3::uuid[]) AND branch = $1 AND valid_to IS NULL",
-                          Params::of(merge.target, stamp.text, entities.head_ids_array()));
-    changes += session.copy_in(entities.copy_sql(), entities.stamped_rows(stamp.text));
+                          Params::of(target, stamp, entities.head_ids_array()));
+    changes += session.copy_in(entities.copy_sql(), entities.stamped_rows(stamp));
   }
-  result.stamp = stamp.micros;
-  return session.commit_stamped(stamp, merge.target, message, changes, merge.merged_from,
-                                merge.merge_parent);
+  return changes;
 }
 
 [[noreturn]] void throw_unsettled(const MergeResult &result, const std::string &what) {
@@ -751,8 +1007,9 @@ std::string write_three_way(SessionState &session, const ThreeWay &merge, MergeW
   for (const auto &conflict : result.conflicts)
     if (!conflict.resolution) detail["conflicts"].push_back(conflict.to_json());
   throw MergeConflict(std::to_string(result.unresolved()) + " conflict(s) " + what +
-                          ": resolve each one, or use strategy \"theirs\" or \"ours\"; the detail "
-                          "lists them",
+                          ": resolve each one, or use strategy \"theirs\" or \"ours\" (a "
+                          "violation of a reference, unique key or check needs a resolution); "
+                          "the detail lists them",
                       "", detail.dump());
 }
 
@@ -762,31 +1019,146 @@ void require_no_pending_work(SessionState &session, const char *operation) {
                                       "roll it back before ") + operation);
 }
 
+// What identifies a violation: its kind, entity, rule and other entity.
+std::string violation_key(const MergeConflictInfo &conflict) {
+  return conflict.kind + '\n' + entity_key(conflict.entity_type, conflict.head_id) + '\n' +
+         conflict.constraint + '\n' + conflict.other_type + '\n' + conflict.other_head_id;
+}
+
+// A merge planned and checked against the rules: its result (violations among its conflicts)
+// and, when it is to be written, its versions and whether they are written already.
+struct CheckedMerge {
+  MergePlan plan;
+  std::optional<SessionState::CommitStamp> stamp;
+  bool written = false;
+  std::int64_t changes = 0;
+};
+
+// A preview that checks the rules writes in a savepoint, which needs a transaction: in
+// autocommit mode, one of its own that ends rolled back (opened only then, so that a preview of
+// types without rules runs as before).
+using PreviewScope = std::optional<detail::OperationScope>;
+
+// Writes a plan's versions in a savepoint and lists what they break: the database's own rules
+// (the generated <type>_evcs_violations of each type the writes queued, cascades included).
+// The writes stay when they break nothing and `keep`; otherwise they are rolled back.
+std::vector<MergeConflictInfo> relation_violations(SessionState &session, const ThreeWay &merge,
+                                                   CheckedMerge &checked, bool writing,
+                                                   bool keep, PreviewScope *preview_scope) {
+  if (!checked.plan.writes_related) return {};
+  if (writing && !checked.stamp) checked.stamp = session.take_commit_stamp();
+  if (!writing) require_no_pending_work(session, "previewing a merge of related entity types");
+  if (preview_scope != nullptr && !preview_scope->has_value()) preview_scope->emplace(session);
+  session.run("SAVEPOINT evcs_merge_violations", Params());
+  // A preview's versions are pending, as a transaction's writes are until its commit.
+  checked.changes = write_versions(session, merge.target, checked.plan.writes,
+                                   writing ? checked.stamp->text : "infinity");
+  Result rows = session.run("SELECT kind, entity_type, head_id::text, fields, other_type, "
+                            "other::text FROM evcs_relation_violations()",
+                            Params());
+  std::vector<MergeConflictInfo> violations;
+  std::set<std::string> seen;
+  for (std::int64_t row = 0; row < rows.rows(); ++row) {
+    MergeConflictInfo violation =
+        violation_conflict(checked.plan, rows.get_text(row, 0), rows.get_text(row, 1),
+                           rows.get_text(row, 2), rows.get_text(row, 3), rows.get_text(row, 4),
+                           rows.is_null(row, 5) ? "" : rows.get_text(row, 5));
+    if (seen.insert(violation_key(violation)).second) violations.push_back(std::move(violation));
+  }
+  checked.written = keep && writing && violations.empty();
+  session.run(checked.written ? "RELEASE SAVEPOINT evcs_merge_violations"
+                              : "ROLLBACK TO SAVEPOINT evcs_merge_violations",
+              Params());
+  return violations;
+}
+
+// Plans a merge and checks its result against the rules of its entity types. A violation is a
+// conflict of the entity that breaks the rule; resolutions that name such an entity (any field,
+// or "deleted") change its merged state, which is then planned and checked again: a violation
+// they settle is reported with its resolution, one that remains (or a new one) without.
+// `strict`: every resolution must meet a conflict or a violation.
+CheckedMerge plan_checked(SessionState &session, const ThreeWay &merge,
+                          const MergeOptions &options, bool writing, bool strict,
+                          PreviewScope *preview_scope = nullptr) {
+  CheckedMerge checked;
+  checked.plan = plan_three_way(session, merge, options, writing);
+  auto breaking = [](const MergePlan &plan) {
+    std::vector<MergeConflictInfo> found;
+    for (const auto &conflict : plan.result.conflicts)
+      if (conflict.violation()) found.push_back(conflict);
+    return found;
+  };
+  std::vector<MergeConflictInfo> first = breaking(checked.plan);
+  bool final_pass = checked.plan.unused.empty();
+  for (auto &violation : relation_violations(session, merge, checked, writing, final_pass,
+                                                 preview_scope)) {
+    first.push_back(violation);
+    checked.plan.result.conflicts.push_back(std::move(violation));
+  }
+  if (final_pass) return checked;
+
+  // The resolutions of violations, by the entity they name.
+  std::set<std::string> violating;
+  for (const auto &violation : first)
+    violating.insert(entity_key(violation.entity_type, violation.head_id));
+  std::map<std::string, std::vector<ConflictResolution>> edits;
+  for (const auto &resolution : checked.plan.unused) {
+    std::string entity = entity_key(resolution.entity_type, resolution.head_id);
+    if (violating.count(entity)) edits[entity].push_back(resolution);
+    else if (strict) throw_unmet(resolution, "the conflicts of merge_preview or merge_status");
+  }
+  if (!edits.empty()) {
+    checked.plan = plan_three_way(session, merge, options, writing, edits);
+    std::set<std::string> remaining;
+    for (const auto &violation : breaking(checked.plan)) remaining.insert(violation_key(violation));
+    for (auto &violation : relation_violations(session, merge, checked, writing, true,
+                                                   preview_scope)) {
+      remaining.insert(violation_key(violation));
+      checked.plan.result.conflicts.push_back(std::move(violation));
+    }
+    // Those the resolutions settled, reported with them.
+    const MergeOptions no_resolutions;
+    ConflictSettler settler(no_resolutions, edits);
+    nlohmann::json unused;
+    for (const auto &violation : first)
+      if (edits.count(entity_key(violation.entity_type, violation.head_id)) &&
+          !remaining.count(violation_key(violation)))
+        settler.settle(violation, unused, checked.plan.result.conflicts);
+  }
+  return checked;
+}
+
 // Plans and, unless previewing, writes a three-way merge; everything lands or nothing.
 template <typename Planner>
 MergeResult run_three_way(SessionState &session, const MergeOptions &options, bool preview,
                           const std::string &what, Planner plan, bool strict = true) {
   if (preview) {
     ThreeWay merge = plan(false);
-    MergeResult planned = plan_three_way(session, merge, options, nullptr, strict);
-    return planned;
+    PreviewScope scope;
+    return plan_checked(session, merge, options, false, strict, &scope).plan.result;
   }
   require_utf8(options.message, "the commit message");
   detail::OperationScope scope(session);
   try {
     ThreeWay merge = plan(true);
-    MergeWrites writes;
-    MergeResult planned = plan_three_way(session, merge, options, &writes, strict);
+    CheckedMerge checked = plan_checked(session, merge, options, true, strict);
+    MergeResult &planned = checked.plan.result;
     if (planned.unresolved() != 0) throw_unsettled(planned, what);
     // A merge commit that writes nothing still joins the two histories; anything else that
     // writes nothing is no commit.
-    if (merge.commits.empty() || (writes.empty() && merge.merge_parent.empty())) {
+    if (merge.commits.empty() || (checked.plan.writes.empty() && merge.merge_parent.empty())) {
       session.commit("");
       return planned;
     }
-    planned.commit = write_three_way(
-        session, merge, writes, options.message.empty() ? merge.default_message : options.message,
-        planned);
+    if (!checked.stamp) checked.stamp = session.take_commit_stamp();
+    if (!checked.written)
+      checked.changes = write_versions(session, merge.target, checked.plan.writes,
+                                       checked.stamp->text);
+    planned.stamp = checked.stamp->micros;
+    planned.commit = session.commit_stamped(
+        *checked.stamp, merge.target,
+        options.message.empty() ? merge.default_message : options.message, checked.changes,
+        merge.merged_from, merge.merge_parent);
     return planned;
   } catch (...) {
     session.close_quietly();
@@ -864,9 +1236,7 @@ StagedMerge staged_merge(SessionState &session, const std::string &target, bool 
   for (const auto &resolution : nlohmann::json::parse(row.get_text(0, 4)))
     staged.options.resolutions.push_back(ConflictResolution::from_json(resolution));
   for (const auto &conflict : nlohmann::json::parse(row.get_text(0, 5)))
-    staged.conflicts.push_back({conflict.at("entity_type"), conflict.at("head_id"),
-                                conflict.at("field"), conflict.at("base"), conflict.at("ours"),
-                                conflict.at("theirs"), std::nullopt});
+    staged.conflicts.push_back(MergeConflictInfo::from_json(conflict));
   if (!row.is_null(0, 6)) staged.base_commit = row.get_text(0, 6);
   return staged;
 }
@@ -971,7 +1341,7 @@ MergeResult Session::merge_start(const std::string &source, const MergeOptions &
     if (!merge.source_commit || merge.commits.empty())
       throw InvalidArgument("nothing to merge: '" + merge.target + "' already has every commit "
                             "of '" + source + "'");
-    MergeResult planned = plan_three_way(*state_, merge, options, nullptr);
+    MergeResult planned = plan_checked(*state_, merge, options, false, true).plan.result;
     Params params = Params::of(merge.target, source, *merge.source_commit, options.strategy);
     params.add(options.message.empty() ? std::nullopt : std::optional<std::string>(options.message));
     params.add_json(resolutions_json(options.resolutions));
@@ -1018,16 +1388,19 @@ MergeResult Session::merge_resolve(const std::vector<ConflictResolution> &resolu
     given.resolutions = resolutions;
     given = with_stored_values(*state_, given);
     // Each new resolution must meet a conflict the merge found when it started (kept with it,
-    // as Dolt's conflicts table keeps them): checked without planning the merge again.
+    // as Dolt's conflicts table keeps them), or name an entity of a violation: checked without
+    // planning the merge again.
     std::set<std::string> in_conflict;
     for (const auto &conflict : staged.conflicts)
-      in_conflict.insert(
-          ConflictSettler::key(conflict.entity_type, conflict.head_id, conflict.field));
+      in_conflict.insert(conflict.violation() ? entity_key(conflict.entity_type, conflict.head_id)
+                                              : ConflictSettler::key(conflict.entity_type,
+                                                                     conflict.head_id,
+                                                                     conflict.field));
     for (const auto &resolution : given.resolutions)
       if (!in_conflict.count(
-              ConflictSettler::key(resolution.entity_type, resolution.head_id, resolution.field)))
-        throw InvalidArgument("a resolution for something that is not in conflict: " +
-                              resolution.to_json().dump() + " (see merge_status)");
+              ConflictSettler::key(resolution.entity_type, resolution.head_id, resolution.field)) &&
+          !in_conflict.count(entity_key(resolution.entity_type, resolution.head_id)))
+        throw_unmet(resolution, "merge_status");
     // A new resolution of a conflict replaces the one given before.
     std::vector<ConflictResolution> merged;
     for (const auto &kept : staged.options.resolutions) {
@@ -1046,7 +1419,14 @@ MergeResult Session::merge_resolve(const std::vector<ConflictResolution> &resolu
     result.source = staged.source;
     result.source_commit = staged.source_commit;
     result.base_commit = staged.base_commit;
-    ConflictSettler settler(staged.options);
+    // What settles each conflict, as far as resolutions tell (merge_status checks that the
+    // resolutions of a violation make the result valid).
+    std::map<std::string, std::vector<ConflictResolution>> edits;
+    for (const auto &resolution : merged)
+      if (!in_conflict.count(
+              ConflictSettler::key(resolution.entity_type, resolution.head_id, resolution.field)))
+        edits[entity_key(resolution.entity_type, resolution.head_id)].push_back(resolution);
+    ConflictSettler settler(staged.options, edits);
     nlohmann::json unused;
     for (auto &conflict : staged.conflicts) settler.settle(conflict, unused, result.conflicts);
     Params params = Params::of(*staged.options.into);

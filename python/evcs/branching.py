@@ -104,8 +104,11 @@ class Resolution:
 
     ``take`` is "ours" (the target's value), "theirs" (the source's) or "value" (``value``,
     converted for the field's type as writes are: Decimal, UUID, date, aware datetime, bytes,
-    ...). The pseudo-field "deleted" (delete versus modify) takes "ours" or "theirs". ``head_id``
-    may be given as a ``uuid.UUID``; it is kept as its text."""
+    ...). The pseudo-field "deleted" (delete versus modify) takes "ours" or "theirs". A
+    violation (a reference, unique key or check the merged entity breaks) is settled by a
+    resolution naming that entity and any of its fields, or "deleted" with "ours" / "theirs"
+    (the whole entity as that side has it: "ours" does not bring it). ``head_id`` may be given
+    as a ``uuid.UUID``; it is kept as its text."""
 
     entity_type: str
     head_id: str
@@ -198,8 +201,17 @@ def _merge_options_json(
 class MergeConflictInfo(Dict[str, Any]):
     """One conflict: a dict {"entity_type", "head_id", "field" (a field, or "deleted" for
     delete-versus-modify), "base", "ours" (the target's value), "theirs" (the source's value),
-    "resolution" (a ``Resolution``, or None while nothing settles it)}, the same keys also as
-    attributes. Values are typed by the field's column."""
+    "resolution" (a ``Resolution``, or None while nothing settles it), "kind", "constraint",
+    "other_type", "other_head_id"}, the same keys also as attributes. Values are typed by the
+    field's column.
+
+    ``kind`` is "field" (both sides changed the field), "delete" (delete versus modify), or a
+    violation of the merged result: "reference" (the entity refers to one deleted or absent on
+    the target), "referenced" (the entity is gone but others still refer to it, on_delete
+    restrict), "unique" or "check". A violation names its ``constraint`` (the reference column,
+    the key's columns, the check's name) and the other entity involved; a resolution naming the
+    entity and any of its fields, or "deleted" (the whole entity as one side has it), settles
+    it when the result it gives breaks no rule (docs/relations.md)."""
 
     __slots__ = ()
 
@@ -232,6 +244,30 @@ class MergeConflictInfo(Dict[str, Any]):
         resolution = self.get("resolution")
         return resolution if isinstance(resolution, Resolution) else None
 
+    @property
+    def kind(self) -> str:
+        kind = self.get("kind")
+        if kind is None:  # a conflict recorded before kinds existed
+            return "delete" if self.get("field") == "deleted" else "field"
+        return str(kind)
+
+    @property
+    def violation(self) -> bool:
+        """Whether the merged result breaks a reference, a unique key or a check."""
+        return self.kind not in ("field", "delete")
+
+    @property
+    def constraint(self) -> Optional[str]:
+        return self.get("constraint")
+
+    @property
+    def other_type(self) -> Optional[str]:
+        return self.get("other_type")
+
+    @property
+    def other_head_id(self) -> Optional[str]:
+        return self.get("other_head_id")
+
     def _row(self) -> List[Any]:
         resolution = self.resolution
         return [
@@ -242,11 +278,16 @@ class MergeConflictInfo(Dict[str, Any]):
             self.get("ours"),
             self.get("theirs"),
             None if resolution is None else resolution._label(),
+            self.kind,
+            self.constraint,
+            self.other_type,
+            self.other_head_id,
         ]
 
 
 #: Columns of ConflictList.to_pandas.
-_CONFLICT_COLUMNS = ["entity_type", "head_id", "field", "base", "ours", "theirs", "resolution"]
+_CONFLICT_COLUMNS = ["entity_type", "head_id", "field", "base", "ours", "theirs", "resolution",
+                     "kind", "constraint", "other_type", "other_head_id"]
 
 
 class ConflictList(List[MergeConflictInfo]):

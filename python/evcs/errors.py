@@ -88,7 +88,9 @@ class MergeConflict(Conflict):
     @property
     def conflicts(self) -> "ConflictList":
         """The conflicts nothing settles, one ``MergeConflictInfo`` (a dict: entity_type,
-        head_id, field, base, ours, theirs, resolution) each; ``.to_pandas()`` gives a table."""
+        head_id, field, base, ours, theirs, resolution, kind, constraint, other_type,
+        other_head_id) each, violations of references, unique keys and checks among them;
+        ``.to_pandas()`` gives a table."""
         from .branching import _conflicts  # branching imports this module
 
         if isinstance(self.detail, dict):

@@ -180,7 +180,8 @@ protected:
   json budget_conflict(const json &resolution = nullptr) const {
     return {{"entity_type", "project"}, {"head_id", head_}, {"field", "budget"},
             {"base", "100.00"}, {"ours", "120.00"}, {"theirs", "150.00"},
-            {"resolution", resolution}};
+            {"resolution", resolution}, {"kind", "field"}, {"constraint", nullptr},
+            {"other_type", nullptr}, {"other_head_id", nullptr}};
   }
   std::string resolution(const char *field, const char *take, const json &value = nullptr) const {
     json given = {{"entity_type", "project"}, {"head_id", head_}, {"field", field}, {"take", take}};
@@ -643,7 +644,8 @@ TEST_F(CapiGraphTest, RevertUndoesACommitFieldByField) {
   EXPECT_EQ(detail["conflicts"][0],
             json({{"entity_type", "project"}, {"head_id", bridge}, {"field", "budget"},
                   {"base", "100.00"}, {"ours", "300.00"}, {"theirs", "200.00"},
-                  {"resolution", nullptr}}));
+                  {"resolution", nullptr}, {"kind", "field"}, {"constraint", nullptr},
+                  {"other_type", nullptr}, {"other_head_id", nullptr}}));
   EXPECT_EQ(fields(bridge)["budget"], "300.00");
   ASSERT_EQ(evcs_session_revert_commit(&out, session_, reverted["commit"].get<std::string>().c_str(),
                                        R"({"strategy":"ours","message":"undo the revert"})"),

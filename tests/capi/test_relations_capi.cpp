@@ -102,6 +102,52 @@ TEST_F(CapiRelationsTest, ABrokenRuleFailsTheCommitWithEintegrity) {
   evcs_result_free(result);
 }
 
+// A merge that would break the unique key: EVCS_EMERGECONFLICT, the violation in the detail
+// with its kind, rule and other entity, nothing written; a value resolution settles it.
+TEST_F(CapiRelationsTest, AMergeThatBreaksARuleReportsTheViolationAsAConflict) {
+  std::string project = write("project", R"({"title":"p"})")["head_id"];
+  ASSERT_EQ(evcs_session_commit(session_, "a project"), EVCS_OK) << last_message();
+  ASSERT_EQ(evcs_session_create_branch(session_, "b", nullptr, nullptr), EVCS_OK) << last_message();
+  ASSERT_EQ(evcs_session_commit(session_, nullptr), EVCS_OK) << last_message();
+  std::string ours = write("task", R"({"title":"t","project_id":")" + project + "\"}")["head_id"];
+  ASSERT_EQ(evcs_session_commit(session_, "t on main"), EVCS_OK) << last_message();
+  evcs_session *b = nullptr;
+  ASSERT_EQ(evcs_session_open(&b, engine_, "b", "carol"), EVCS_OK);
+  evcs_repository *repo = nullptr;
+  ASSERT_EQ(evcs_session_repository(&repo, b, "task"), EVCS_OK) << last_message();
+  char *out = nullptr;
+  ASSERT_EQ(evcs_repository_create(&out, repo, (R"({"title":"t","project_id":")" + project + "\"}").c_str(),
+                                   nullptr),
+            EVCS_OK) << last_message();
+  std::string theirs = take_json(out)["head_id"];
+  evcs_repository_free(repo);
+  ASSERT_EQ(evcs_session_commit(b, "t on b"), EVCS_OK) << last_message();
+  evcs_session_free(b);
+
+  out = nullptr;
+  ASSERT_EQ(evcs_session_merge_with_options(&out, session_, "b", R"({"strategy":"ours"})"),
+            EVCS_EMERGECONFLICT);
+  json conflicts = json::parse(evcs_error_last_detail()).at("conflicts");
+  ASSERT_EQ(conflicts.size(), 1u);
+  EXPECT_EQ(conflicts[0], json({{"entity_type", "task"}, {"head_id", theirs}, {"field", "title"},
+                                {"base", nullptr}, {"ours", nullptr}, {"theirs", "t"},
+                                {"resolution", nullptr}, {"kind", "unique"},
+                                {"constraint", "title"}, {"other_type", "task"},
+                                {"other_head_id", ours}}));
+  ASSERT_EQ(evcs_session_merge_preview_with_options(&out, session_, "b", nullptr), EVCS_OK)
+      << last_message();
+  EXPECT_EQ(take_json(out)["conflicts"][0]["kind"], "unique");
+
+  std::string options = R"({"resolutions":[{"entity_type":"task","head_id":")" + theirs +
+                        R"(","field":"title","take":"value","value":"t2"}]})";
+  ASSERT_EQ(evcs_session_merge_with_options(&out, session_, "b", options.c_str()), EVCS_OK)
+      << last_message();
+  json merged = take_json(out);
+  EXPECT_FALSE(merged["commit"].is_null());
+  EXPECT_EQ(merged["conflicts"][0]["resolution"]["value"], "t2");
+  EXPECT_EQ(merged["unresolved"], 0);
+}
+
 TEST_F(CapiRelationsTest, BadDeclarationsAndHandlesAreRefused) {
   EXPECT_EQ(evcs_session_create_entity_type_with(nullptr, "a", "[]", nullptr), EVCS_EMISUSE);
   EXPECT_EQ(evcs_session_create_entity_type_with(session_, "a", nullptr, nullptr), EVCS_EMISUSE);

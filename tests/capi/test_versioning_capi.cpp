@@ -476,7 +476,8 @@ TEST_F(CapiVersioningTest, DiffAndMergeAsJson) {
   EXPECT_EQ(preview["conflicts"][0],
             json({{"entity_type", "project"}, {"head_id", head}, {"field", "budget"},
                   {"base", "100.00"}, {"ours", "120.00"}, {"theirs", "150.00"},
-                  {"resolution", nullptr}}));
+                  {"resolution", nullptr}, {"kind", "field"}, {"constraint", nullptr},
+                  {"other_type", nullptr}, {"other_head_id", nullptr}}));
 
   EXPECT_EQ(evcs_session_merge(&out, session_, "change-order", nullptr, nullptr),
             EVCS_EMERGECONFLICT);

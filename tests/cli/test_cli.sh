@@ -613,5 +613,24 @@ expect 3 "branch 'feature' is archived: archived branches stay read-only \[inval
 expect 3 'main cannot be archived \[invalid_argument\]' "$EVCS" branch archive main
 expect 0 '^feature +main +snapshot +archived ' "$EVCS" branch list
 
+# a merge whose result breaks a unique key: the violation is a conflict, printed in words
+export DATABASE_URL="$(db cli_violations)"
+"$FIXTURE" type plain n=int || exit 1
+psql -qAt "$DATABASE_URL" -c "SELECT evcs_create_entity_type('person', '[{\"name\": \"email\", \"type\": \"text\"}]', '{\"unique\": [[\"email\"]]}')" >/dev/null || exit 1
+OURS=44444444-4444-4444-4444-444444444444
+THEIRS=55555555-5555-5555-5555-555555555555
+"$EVCS" branch create b >/dev/null || exit 1
+"$FIXTURE" write b bob "new@x on b" person "[{\"op\": \"create\", \"id\": \"$THEIRS\", \"values\": {\"email\": \"new@x\"}}]" || exit 1
+"$FIXTURE" write main alice "new@x on main" person "[{\"op\": \"create\", \"id\": \"$OURS\", \"values\": {\"email\": \"new@x\"}}]" || exit 1
+expect_exact 4 "TYPE    HEAD_ID                               FIELD  BASE  OURS (main)  THEIRS (b)  RESOLUTION
+person  $THEIRS  email  null  null         new@x       -
+violations (settle with FIELD, any field of the entity, or deleted):
+  person $THEIRS: unique (email): person $OURS holds the same key" "$EVCS" merge b --strategy theirs
+expect 4 '"kind": "unique"' "$EVCS" merge b --json
+expect 0 "^  person $THEIRS: unique \(email\): person $OURS holds the same key$" "$EVCS" merge b --stage
+expect 4 "^  person $THEIRS: unique \(email\): person $OURS holds the same key$" "$EVCS" merge --status
+expect 0 "1 conflict\(s\), 0 unresolved" "$EVCS" merge --resolve "person:$THEIRS:email=value:\"other@x\""
+expect 0 "^merged b into main: wrote 1 entity \(1 added\)" "$EVCS" merge --continue
+
 echo "$((CHECKS - FAILURES)) of $CHECKS checks passed"
 [ "$FAILURES" -eq 0 ]

@@ -526,20 +526,22 @@ TEST(EntityDdlMigrations, StepsCallingTheSqlFunctionsUpgradeDowngradeAndUpgradeA
                            "0003_evcs_single_write_stamp.up.sql",
                            "0003_evcs_single_write_stamp.down.sql",
                            "0004_evcs_commit_graph.up.sql", "0004_evcs_commit_graph.down.sql",
-                           "0005_evcs_relations.up.sql", "0005_evcs_relations.down.sql"})
+                           "0005_evcs_relations.up.sql", "0005_evcs_relations.down.sql",
+                           "0006_evcs_merge_violations.up.sql",
+                           "0006_evcs_merge_violations.down.sql"})
     fs::copy_file(catalog_migrations() / file, directory / file);
   auto write = [&](const std::string &name, const std::string &content) {
     std::ofstream(directory / name, std::ios::binary) << content;
   };
-  write("0006_create_project.up.sql",
+  write("0007_create_project.up.sql",
         "SELECT evcs_create_entity_type('project', '[{\"name\": \"name\", \"type\": \"text not "
         "null\"}, {\"name\": \"budget\", \"type\": \"numeric(14,2)\"}]');\n");
-  write("0006_create_project.down.sql", "SELECT evcs_drop_entity_type('project');\n");
-  write("0007_project_status.up.sql",
+  write("0007_create_project.down.sql", "SELECT evcs_drop_entity_type('project');\n");
+  write("0008_project_status.up.sql",
         "-- Projects get a status; the budget becomes the cost.\n"
         "SELECT evcs_add_column('project', 'status', 'text', 'active');\n"
         "SELECT evcs_rename_column('project', 'budget', 'cost');\n");
-  write("0007_project_status.down.sql",
+  write("0008_project_status.down.sql",
         "SELECT evcs_rename_column('project', 'cost', 'budget');\n"
         "SELECT evcs_drop_column('project', 'status');\n");
 
@@ -558,7 +560,7 @@ TEST(EntityDdlMigrations, StepsCallingTheSqlFunctionsUpgradeDowngradeAndUpgradeA
   {
     auto db = engine();
     evcs::MigrationRunner runner(db, directory.string());
-    EXPECT_EQ(runner.upgrade("6").size(), 6u);
+    EXPECT_EQ(runner.upgrade("7").size(), 7u);
     auto s = db.session("main", "alice");
     auto repo = s.repository("project");
     std::string head = repo.create({{"name", "bridge"}, {"budget", "100.00"}}).head_id;
@@ -573,7 +575,7 @@ TEST(EntityDdlMigrations, StepsCallingTheSqlFunctionsUpgradeDowngradeAndUpgradeA
     s.commit();
     EXPECT_EQ(created.fields, json({{"name", "tunnel"}, {"cost", nullptr}, {"status", "active"}}));
 
-    EXPECT_EQ(runner.downgrade("6").size(), 1u);
+    EXPECT_EQ(runner.downgrade("7").size(), 1u);
     EXPECT_EQ(fields(db, head), json::parse(R"([{"name": "bridge", "budget": "100.00"},
                                                 {"name": "bridge", "budget": "150.00"}])"));
     EXPECT_EQ(fields(db, created.head_id), json::parse(R"([{"name": "tunnel", "budget": null}])"));
@@ -585,7 +587,7 @@ TEST(EntityDdlMigrations, StepsCallingTheSqlFunctionsUpgradeDowngradeAndUpgradeA
     s.commit();
     EXPECT_EQ(fields(db, head).back(), json({{"name", "bridge"}, {"cost", "150.00"}, {"status", "done"}}));
 
-    EXPECT_EQ(runner.downgrade("base").size(), 7u);
+    EXPECT_EQ(runner.downgrade("base").size(), 8u);
     auto check = db.session();
     EXPECT_FALSE(check.scalar<bool>("SELECT to_regclass('project_version') IS NOT NULL OR "
                                     "to_regclass('evcs_entity_type') IS NOT NULL OR "
@@ -595,7 +597,7 @@ TEST(EntityDdlMigrations, StepsCallingTheSqlFunctionsUpgradeDowngradeAndUpgradeA
   {
     auto db = engine();
     evcs::MigrationRunner runner(db, directory.string());
-    EXPECT_EQ(runner.upgrade().size(), 7u);
+    EXPECT_EQ(runner.upgrade().size(), 8u);
     auto s = db.session();
     auto created = s.repository("project").create({{"name", "again"}, {"cost", 1}});
     s.commit();

@@ -129,6 +129,7 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
          exists(static_cast<WithStrategy>(&Session::merge_preview));
        }},
       {"MergeOptions::resolutions", [] { exists(&evcs::MergeOptions::resolutions); }},
+      {"MergeConflictInfo::other_head_id", [] { exists(&evcs::MergeConflictInfo::other_head_id); }},
       {"Session::merge_start", [] { exists(&Session::merge_start); }},
       {"Session::merge_status", [] { exists(&Session::merge_status); }},
       {"Session::merge_resolve", [] { exists(&Session::merge_resolve); }},

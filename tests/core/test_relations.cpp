@@ -247,17 +247,28 @@ TEST_F(RelationsTest, UniqueKeysHoldAmongTheLiveEntitiesOfEachBranch) {
   EXPECT_EQ(count("SELECT count(*) FROM person_version WHERE email = 'a@x'"), 5);
 }
 
+// The merge reports the violation as a conflict (tests/core/test_merge_violations.cpp).
 TEST_F(RelationsTest, AMergeThatWouldBreakAUniqueKeyWritesNothing) {
   auto s = on();
   s.create_branch("b");
   s.commit();
   auto b = on("b");
-  b.repository("person").create({{"email", "new@x"}});
+  auto theirs = b.repository("person").create({{"email", "new@x"}}).head_id;
   b.commit("new@x on b");
-  s.repository("person").create({{"email", "new@x"}});
+  auto ours = s.repository("person").create({{"email", "new@x"}}).head_id;
   s.commit("new@x on main");
   auto versions = count("SELECT count(*) FROM person_version");
-  EXPECT_THROW(s.merge("b"), evcs::IntegrityError);
+  try {
+    s.merge("b");
+    FAIL() << "the merge must be refused";
+  } catch (const evcs::MergeConflict &error) {
+    json conflicts = json::parse(error.detail_json()).at("conflicts");
+    ASSERT_EQ(conflicts.size(), 1u);
+    EXPECT_EQ(conflicts[0]["kind"], "unique");
+    EXPECT_EQ(conflicts[0]["head_id"], theirs);
+    EXPECT_EQ(conflicts[0]["constraint"], "email");
+    EXPECT_EQ(conflicts[0]["other_head_id"], ours);
+  }
   EXPECT_EQ(count("SELECT count(*) FROM person_version"), versions);
   EXPECT_EQ(count("SELECT count(*) FROM evcs_commit WHERE merged_from = 'b'"), 0);
 }

@@ -63,7 +63,7 @@ describe("the commit graph", function()
 
   local function budget_conflict(head, resolution)
     return { entity_type = "project", head_id = head, field = "budget", base = "100.00",
-             ours = "120.00", theirs = "150.00", resolution = resolution }
+             ours = "120.00", theirs = "150.00", resolution = resolution, kind = "field" }
   end
 
   it("merges with resolutions and records both parents", function()
@@ -359,7 +359,8 @@ describe("the commit graph", function()
     assert.is_nil(conflicted)
     assert.are.equal("merge_conflict", err.code)
     assert.are.same({ { entity_type = "project", head_id = bridge, field = "budget",
-                        base = "100.00", ours = "300.00", theirs = "200.00" } }, err.conflicts)
+                        base = "100.00", ours = "300.00", theirs = "200.00", kind = "field" } },
+                      err.conflicts)
     local settled = assert(s:revert_commit(reverted.commit, { strategy = "ours" }))
     assert.are.equal(0, settled.unresolved)
     local missing, not_found = s:cherry_pick("ghost")

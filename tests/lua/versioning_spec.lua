@@ -264,7 +264,7 @@ describe("versioned entities", function()
     assert(s:commit())
     local conflict = {
       entity_type = "project", head_id = head, field = "budget",
-      base = "100.00", ours = "120.00", theirs = "150.00",
+      base = "100.00", ours = "120.00", theirs = "150.00", kind = "field",
     }
     local preview = assert(s:merge_preview("change-order", { into = "main" }))
     assert.is_nil(preview.stamp)

@@ -13,7 +13,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Any, Dict, Iterator, Tuple
 
 import psycopg
 import pytest
@@ -122,3 +122,9 @@ def run_docs_snippet(heading: str, database_url: str, monkeypatch: pytest.Monkey
     with contextlib.redirect_stdout(printed):
         exec(compile(code, str(PYTHON_DOCS), "exec"), {"__name__": "docs_snippet"})
     assert printed.getvalue() == expected
+
+
+def not_a_violation(kind: str = "field") -> Dict[str, Any]:
+    """The keys of a merge conflict that is no violation of a reference, unique key or check:
+    its kind ("field", or "delete" for delete versus modify) and no rule or other entity."""
+    return {"kind": kind, "constraint": None, "other_type": None, "other_head_id": None}

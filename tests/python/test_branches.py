@@ -11,6 +11,7 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 
 import evcs
+from conftest import not_a_violation
 
 
 @pytest.fixture
@@ -183,7 +184,7 @@ def test_diff_and_merge(engine: evcs.Engine, bridge: str) -> None:
         conflict = {
             "entity_type": "work_package", "head_id": bridge, "field": "budget",
             "base": decimal.Decimal(100), "ours": decimal.Decimal(120),
-            "theirs": decimal.Decimal(150), "resolution": None,
+            "theirs": decimal.Decimal(150), "resolution": None, **not_a_violation(),
         }
         assert preview.conflicts == [conflict]
         with pytest.raises(evcs.MergeConflict) as failed:
@@ -344,11 +345,14 @@ def test_diff_and_merge_values_have_their_field_types(engine: evcs.Engine) -> No
         s.commit()
         fee_conflict = {"entity_type": "permit", "head_id": permit, "field": "fee",
                         "base": decimal.Decimal("10.50"), "ours": decimal.Decimal("11.00"),
-                        "theirs": decimal.Decimal("12.00"), "resolution": None}
+                        "theirs": decimal.Decimal("12.00"), "resolution": None,
+                        **not_a_violation()}
         site_conflict = {"entity_type": "permit", "head_id": permit, "field": "site",
-                         "base": site, "ours": None, "theirs": moved, "resolution": None}
+                         "base": site, "ours": None, "theirs": moved, "resolution": None,
+                         **not_a_violation()}
         delete_conflict = {"entity_type": "permit", "head_id": dropped, "field": "deleted",
-                           "base": False, "ours": False, "theirs": True, "resolution": None}
+                           "base": False, "ours": False, "theirs": True, "resolution": None,
+                           **not_a_violation("delete")}
         def in_order(conflicts: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
             return sorted(conflicts, key=lambda conflict: (conflict["head_id"], conflict["field"]))
 

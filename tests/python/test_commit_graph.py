@@ -15,7 +15,7 @@ from typing import Any, Dict, List
 import pytest
 
 import evcs
-from conftest import run_docs_snippet
+from conftest import not_a_violation, run_docs_snippet
 
 UTC = datetime.timezone.utc
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=UTC)
@@ -88,7 +88,8 @@ class Diverged:
 
     def conflicts(self) -> List[Dict[str, Any]]:
         """The conflicts of merging feature into main, in the engine's order, unsettled."""
-        t1: Dict[str, Any] = {"entity_type": "task", "head_id": self.t1, "resolution": None}
+        t1: Dict[str, Any] = {"entity_type": "task", "head_id": self.t1, "resolution": None,
+                              **not_a_violation()}
         return sorted([
             {**t1, "field": "done_at", "base": None, "ours": DONE_MAIN, "theirs": DONE_FEATURE},
             {**t1, "field": "due", "base": datetime.date(2024, 6, 1),
@@ -99,7 +100,7 @@ class Diverged:
              "ours": decimal.Decimal("3.00"), "theirs": decimal.Decimal("5.00")},
             {**t1, "field": "title", "base": "t1", "ours": "T1 main", "theirs": "T1 feature"},
             {"entity_type": "task", "head_id": self.t2, "field": "deleted", "base": False,
-             "ours": False, "theirs": True, "resolution": None},
+             "ours": False, "theirs": True, "resolution": None, **not_a_violation("delete")},
         ], key=order)
 
 
@@ -627,7 +628,8 @@ def test_a_conflicting_revert_is_settled_like_a_merge(engine: evcs.Engine) -> No
         twenty = s.commit_info("main").id
         conflict: Dict[str, Any] = {"entity_type": "task", "head_id": t1, "field": "points",
                     "base": decimal.Decimal("10.00"), "ours": decimal.Decimal("20.00"),
-                    "theirs": decimal.Decimal("1.00"), "resolution": None}
+                    "theirs": decimal.Decimal("1.00"), "resolution": None,
+                    **not_a_violation()}
         with pytest.raises(evcs.MergeConflict) as refused:
             s.revert_commit(ten)
         assert refused.value.conflicts == [conflict]
@@ -803,12 +805,14 @@ def test_conflicts_render_as_a_dataframe_and_html(engine: evcs.Engine) -> None:
             s.merge("feature")
     frame = preview.conflicts_frame()
     assert list(frame.columns) == [
-        "entity_type", "head_id", "field", "base", "ours", "theirs", "resolution"]
+        "entity_type", "head_id", "field", "base", "ours", "theirs", "resolution", "kind",
+        "constraint", "other_type", "other_head_id"]
     rows = sorted(frame.itertuples(index=False, name=None), key=lambda row: (row[1], row[2]))
     assert rows == [
         tuple(conflict[column] for column in ("entity_type", "head_id", "field", "base", "ours",
                                               "theirs"))
-        + ({"points": "value 4.50", "title": "theirs"}.get(conflict["field"]),)
+        + ({"points": "value 4.50", "title": "theirs"}.get(conflict["field"]),
+           "delete" if conflict["field"] == "deleted" else "field", None, None, None)
         for conflict in graph.conflicts()]
     assert preview.conflicts.to_pandas().equals(frame)
     failed = refused.value.conflicts.to_pandas()
@@ -818,12 +822,13 @@ def test_conflicts_render_as_a_dataframe_and_html(engine: evcs.Engine) -> None:
     assert page.startswith(
         "<p>evcs.MergeResult into main: 1 change(s), 6 conflict(s), 4 unresolved, no commit</p>"
         "<table><thead><tr><th>entity_type</th><th>head_id</th><th>field</th><th>base</th>"
-        "<th>ours</th><th>theirs</th><th>resolution</th></tr></thead><tbody>")
+        "<th>ours</th><th>theirs</th><th>resolution</th><th>kind</th><th>constraint</th>"
+        "<th>other_type</th><th>other_head_id</th></tr></thead><tbody>")
     assert page.count("<tr>") == 7
     assert (f"<tr><td>task</td><td>{graph.t1}</td><td>points</td><td>1.00</td><td>3.00</td>"
-            "<td>5.00</td><td>value 4.50</td></tr>") in page
+            "<td>5.00</td><td>value 4.50</td><td>field</td><td></td><td></td><td></td></tr>") in page
     assert (f"<tr><td>task</td><td>{graph.t2}</td><td>deleted</td><td>False</td><td>False</td>"
-            "<td>True</td><td></td></tr>") in page
+            "<td>True</td><td></td><td>delete</td><td></td><td></td><td></td></tr>") in page
     assert repr(preview) == (
         "<evcs.MergeResult target='main' changes=1 conflicts=6 unresolved=4 commit=None "
         "stamp=None>")

@@ -126,18 +126,25 @@ def test_rules_hold_per_branch_and_merges_respect_them(engine: evcs.Engine) -> N
     with engine.session("b") as b:
         b.repository("project").delete(ids["project"])
         b.commit("drop the project on b")
-        b.repository("person").create({"email": "new@x"})
+        theirs = str(b.repository("person").create({"email": "new@x"}).head_id)
         b.commit("new@x on b")
     assert fields(engine, "task", ids["task"], branch="b") == "gone"
     assert fields(engine, "task", ids["task"])["title"] == "t"
     with engine.session() as s:
-        s.repository("person").create({"email": "new@x"})
+        ours = str(s.repository("person").create({"email": "new@x"}).head_id)
         s.commit("new@x on main")
         versions = s.scalar("SELECT count(*) FROM person_version")
-        with pytest.raises(evcs.IntegrityError, match="have the same email"):
+        with pytest.raises(evcs.MergeConflict) as refused:
             s.merge("b")
+        assert [(c.kind, c.head_id, c.constraint, c.other_head_id)
+                for c in refused.value.conflicts] == [("unique", theirs, "email", ours)]
         assert s.scalar("SELECT count(*) FROM person_version") == versions
     assert fields(engine, "task", ids["task"])["title"] == "t"
+    # Without b's person, the merge brings the project's delete, which cascades to main's task.
+    with engine.session() as s:
+        s.merge("b", resolutions=[evcs.Resolution("person", theirs, "deleted", "ours")])
+    assert fields(engine, "task", ids["task"]) == "gone"
+    assert fields(engine, "person", theirs) == "gone"
 
 
 def test_checks_and_bad_declarations(engine: evcs.Engine) -> None:

@@ -479,8 +479,8 @@ EVCS_API int evcs_session_diff(char **out_json, evcs_session *session, const cha
  * `strategy` NULL: "fail" (EVCS_EMERGECONFLICT, the conflicts in evcs_error_last_detail as
  * {"conflicts": [...]}), or "theirs" / "ours". Result: a merge result (section "the commit
  * graph" below): {"changes": [<diff entries>], "conflicts": [{"entity_type", "head_id", "field",
- * "base", "ours", "theirs", "resolution"}], "stamp": micros|null, "target", "source_commit",
- * "base_commit", "commit", "unresolved"}. */
+ * "base", "ours", "theirs", "resolution", "kind", "constraint", "other_type", "other_head_id"}],
+ * "stamp": micros|null, "target", "source_commit", "base_commit", "commit", "unresolved"}. */
 EVCS_API int evcs_session_merge(char **out_json, evcs_session *session, const char *source,
                                 const char *into, const char *strategy);
 /* As evcs_session_merge, recording `message` in the commit log (NULL or "": "merge <source>"). */
@@ -520,7 +520,13 @@ EVCS_API int evcs_session_commit_log(char **out_json, evcs_session *session,
  *                    EVCS_EINVALID).
  * A merge result is {"changes", "conflicts" (each with "resolution": null or how it is
  * settled), "stamp", "target", "source_commit", "base_commit", "commit" (the commit written, or
- * null), "unresolved" (conflicts nothing settles)}. A commit is {"id", "parents", "stamp",
+ * null), "unresolved" (conflicts nothing settles)}. A conflict's "kind" is "field", "delete"
+ * (delete versus modify) or a violation of the merged result: "reference", "referenced"
+ * (on_delete restrict), "unique" or "check", with "constraint" (the reference column, the key's
+ * columns, the check's name) and the other entity involved ("other_type", "other_head_id"; null
+ * for a check). No strategy settles a violation; a resolution naming the violating entity and
+ * any of its fields, or "deleted" ("ours": do not bring it), does when its result breaks no
+ * rule (docs/relations.md). A commit is {"id", "parents", "stamp",
  * "branch", "author", "message", "changes", "merged_from"}; a tag {"name", "commit", "message",
  * "created_at", "created_by"}. */
 

@@ -41,6 +41,10 @@ struct HistoryPoint {
 // How one conflict is settled: take "ours" (the target's value), "theirs" (the source's) or
 // "value" (`value`, for a field). For the pseudo-field "deleted" of a delete-versus-modify
 // conflict, "ours"/"theirs" keep the side's choice: the delete, or the modified entity.
+// A violation (a merged entity that would break a reference, a unique key or a check) is
+// settled by a resolution naming that entity and any of its fields (take that side's value, or
+// a value, for the field) or "deleted" (the whole entity as that side has it: "ours" does not
+// bring the source's version of it). Its result is checked again.
 struct ConflictResolution {
   std::string entity_type;
   std::string head_id;
@@ -56,14 +60,32 @@ struct ConflictResolution {
 struct MergeConflictInfo {
   std::string entity_type;
   std::string head_id;
-  std::string field;  // a field name, or "deleted" for delete-versus-modify
+  // A field name, or "deleted" for delete-versus-modify and for a violation about an entity
+  // being gone; for a violation, the field a resolution most likely changes.
+  std::string field;
   nlohmann::json base;
   nlohmann::json ours;    // the target's value
   nlohmann::json theirs;  // the source's value
-  // How it is settled: by a resolution given for it, or by the strategy "ours"/"theirs".
+  // How it is settled: by a resolution given for it, or by the strategy "ours"/"theirs" (never
+  // for a violation).
   std::optional<ConflictResolution> resolution;
+  // "field" (both sides changed the field), "delete" (one side deleted, the other modified), or
+  // a violation of the merged result: "reference" (the entity refers to one that is deleted or
+  // absent on the target), "referenced" (the entity is gone but live entities still refer to it,
+  // on_delete restrict), "unique" (another live entity holds the key) or "check".
+  std::string kind = "field";
+  // For a violation: the reference column (of this entity, or of the referrer for
+  // "referenced"), the key's columns ("org, email") or the check's name.
+  std::string constraint;
+  // For a violation: the other entity involved (the one referred to, the referrer, the holder
+  // of the key); empty for a check.
+  std::string other_type;
+  std::string other_head_id;
 
+  bool violation() const { return kind != "field" && kind != "delete"; }
   nlohmann::json to_json() const;
+  // The form to_json gives (keys missing from older records take their defaults).
+  static MergeConflictInfo from_json(const nlohmann::json &json);
 };
 
 // How a merge (or revert, cherry-pick) settles its conflicts and what it records.
@@ -72,7 +94,8 @@ struct MergeOptions {
   // default the session's branch.
   std::optional<std::string> into;
   // "fail": any conflict without a resolution raises MergeConflict and nothing is written;
-  // "ours" / "theirs": conflicts without a resolution go to that side.
+  // "ours" / "theirs": conflicts without a resolution go to that side. A violation is never
+  // settled by the strategy: one without a resolution always raises MergeConflict.
   std::string strategy = "fail";
   // The commit message; empty: "merge <source>", "revert <id>", "cherry-pick <id>".
   std::string message;

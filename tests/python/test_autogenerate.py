@@ -140,7 +140,8 @@ def test_a_document_with_relations_instead_of_a_file(
             document={"entity_types": {"task": {"columns": [{"name": "x", "references": "nowhere"}]}}},
         )
     assert str(bad.value) == (
-        'schema: /entity_types/task/columns/0/references: "nowhere" is not an entity type of this file'
+        'schema: /entity_types/task/columns/0/references: "nowhere" is not an entity type of this'
+        " file [invalid_argument]"
     )
     with pytest.raises(TypeError, match="exactly one of schema"):
         evcs.autogenerate(empty_schema_engine, "both", schema=tmp_path / "s.json", document={})

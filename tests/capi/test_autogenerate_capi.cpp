@@ -111,7 +111,7 @@ TEST_F(CapiAutogenerate, TheSchemaAsJsonText) {
   EXPECT_EQ(evcs_migration_autogenerate_text(&text, engine_, "bad",
                                              R"({"entity_types": {"task": {"columns": [)"
                                              R"({"name": "x", "references": "nowhere"}]}}})",
-                                             migrations_.c_str()),
+                                             (migrations_ + "-none").c_str()),
             EVCS_EINVALID);
   EXPECT_EQ(text, nullptr);
   EXPECT_STREQ(evcs_error_last_message(),

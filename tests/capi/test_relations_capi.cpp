@@ -127,9 +127,9 @@ TEST_F(CapiRelationsTest, AnExistingTypesRulesChange) {
                                  "FROM evcs_entity_type WHERE name = 'note'", nullptr),
             EVCS_OK);
   const char *text = nullptr;
-  ASSERT_EQ(evcs_result_get_text(&text, result, 0, 0), EVCS_OK);
+  ASSERT_EQ(evcs_result_get_text(&text, nullptr, result, 0, 0), EVCS_OK);
   EXPECT_STREQ(text, "cascade");
-  ASSERT_EQ(evcs_result_get_text(&text, result, 0, 1), EVCS_OK);
+  ASSERT_EQ(evcs_result_get_text(&text, nullptr, result, 0, 1), EVCS_OK);
   EXPECT_STREQ(text, R"({"checks": {"sane": "qty >= 0"}})");
   evcs_result_free(result);
 

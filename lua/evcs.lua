@@ -692,6 +692,52 @@ function Session:rename_column(entity_type, column, new_name)
   return status_call(native.evcs_session_rename_column, self.handle, entity_type, column, new_name)
 end
 
+--- Relation changes of an existing entity type (docs/relations.md), usable in a migration. A
+--- rule added must hold for the data already there, or it fails with err.code "integrity_error"
+--- naming an entity that breaks it, and nothing changes. A new referencing column is
+--- add_column(type, column, "uuid") and then add_reference. Each returns true, or nil, err.
+--- add_reference: `on_delete` "restrict" (nil), "cascade" or "set null".
+function Session:add_reference(entity_type, column, references, on_delete)
+  return status_call(native.evcs_session_add_reference, self.handle, entity_type, column,
+                     references, on_delete)
+end
+
+function Session:drop_reference(entity_type, column)
+  return status_call(native.evcs_session_drop_reference, self.handle, entity_type, column)
+end
+
+function Session:alter_reference(entity_type, column, on_delete)
+  return status_call(native.evcs_session_alter_reference, self.handle, entity_type, column,
+                     on_delete)
+end
+
+-- A unique key's columns as the C ABI takes them: a JSON array of names.
+local function key_json(columns)
+  if type(columns) ~= "table" or #columns == 0 then
+    invalid_argument("a unique key is a non-empty array of column names, e.g. {\"org_id\", \"code\"}")
+  end
+  return encode(columns)
+end
+
+--- `columns`: an array of column names, e.g. {"org_id", "code"}.
+function Session:add_unique_key(entity_type, columns)
+  return status_call(native.evcs_session_add_unique_key, self.handle, entity_type, key_json(columns))
+end
+
+--- Drops the key of exactly these columns, in this order.
+function Session:drop_unique_key(entity_type, columns)
+  return status_call(native.evcs_session_drop_unique_key, self.handle, entity_type, key_json(columns))
+end
+
+--- A named SQL boolean expression every version keeps, history included.
+function Session:add_check(entity_type, name, expression)
+  return status_call(native.evcs_session_add_check, self.handle, entity_type, name, expression)
+end
+
+function Session:drop_check(entity_type, name)
+  return status_call(native.evcs_session_drop_check, self.handle, entity_type, name)
+end
+
 --- The repository of one entity type on this session's branch and transaction, or nil, err
 --- (not_found for an unknown type).
 function Session:repository(entity_type)
@@ -1366,19 +1412,25 @@ end
 
 -- ---- migration autogenerate (SPEC §6) -------------------------------------------------------
 
-local autogenerate_keys = { schema = true, dir = true }
+local autogenerate_keys = { schema = true, document = true, dir = true }
 
 --- Compares the declared schema file options.schema (JSON; docs/migrations.md, "Autogenerate")
 --- with `engine`'s database and writes the next-numbered up/down pair for `message` into
---- options.dir (default "migrations"). Returns { changes = {...}, warnings = {...}, up_sql,
---- down_sql, up_path, down_path }: no changes and nil paths when the database already matches
---- (nothing written); or nil, err (migration_error while steps of the directory are not
---- applied). A bad schema file raises invalid_argument naming the file and the JSON path.
+--- options.dir (default "migrations"). Instead of a file, options.document may give the same
+--- JSON document as text. Returns { changes = {...}, warnings = {...}, up_sql, down_sql,
+--- up_path, down_path }: no changes and nil paths when the database already matches (nothing
+--- written); or nil, err (migration_error while steps of the directory are not applied). A bad
+--- schema raises invalid_argument naming the file (or "schema") and the JSON path.
 function evcs.autogenerate(engine, message, options)
   check_keys("autogenerate", options, autogenerate_keys)
   options = options or {}
-  if type(options.schema) ~= "string" then
-    invalid_argument("autogenerate needs options.schema, the path of the schema file")
+  if type(options.document) == "string" and options.schema == nil then
+    return json_call(native.evcs_migration_autogenerate_text, engine and engine.handle, message,
+                     options.document, options.dir)
+  end
+  if type(options.schema) ~= "string" or options.document ~= nil then
+    invalid_argument("autogenerate needs either options.schema, the path of the schema file, "
+                     .. "or options.document, the schema as JSON text")
   end
   return json_call(native.evcs_migration_autogenerate, engine and engine.handle, message,
                    options.schema, options.dir)

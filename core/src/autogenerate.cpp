@@ -81,11 +81,17 @@ struct TableModel {
 };
 
 // An entity type: its own columns with canonical types, and the definitions as declared (what
-// the EVCS DDL functions take and the catalog records).
+// the EVCS DDL functions take and the catalog records), with references, unique keys and
+// checks.
 struct EntityModel {
   std::string name;
   std::vector<ColumnModel> columns;
   std::vector<ColumnDefinition> definitions;
+  EntityConstraints constraints;
+  // Per check, its definition in the server's spelling ("CHECK ((qty > 0))"; empty for a check
+  // of the catalog its table no longer has) and, live, the columns it reads.
+  std::map<std::string, std::string> check_definitions;
+  std::map<std::string, std::vector<std::string>> check_columns;
 
   const ColumnDefinition *definition(const std::string &column_name) const {
     for (const auto &candidate : definitions)
@@ -206,18 +212,69 @@ std::string alter_column_sql(const std::string &table, const ColumnModel &from,
   return sql;
 }
 
-std::string definitions_json(const std::vector<ColumnDefinition> &definitions) {
+// The columns as evcs_create_entity_type takes them, the references of `without` left out.
+std::string definitions_json(const std::vector<ColumnDefinition> &definitions,
+                             const std::set<std::string> &without = {}) {
   json columns = json::array();
-  for (const auto &definition : definitions)
+  for (const auto &definition : definitions) {
     columns.push_back({{"name", definition.name}, {"type", definition.type}});
+    if (!definition.references.empty() && without.count(definition.name) == 0) {
+      columns.back()["references"] = definition.references;
+      columns.back()["on_delete"] = definition.on_delete;
+    }
+  }
   return columns.dump();
 }
 
-// ---- the EVCS DDL functions (migrations/0002_evcs_ddl.up.sql) -------------------------------
+// ---- the EVCS DDL functions (migrations/0002, 0005, 0007) ---------------------------------------
 
-std::string create_entity_type_sql(const EntityModel &type) {
+std::string create_entity_type_sql(const EntityModel &type, const EntityConstraints &constraints,
+                                   const std::set<std::string> &without_references) {
   return "SELECT evcs_create_entity_type(" + quote_literal(type.name) + ", " +
-         quote_literal(definitions_json(type.definitions)) + "::jsonb);\n";
+         quote_literal(definitions_json(type.definitions, without_references)) + "::jsonb" +
+         (constraints.empty() ? "" : ", " + quote_literal(constraints.to_json().dump()) + "::jsonb") +
+         ");\n";
+}
+
+std::string add_reference_sql(const std::string &type, const ColumnDefinition &column) {
+  return "SELECT evcs_add_reference(" + quote_literal(type) + ", " + quote_literal(column.name) +
+         ", " + quote_literal(column.references) + ", " + quote_literal(column.on_delete) + ");\n";
+}
+
+std::string drop_reference_sql(const std::string &type, const std::string &column) {
+  return "SELECT evcs_drop_reference(" + quote_literal(type) + ", " + quote_literal(column) +
+         ");\n";
+}
+
+std::string alter_reference_sql(const std::string &type, const std::string &column,
+                                const std::string &on_delete) {
+  return "SELECT evcs_alter_reference(" + quote_literal(type) + ", " + quote_literal(column) +
+         ", " + quote_literal(on_delete) + ");\n";
+}
+
+std::string key_array(const std::vector<std::string> &columns) {
+  std::string list;
+  for (const auto &column : columns) list += (list.empty() ? "" : ", ") + quote_literal(column);
+  return "ARRAY[" + list + "]";
+}
+
+std::string add_unique_key_sql(const std::string &type, const std::vector<std::string> &columns) {
+  return "SELECT evcs_add_unique_key(" + quote_literal(type) + ", " + key_array(columns) + ");\n";
+}
+
+std::string drop_unique_key_sql(const std::string &type, const std::vector<std::string> &columns) {
+  return "SELECT evcs_drop_unique_key(" + quote_literal(type) + ", " + key_array(columns) +
+         ");\n";
+}
+
+std::string add_check_sql(const std::string &type, const std::string &check,
+                          const std::string &expression) {
+  return "SELECT evcs_add_check(" + quote_literal(type) + ", " + quote_literal(check) + ", " +
+         quote_literal(expression) + ");\n";
+}
+
+std::string drop_check_sql(const std::string &type, const std::string &check) {
+  return "SELECT evcs_drop_check(" + quote_literal(type) + ", " + quote_literal(check) + ");\n";
 }
 
 std::string drop_entity_type_sql(const std::string &name) {
@@ -244,6 +301,9 @@ struct DeclaredColumn : Declared {
   std::string type;
   bool nullable = true;
   std::optional<std::string> default_expression;
+  // An entity type's reference column: the type it refers to and its on_delete.
+  std::string references;
+  std::string on_delete;
 };
 
 struct DeclaredIndex : Declared {
@@ -277,6 +337,9 @@ struct DeclaredEntityType : Declared {
   std::string name;
   std::vector<DeclaredColumn> columns;
   std::vector<ColumnDefinition> definitions;
+  EntityConstraints constraints;
+  // The JSON path of each check, for the server's errors about it.
+  std::map<std::string, std::string> check_paths;
 };
 
 struct DeclaredSchema {
@@ -298,14 +361,18 @@ std::string pointer_token(const std::string &key) {
 // Reads one schema file, turning every problem into InvalidArgument "FILE: /json/path: ...".
 class SchemaReader {
 public:
+  // Reads the file at `file`.
   explicit SchemaReader(std::string file) : file_(std::move(file)) {}
+  // Reads `text`, naming it `name` in errors.
+  SchemaReader(std::string name, std::string text)
+      : file_(std::move(name)), text_(std::move(text)) {}
 
   [[noreturn]] void fail(const std::string &path, const std::string &message) const {
     throw InvalidArgument(file_ + ": " + (path.empty() ? "/" : path) + ": " + message);
   }
 
   DeclaredSchema read() {
-    json document = parse(read_text());
+    json document = parse(text_ ? *text_ : read_text());
     DeclaredSchema schema;
     schema.file = file_;
     require_object(document, "", {"version", "entity_types", "tables"});
@@ -538,12 +605,18 @@ private:
     DeclaredColumn column;
     column.path = path;
     if (entity) {
-      require_object(value, path, {"name", "type"});
+      require_object(value, path, {"name", "type", "references", "on_delete"});
     } else {
       require_object(value, path, {"name", "type", "nullable", "default"});
     }
     column.name = identifier(string_member(value, path, "name"), path + "/name");
-    std::string type = type_name(string_member(value, path, "type"), path + "/type");
+    if (entity && value.contains("references"))
+      read_reference(value, path, column);
+    else if (entity && value.contains("on_delete"))
+      fail(path + "/on_delete", "only a column with \"references\" has an on_delete");
+    std::string type = column.references.empty() || value.contains("type")
+                           ? type_name(string_member(value, path, "type"), path + "/type")
+                           : "uuid";
     if (entity) {
       const std::string suffix = " not null";
       if (type.size() > suffix.size() &&
@@ -562,7 +635,27 @@ private:
       }
     }
     column.type = type;
+    if (!column.references.empty()) {
+      try {
+        detail::require_reference_column(column.name, column.type, !column.nullable,
+                                         column.on_delete);
+      } catch (const InvalidArgument &error) {
+        fail(path, error.what());
+      }
+    }
     return column;
+  }
+
+  // "references" (an entity type of the file) and "on_delete" (restrict unless given).
+  void read_reference(const json &value, const std::string &path, DeclaredColumn &column) const {
+    column.references = string_member(value, path, "references");
+    try {
+      detail::require_entity_type_name(column.references);
+    } catch (const InvalidArgument &error) {
+      fail(path + "/references", error.what());
+    }
+    column.on_delete =
+        value.contains("on_delete") ? string_member(value, path, "on_delete") : "restrict";
   }
 
   std::vector<DeclaredColumn> read_columns(const json &value, const std::string &path,
@@ -593,7 +686,7 @@ private:
       fail(path, error.what());
     }
     type.name = name;
-    require_object(value, path, {"columns"});
+    require_object(value, path, {"columns", "unique", "checks"});
     type.columns = read_columns(value, path, true);
     for (const auto &column : type.columns) {
       try {
@@ -601,9 +694,50 @@ private:
       } catch (const InvalidArgument &error) {
         fail(column.path + "/name", error.what());
       }
-      type.definitions.push_back({column.name, column.type + (column.nullable ? "" : " not null")});
+      type.definitions.push_back({column.name, column.type + (column.nullable ? "" : " not null"),
+                                  column.references, column.on_delete});
+    }
+    // The same shape, and the same parser, as create_entity_type's constraints.
+    json rules = json::object();
+    for (const char *key : {"unique", "checks"})
+      if (value.contains(key)) rules[key] = value[key];
+    try {
+      type.constraints = EntityConstraints::from_json(rules);
+    } catch (const InvalidArgument &) {
+      fail(path, "\"unique\" must be an array of keys, each an array of column names, and "
+                 "\"checks\" an object mapping check names to SQL expressions, not " +
+                     rules.dump());
+    }
+    std::set<std::vector<std::string>> keys;
+    for (std::size_t i = 0; i < type.constraints.unique.size(); ++i) {
+      const auto &key = type.constraints.unique[i];
+      std::string key_path = path + "/unique/" + std::to_string(i);
+      if (key.empty()) fail(key_path, "a unique key needs at least one column");
+      if (!keys.insert(sorted(key)).second)
+        fail(key_path, "the unique key is declared twice");
+      for (std::size_t j = 0; j < key.size(); ++j)
+        if (std::find_if(type.columns.begin(), type.columns.end(), [&](const auto &column) {
+              return column.name == key[j];
+            }) == type.columns.end() || std::count(key.begin(), key.end(), key[j]) != 1)
+          fail(key_path + "/" + std::to_string(j),
+               "\"" + key[j] + "\" is not a column of the type, or is given twice");
+    }
+    for (auto &[check_name, expression_text] : type.constraints.checks) {
+      std::string check_path = path + "/checks/" + pointer_token(check_name);
+      expression_text = expression(expression_text, check_path);
+      try {
+        detail::require_check(name, check_name, expression_text);
+      } catch (const InvalidArgument &error) {
+        fail(check_path, error.what());
+      }
+      type.check_paths[check_name] = check_path;
     }
     return type;
+  }
+
+  static std::vector<std::string> sorted(std::vector<std::string> names) {
+    std::sort(names.begin(), names.end());
+    return names;
   }
 
   DeclaredIndex read_index(const json &value, const std::string &path,
@@ -762,6 +896,11 @@ private:
   }
 
   void check_references(const DeclaredSchema &schema) const {
+    for (const auto &[type_name, type] : schema.entity_types)
+      for (const auto &column : type.columns)
+        if (!column.references.empty() && schema.entity_types.count(column.references) == 0)
+          fail(column.path + "/references",
+               "\"" + column.references + "\" is not an entity type of this file");
     for (const auto &[type_name, type] : schema.entity_types) {
       for (const std::string &owned : {type_name, type_name + "_version", type_name + "_current"})
         if (schema.tables.count(owned) != 0)
@@ -790,6 +929,7 @@ private:
   }
 
   std::string file_;
+  std::optional<std::string> text_;
 };
 
 // ---- reading the catalog ----------------------------------------------------------------------
@@ -969,8 +1109,36 @@ private:
 std::vector<ColumnDefinition> catalog_definitions(const std::string &columns_json) {
   std::vector<ColumnDefinition> definitions;
   for (const auto &column : json::parse(columns_json))
-    definitions.push_back({column.at("name").get<std::string>(), column.at("type").get<std::string>()});
+    definitions.push_back({column.at("name").get<std::string>(), column.at("type").get<std::string>(),
+                           column.value("references", ""), column.value("on_delete", "")});
   return definitions;
+}
+
+// The name of the version table's CHECK constraint of an entity type's check (the server
+// truncates identifiers to 63 bytes, as it did when it was created).
+std::string check_constraint_name(const std::string &type, const std::string &check) {
+  return (type + "_check_" + check).substr(0, 63);
+}
+
+// The live entity types' checks as their version tables hold them: the definition and the
+// columns read, per type and check name of the catalog.
+void read_live_checks(Session &session, std::map<std::string, EntityModel> &types) {
+  Result checks = session.execute(
+      "SELECT t.name, k.conname, pg_get_constraintdef(k.oid), array_to_json(ARRAY(SELECT "
+      "a.attname FROM unnest(k.conkey) u(n) JOIN pg_attribute a ON a.attrelid = k.conrelid "
+      "AND a.attnum = u.n ORDER BY a.attname))::text FROM evcs_entity_type t JOIN pg_constraint k "
+      "ON k.conrelid = to_regclass(quote_ident(t.name || '_version')) AND k.contype = 'c'");
+  for (auto &[name, type] : types)
+    for (const auto &[check, expression] : type.constraints.checks) type.check_definitions[check];
+  for (std::int64_t row = 0; row < checks.rows(); ++row) {
+    auto type = types.find(checks.get_text(row, 0));
+    if (type == types.end()) continue;
+    for (const auto &[check, expression] : type->second.constraints.checks)
+      if (check_constraint_name(type->first, check) == checks.get_text(row, 1)) {
+        type->second.check_definitions[check] = checks.get_text(row, 2);
+        type->second.check_columns[check] = json_names(checks.get_text(row, 3));
+      }
+  }
 }
 
 // The probe columns of an entity type's definitions ("numeric(14,2) not null").
@@ -1007,12 +1175,21 @@ Models read_models(Engine &engine, const DeclaredSchema &schema) {
     detail::ensure_catalog(*session.state());
     session.commit();
   }
-  // Live entity types, from the evcs catalog when the database has one.
+  // Live entity types, from the evcs catalog when the database has one (its constraints from
+  // catalog step 0005 on).
   std::vector<std::pair<std::string, std::vector<ColumnDefinition>>> live_types;
-  if (session.scalar<bool>("SELECT to_regclass('evcs_entity_type') IS NOT NULL").value_or(false)) {
-    Result types = session.execute("SELECT name, columns::text FROM evcs_entity_type ORDER BY name");
-    for (std::int64_t row = 0; row < types.rows(); ++row)
+  std::map<std::string, EntityConstraints> live_constraints;
+  const bool has_catalog =
+      session.scalar<bool>("SELECT to_regclass('evcs_entity_type') IS NOT NULL").value_or(false);
+  if (has_catalog) {
+    Result types = session.execute("SELECT name, columns::text, coalesce(to_jsonb(t) -> "
+                                   "'constraints', '{}')::text FROM evcs_entity_type t "
+                                   "ORDER BY name");
+    for (std::int64_t row = 0; row < types.rows(); ++row) {
       live_types.emplace_back(types.get_text(row, 0), catalog_definitions(types.get_text(row, 1)));
+      live_constraints[types.get_text(row, 0)] =
+          EntityConstraints::from_json(json::parse(types.get_text(row, 2)));
+    }
   }
   std::set<std::string> entity_owned;
   for (const auto &[name, definitions] : live_types) {
@@ -1025,8 +1202,14 @@ Models read_models(Engine &engine, const DeclaredSchema &schema) {
 
   Probe probe(session, schema.file);
   for (const auto &[name, table] : schema.tables) probe.build(table);
-  for (const auto &[name, type] : schema.entity_types)
-    probe.create(entity_probe_prefix + "declared_" + name, type.columns, type.path);
+  for (const auto &[name, type] : schema.entity_types) {
+    const std::string table = entity_probe_prefix + "declared_" + name;
+    probe.create(table, type.columns, type.path);
+    for (const auto &[check, expression] : type.constraints.checks)
+      probe.run("ALTER TABLE pg_temp." + quoted(table) + " ADD CONSTRAINT " + quoted(check) +
+                    " CHECK (" + expression + ")",
+                type.check_paths.at(check));
+  }
   for (const auto &[name, definitions] : live_types)
     probe.create(entity_probe_prefix + "live_" + name,
                  probe_columns(definitions, "the catalog's entity type " + name),
@@ -1048,11 +1231,19 @@ Models read_models(Engine &engine, const DeclaredSchema &schema) {
     model.definitions = std::move(definitions);
     return model;
   };
-  for (const auto &[name, type] : schema.entity_types)
-    models.declared.entity_types[name] =
-        entity(name, entity_probe_prefix + "declared_" + name, type.definitions);
-  for (const auto &[name, definitions] : live_types)
+  for (const auto &[name, type] : schema.entity_types) {
+    const std::string table = entity_probe_prefix + "declared_" + name;
+    EntityModel model = entity(name, table, type.definitions);
+    model.constraints = type.constraints;
+    model.check_definitions = probed.at(table).checks;
+    models.declared.entity_types[name] = std::move(model);
+  }
+  for (const auto &[name, definitions] : live_types) {
     models.live.entity_types[name] = entity(name, entity_probe_prefix + "live_" + name, definitions);
+    models.live.entity_types[name].constraints = live_constraints[name];
+  }
+  if (has_catalog) read_live_checks(session, models.live.entity_types);
+  session.rollback();
   return models;
 }
 
@@ -1068,15 +1259,20 @@ struct Operation {
 // The operations in the order the up step runs them; the down step runs their reversals in the
 // reverse order. Foreign keys go first and come back last, so every table they join exists
 // whenever one exists.
+// An entity type's references, unique keys and checks that go are dropped before its columns
+// and the types change, and those that come are added after, so a rule never names a column or
+// a type that is not there.
 struct Plan {
-  std::vector<Operation> drop_foreign_keys, drop_table_parts, drop_tables, entity_types,
-      create_tables, alter_columns, add_table_parts, add_foreign_keys;
+  std::vector<Operation> drop_foreign_keys, drop_table_parts, drop_entity_rules, drop_tables,
+      entity_types, create_tables, alter_columns, add_entity_rules, add_table_parts,
+      add_foreign_keys;
   std::vector<std::string> warnings;
 
   std::vector<Operation> in_order() const {
     std::vector<Operation> all;
-    for (const auto *group : {&drop_foreign_keys, &drop_table_parts, &drop_tables, &entity_types,
-                              &create_tables, &alter_columns, &add_table_parts, &add_foreign_keys})
+    for (const auto *group : {&drop_foreign_keys, &drop_table_parts, &drop_entity_rules,
+                              &drop_tables, &entity_types, &create_tables, &alter_columns,
+                              &add_entity_rules, &add_table_parts, &add_foreign_keys})
       all.insert(all.end(), group->begin(), group->end());
     return all;
   }
@@ -1267,67 +1463,257 @@ void compare_tables(const SchemaModel &live, const SchemaModel &declared, Plan &
   }
 }
 
-void compare_entity_types(const SchemaModel &live, const SchemaModel &declared, Plan &plan) {
-  for (const auto &[name, type] : live.entity_types) {
-    if (declared.entity_types.count(name) != 0) continue;
-    plan.entity_types.push_back({"drop entity type " + name, drop_entity_type_sql(name),
-                                 create_entity_type_sql(type)});
+// The order to create `types` in so that each one's references name a type that exists by
+// then (one of `existing`, one created before it, or itself), alphabetical where the references
+// leave a choice; the references no order satisfies (a cycle) are left for afterwards, as
+// (type, column) pairs.
+struct CreationOrder {
+  std::vector<std::string> types;
+  std::set<std::pair<std::string, std::string>> deferred;
+
+  std::set<std::string> deferred_columns(const std::string &type) const {
+    std::set<std::string> columns;
+    for (const auto &[owner, column] : deferred)
+      if (owner == type) columns.insert(column);
+    return columns;
   }
-  for (const auto &[name, type] : declared.entity_types) {
-    auto current = live.entity_types.find(name);
-    if (current == live.entity_types.end()) {
-      plan.entity_types.push_back({"add entity type " + name, create_entity_type_sql(type),
-                                   drop_entity_type_sql(name)});
-      for (const auto &[dropped_name, dropped] : live.entity_types)
-        if (declared.entity_types.count(dropped_name) == 0 &&
-            signature(dropped.columns) == signature(type.columns))
-          plan.warnings.push_back("entity type " + dropped_name + " is dropped and entity type " +
-                                  name + " is added with the same columns: if this is a rename, "
-                                  "the versions of " + dropped_name + " are lost");
+};
+
+CreationOrder creation_order(const std::map<std::string, const EntityModel *> &types,
+                             const std::set<std::string> &existing) {
+  CreationOrder order;
+  std::set<std::string> remaining, created;
+  for (const auto &[name, type] : types) remaining.insert(name);
+  auto unmet = [&](const std::string &name) {
+    std::vector<std::string> columns;
+    for (const auto &definition : types.at(name)->definitions)
+      if (!definition.references.empty() && definition.references != name &&
+          existing.count(definition.references) == 0 && created.count(definition.references) == 0)
+        columns.push_back(definition.name);
+    return columns;
+  };
+  // In a cycle, the first type another one still waits for goes first, without the references
+  // it cannot have yet.
+  auto awaited = [&](const std::string &name) {
+    for (const auto &other : remaining)
+      for (const auto &column : unmet(other))
+        if (types.at(other)->definition(column)->references == name) return true;
+    return false;
+  };
+  while (!remaining.empty()) {
+    auto next = std::find_if(remaining.begin(), remaining.end(),
+                             [&](const std::string &name) { return unmet(name).empty(); });
+    if (next == remaining.end()) next = std::find_if(remaining.begin(), remaining.end(), awaited);
+    std::string name = next == remaining.end() ? *remaining.begin() : *next;
+    for (const auto &column : unmet(name)) order.deferred.insert({name, column});
+    order.types.push_back(name);
+    created.insert(name);
+    remaining.erase(name);
+  }
+  return order;
+}
+
+// A live check's expression as its table holds it ("(qty > 0)"), which stays right when a
+// column it reads was renamed; the catalog's text for one its table lost.
+std::string live_check_expression(const EntityModel &type, const std::string &check) {
+  const std::string &definition = type.check_definitions.at(check);
+  const std::string prefix = "CHECK (";
+  if (definition.compare(0, prefix.size(), prefix) == 0 && definition.back() == ')')
+    return definition.substr(prefix.size(), definition.size() - prefix.size() - 1);
+  for (const auto &[name, expression] : type.constraints.checks)
+    if (name == check) return expression;
+  return definition;
+}
+
+// The live type's constraints with each check as its table holds it.
+EntityConstraints live_constraints(const EntityModel &type) {
+  EntityConstraints constraints = type.constraints;
+  for (auto &[check, expression] : constraints.checks)
+    expression = live_check_expression(type, check);
+  return constraints;
+}
+
+std::string describe_reference(const ColumnDefinition &column) {
+  return column.references + " (on delete " + column.on_delete + ")";
+}
+
+std::string describe_key(const std::vector<std::string> &columns) {
+  return "(" + plain_list(columns) + ")";
+}
+
+// The changes of the references, unique keys and checks of a type on both sides. `replaced`
+// and `dropped` are the columns that lose their values: rules on them go first.
+void compare_entity_rules(const EntityModel &from, const EntityModel &to,
+                          const std::set<std::string> &replaced,
+                          const std::set<std::string> &dropped, Plan &plan) {
+  const std::string &name = to.name;
+  for (const auto &column : from.definitions) {
+    if (column.references.empty()) continue;
+    const ColumnDefinition *target = to.definition(column.name);
+    if (target != nullptr && replaced.count(column.name) == 0 &&
+        target->references == column.references) {
+      if (target->on_delete != column.on_delete)
+        plan.add_entity_rules.push_back(
+            {"alter reference " + name + "." + column.name + ": on delete " + column.on_delete +
+                 " -> " + target->on_delete,
+             alter_reference_sql(name, column.name, target->on_delete),
+             alter_reference_sql(name, column.name, column.on_delete)});
       continue;
     }
-    const EntityModel &from = current->second;
-    std::vector<const ColumnModel *> added, dropped;
-    auto find = [](const EntityModel &model, const std::string &column) -> const ColumnModel * {
-      for (const auto &candidate : model.columns)
-        if (candidate.name == column) return &candidate;
-      return nullptr;
-    };
-    for (const auto &column : type.columns) {
-      const ColumnModel *old_column = find(from, column.name);
-      const ColumnDefinition &definition = *type.definition(column.name);
-      if (old_column == nullptr) {
-        added.push_back(&column);
-        plan.entity_types.push_back({"add column " + name + "." + column.name + " " +
-                                         describe_column(column) + " (entity type)",
-                                     add_entity_column_sql(name, definition),
-                                     drop_entity_column_sql(name, column.name)});
-      } else if (!same_column(*old_column, column)) {
-        // The EVCS DDL has no type change for versioned columns: the column is replaced, and its
-        // values in every version are lost.
-        plan.warnings.push_back("entity type " + name + ": column " + column.name +
-                                " changes (" + column_changes(*old_column, column) +
-                                "); versioned columns cannot be altered in place, so it is "
-                                "dropped and added again and its values in every version are "
-                                "lost. Edit the step if the data must be converted.");
-        const ColumnDefinition &old_definition = *from.definition(column.name);
-        plan.entity_types.push_back(
-            {"replace column " + name + "." + column.name + ": " +
-                 column_changes(*old_column, column) + " (entity type)",
-             drop_entity_column_sql(name, column.name) + add_entity_column_sql(name, definition),
-             drop_entity_column_sql(name, column.name) +
-                 add_entity_column_sql(name, old_definition)});
-      }
-    }
-    for (const auto &column : from.columns) {
-      if (find(type, column.name) != nullptr) continue;
-      dropped.push_back(&column);
-      plan.entity_types.push_back({"drop column " + name + "." + column.name + " (entity type)",
-                                   drop_entity_column_sql(name, column.name),
-                                   add_entity_column_sql(name, *from.definition(column.name))});
-    }
-    warn_renamed_columns(plan, name, "entity type", dropped, added, "evcs_rename_column");
+    plan.drop_entity_rules.push_back(
+        {"drop reference " + name + "." + column.name + " -> " + column.references,
+         drop_reference_sql(name, column.name), add_reference_sql(name, column)});
   }
+  for (const auto &column : to.definitions) {
+    if (column.references.empty()) continue;
+    const ColumnDefinition *current = from.definition(column.name);
+    if (current != nullptr && replaced.count(column.name) == 0 &&
+        current->references == column.references)
+      continue;
+    plan.add_entity_rules.push_back(
+        {"add reference " + name + "." + column.name + " -> " + describe_reference(column),
+         add_reference_sql(name, column), drop_reference_sql(name, column.name)});
+  }
+  auto has_key = [](const EntityModel &model, const std::vector<std::string> &key) {
+    return std::find(model.constraints.unique.begin(), model.constraints.unique.end(), key) !=
+           model.constraints.unique.end();
+  };
+  auto touches = [&](const std::vector<std::string> &columns) {
+    return std::any_of(columns.begin(), columns.end(), [&](const std::string &column) {
+      return replaced.count(column) != 0 || dropped.count(column) != 0;
+    });
+  };
+  for (const auto &key : from.constraints.unique)
+    if (!has_key(to, key) || touches(key))
+      plan.drop_entity_rules.push_back({"drop unique key " + name + " " + describe_key(key),
+                                        drop_unique_key_sql(name, key),
+                                        add_unique_key_sql(name, key)});
+  for (const auto &key : to.constraints.unique)
+    if (!has_key(from, key) || touches(key))
+      plan.add_entity_rules.push_back({"add unique key " + name + " " + describe_key(key),
+                                       add_unique_key_sql(name, key),
+                                       drop_unique_key_sql(name, key)});
+  // Checks compare in the server's spelling; one reading a column that loses its values goes and
+  // comes back, since dropping the column drops it.
+  auto kept_check = [&](const std::string &check) {
+    auto wanted = to.check_definitions.find(check);
+    auto current = from.check_columns.find(check);
+    return wanted != to.check_definitions.end() &&
+           from.check_definitions.at(check) == wanted->second &&
+           (current == from.check_columns.end() || !touches(current->second));
+  };
+  for (const auto &[check, expression] : from.constraints.checks)
+    if (!kept_check(check))
+      plan.drop_entity_rules.push_back(
+          {"drop check " + name + "." + check, drop_check_sql(name, check),
+           add_check_sql(name, check, live_check_expression(from, check))});
+  for (const auto &[check, expression] : to.constraints.checks)
+    if (from.check_definitions.count(check) == 0 || !kept_check(check))
+      plan.add_entity_rules.push_back({"add check " + name + "." + check,
+                                       add_check_sql(name, check, expression),
+                                       drop_check_sql(name, check)});
+}
+
+// The column changes of a type on both sides, then its rules.
+void compare_entity_type(const EntityModel &from, const EntityModel &type, Plan &plan) {
+  const std::string &name = type.name;
+  std::vector<const ColumnModel *> added, dropped;
+  std::set<std::string> replaced_names, dropped_names;
+  auto find = [](const EntityModel &model, const std::string &column) -> const ColumnModel * {
+    for (const auto &candidate : model.columns)
+      if (candidate.name == column) return &candidate;
+    return nullptr;
+  };
+  for (const auto &column : type.columns) {
+    const ColumnModel *old_column = find(from, column.name);
+    const ColumnDefinition &definition = *type.definition(column.name);
+    if (old_column == nullptr) {
+      added.push_back(&column);
+      plan.entity_types.push_back({"add column " + name + "." + column.name + " " +
+                                       describe_column(column) + " (entity type)",
+                                   add_entity_column_sql(name, definition),
+                                   drop_entity_column_sql(name, column.name)});
+    } else if (!same_column(*old_column, column)) {
+      // The EVCS DDL has no type change for versioned columns: the column is replaced, and its
+      // values in every version are lost.
+      replaced_names.insert(column.name);
+      plan.warnings.push_back("entity type " + name + ": column " + column.name +
+                              " changes (" + column_changes(*old_column, column) +
+                              "); versioned columns cannot be altered in place, so it is "
+                              "dropped and added again and its values in every version are "
+                              "lost. Edit the step if the data must be converted.");
+      const ColumnDefinition &old_definition = *from.definition(column.name);
+      plan.entity_types.push_back(
+          {"replace column " + name + "." + column.name + ": " +
+               column_changes(*old_column, column) + " (entity type)",
+           drop_entity_column_sql(name, column.name) + add_entity_column_sql(name, definition),
+           drop_entity_column_sql(name, column.name) +
+               add_entity_column_sql(name, old_definition)});
+    }
+  }
+  for (const auto &column : from.columns) {
+    if (find(type, column.name) != nullptr) continue;
+    dropped.push_back(&column);
+    dropped_names.insert(column.name);
+    plan.entity_types.push_back({"drop column " + name + "." + column.name + " (entity type)",
+                                 drop_entity_column_sql(name, column.name),
+                                 add_entity_column_sql(name, *from.definition(column.name))});
+  }
+  warn_renamed_columns(plan, name, "entity type", dropped, added, "evcs_rename_column");
+  compare_entity_rules(from, type, replaced_names, dropped_names, plan);
+}
+
+void compare_entity_types(const SchemaModel &live, const SchemaModel &declared, Plan &plan) {
+  std::set<std::string> kept;
+  std::map<std::string, const EntityModel *> gone, created;
+  for (const auto &[name, type] : live.entity_types)
+    if (declared.entity_types.count(name) != 0) kept.insert(name);
+    else gone[name] = &type;
+  for (const auto &[name, type] : declared.entity_types)
+    if (live.entity_types.count(name) == 0) created[name] = &type;
+
+  // Kept types first: their references to the types that go are dropped before those are.
+  for (const auto &name : kept)
+    compare_entity_type(live.entity_types.at(name), declared.entity_types.at(name), plan);
+
+  // Types that go are dropped referrers first, in the reverse of the order that would create
+  // them (which the down step does); a reference cycle among them is broken first.
+  CreationOrder dropping = creation_order(gone, kept);
+  for (const auto &[name, column] : dropping.deferred)
+    plan.drop_entity_rules.push_back(
+        {"drop reference " + name + "." + column + " -> " +
+             gone.at(name)->definition(column)->references,
+         drop_reference_sql(name, column), add_reference_sql(name, *gone.at(name)->definition(column))});
+  std::vector<Operation> type_changes;
+  for (auto name = dropping.types.rbegin(); name != dropping.types.rend(); ++name) {
+    const EntityModel &type = *gone.at(*name);
+    type_changes.push_back({"drop entity type " + *name, drop_entity_type_sql(*name),
+                            create_entity_type_sql(type, live_constraints(type),
+                                                   dropping.deferred_columns(*name))});
+  }
+  // New types are created types referred to first; a reference cycle among them is closed
+  // once all exist.
+  CreationOrder creating = creation_order(created, kept);
+  for (const auto &name : creating.types) {
+    const EntityModel &type = *created.at(name);
+    type_changes.push_back({"add entity type " + name,
+                            create_entity_type_sql(type, type.constraints,
+                                                   creating.deferred_columns(name)),
+                            drop_entity_type_sql(name)});
+    for (const auto &[dropped_name, dropped] : gone)
+      if (signature(dropped->columns) == signature(type.columns))
+        plan.warnings.push_back("entity type " + dropped_name + " is dropped and entity type " +
+                                name + " is added with the same columns: if this is a rename, "
+                                "the versions of " + dropped_name + " are lost");
+  }
+  for (const auto &[name, column] : creating.deferred) {
+    const ColumnDefinition &definition = *created.at(name)->definition(column);
+    plan.add_entity_rules.push_back(
+        {"add reference " + name + "." + column + " -> " + describe_reference(definition),
+         add_reference_sql(name, definition), drop_reference_sql(name, column)});
+  }
+  // Types change before their columns do.
+  plan.entity_types.insert(plan.entity_types.begin(), type_changes.begin(), type_changes.end());
 }
 
 std::string render_body(const std::vector<Operation> &operations, bool down) {
@@ -1351,8 +1737,9 @@ std::string warning_comments(const std::vector<std::string> &warnings) {
 
 } // namespace
 
-AutogenerateResult compare_schema(Engine &engine, const std::string &schema_path) {
-  DeclaredSchema schema = SchemaReader(schema_path).read();
+namespace {
+
+AutogenerateResult compare(Engine &engine, const DeclaredSchema &schema) {
   Models models = read_models(engine, schema);
   Plan plan;
   compare_tables(models.live, models.declared, plan);
@@ -1367,8 +1754,11 @@ AutogenerateResult compare_schema(Engine &engine, const std::string &schema_path
   return result;
 }
 
-AutogenerateResult autogenerate(Engine &engine, const std::string &message,
-                                const std::string &schema_path, const std::string &directory) {
+// Compares the schema `read` gives (its `source` named in the step's header) and writes the
+// step pair.
+AutogenerateResult write_step(Engine &engine, const std::string &message,
+                              const std::function<DeclaredSchema()> &read,
+                              const std::string &source, const std::string &directory) {
   if (fs::is_directory(directory)) {
     MigrationRunner runner(engine, directory);
     auto pending = runner.pending();
@@ -1379,13 +1769,12 @@ AutogenerateResult autogenerate(Engine &engine, const std::string &message,
                            ". Run `evcs migrate upgrade` first, so the comparison does not "
                            "repeat their changes.");
   }
-  AutogenerateResult result = compare_schema(engine, schema_path);
+  AutogenerateResult result = compare(engine, read());
   if (!result.has_changes()) return result;
   std::string up_path = MigrationRunner::new_step(directory, message);
   std::string base = up_path.substr(0, up_path.size() - std::string(".up.sql").size());
   std::string down_path = base + ".down.sql";
   std::string step = fs::path(base).filename().string();
-  std::string source = fs::path(schema_path).filename().string();
   // The message goes into a comment line: a line break in it must not start SQL.
   std::string comment = message;
   std::replace(comment.begin(), comment.end(), '\n', ' ');
@@ -1409,6 +1798,33 @@ AutogenerateResult autogenerate(Engine &engine, const std::string &message,
   result.up_path = up_path;
   result.down_path = down_path;
   return result;
+}
+
+} // namespace
+
+AutogenerateResult compare_schema(Engine &engine, const std::string &schema_path) {
+  return compare(engine, SchemaReader(schema_path).read());
+}
+
+AutogenerateResult compare_schema_text(Engine &engine, const std::string &schema_json,
+                                       const std::string &source_name) {
+  return compare(engine, SchemaReader(source_name, schema_json).read());
+}
+
+AutogenerateResult autogenerate(Engine &engine, const std::string &message,
+                                const std::string &schema_path, const std::string &directory) {
+  return write_step(
+      engine, message, [&] { return SchemaReader(schema_path).read(); },
+      fs::path(schema_path).filename().string(), directory);
+}
+
+AutogenerateResult autogenerate_from_text(Engine &engine, const std::string &message,
+                                          const std::string &schema_json,
+                                          const std::string &directory,
+                                          const std::string &source_name) {
+  return write_step(
+      engine, message, [&] { return SchemaReader(source_name, schema_json).read(); },
+      source_name, directory);
 }
 
 } // namespace evcs

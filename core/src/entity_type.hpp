@@ -76,6 +76,12 @@ void ensure_catalog(SessionState &session);
 // Throws InvalidArgument unless `name` is a valid entity type / column name.
 void require_entity_type_name(const std::string &name);
 void require_column_name(const std::string &name);
+// Throws InvalidArgument unless a column of `base_type` ("uuid", without "not null") can hold
+// references followed by `on_delete`, or unless `check` can name a check of `expression`.
+void require_reference_column(const std::string &column, const std::string &base_type,
+                              bool not_null, const std::string &on_delete);
+void require_check(const std::string &type_name, const std::string &check,
+                   const std::string &expression);
 
 // "name" with its double quotes, any inside doubled.
 std::string quoted(const std::string &identifier);

@@ -4,6 +4,7 @@
 #include "evcs/session.hpp"
 #include "session_state.hpp"
 
+#include <algorithm>
 #include <regex>
 #include <sstream>
 
@@ -123,6 +124,32 @@ std::shared_ptr<const EntityType> EntityTypeRegistry::find(SessionState &session
   return type;
 }
 
+// Raises InvalidArgument unless a column of `base_type` can hold references followed by
+// `on_delete` (the SQL functions check the same, but their errors abort the transaction).
+void require_reference_column(const std::string &column, const std::string &base_type,
+                              bool not_null, const std::string &on_delete) {
+  if (on_delete != "restrict" && on_delete != "cascade" && on_delete != "set null")
+    throw InvalidArgument("on_delete of column '" + column + "' must be restrict, cascade or set "
+                          "null, not '" + on_delete + "'", "EVI01");
+  if (base_type != "uuid")
+    throw InvalidArgument("reference column '" + column + "' must be of type uuid, not " +
+                          base_type, "EVI01");
+  if (on_delete == "set null" && not_null)
+    throw InvalidArgument("column '" + column + "' is not null: its references cannot be set "
+                          "null on delete", "EVI01");
+}
+
+// Raises InvalidArgument unless `check` names a check and `expression` can be one.
+void require_check(const std::string &type_name, const std::string &check,
+                   const std::string &expression) {
+  static const std::regex check_name("[a-z_][a-z0-9_]{0,39}");
+  if (!std::regex_match(check, check_name) || expression.find(';') != std::string::npos ||
+      expression.find_first_not_of(" \t\n") == std::string::npos)
+    throw InvalidArgument("invalid check '" + check + "' of entity type '" + type_name + "': "
+                          "name it with lowercase letters, digits and underscores and give one "
+                          "SQL boolean expression over the columns, e.g. \"qty > 0\"", "EVI01");
+}
+
 namespace {
 
 // Splits "numeric(14,2) not null" into the type and its nullability, normalising case and
@@ -176,6 +203,30 @@ std::shared_ptr<const EntityType> definition_for_change(SessionState &session,
   return type;
 }
 
+// The definition of one of the type's columns (which it has).
+const ColumnDefinition &column_definition(const EntityType &type, const std::string &column) {
+  return *std::find_if(type.columns.begin(), type.columns.end(),
+                       [&column](const ColumnDefinition &each) { return each.name == column; });
+}
+
+// The definition of a column that holds references (for changing its reference); the type's
+// definition stays cached by the registry.
+ColumnDefinition require_reference(SessionState &session, const std::string &type_name,
+                                   const std::string &column) {
+  ColumnDefinition definition =
+      column_definition(*definition_for_change(session, type_name, column), column);
+  if (definition.references.empty())
+    throw InvalidArgument("column '" + column + "' of entity type '" + type_name +
+                          "' refers to no entity type", "EVI01");
+  return definition;
+}
+
+std::string comma_list(const std::vector<std::string> &names) {
+  std::string list;
+  for (const auto &name : names) list += (list.empty() ? "" : ", ") + name;
+  return list;
+}
+
 } // namespace
 
 } // namespace evcs::detail
@@ -212,15 +263,7 @@ void Session::create_entity_type(const std::string &name,
     if (reference) {
       detail::require_entity_type_name(column.references);
       const std::string on_delete = column.on_delete.empty() ? "restrict" : column.on_delete;
-      if (on_delete != "restrict" && on_delete != "cascade" && on_delete != "set null")
-        throw InvalidArgument("on_delete of column '" + column.name + "' must be restrict, "
-                              "cascade or set null, not '" + column.on_delete + "'", "EVI01");
-      if (base_type != "uuid")
-        throw InvalidArgument("reference column '" + column.name + "' must be of type uuid, not " +
-                              base_type, "EVI01");
-      if (on_delete == "set null" && not_null)
-        throw InvalidArgument("column '" + column.name + "' is not null: its references cannot be "
-                              "set null on delete", "EVI01");
+      detail::require_reference_column(column.name, base_type, not_null, on_delete);
       declared.back()["references"] = column.references;
       declared.back()["on_delete"] = on_delete;
     }
@@ -233,13 +276,8 @@ void Session::create_entity_type(const std::string &name,
         throw InvalidArgument("unique key column '" + column + "' is not a column of entity "
                               "type '" + name + "'", "EVI01");
   }
-  static const std::regex check_name("[a-z_][a-z0-9_]{0,39}");
   for (const auto &[check, expression] : constraints.checks)
-    if (!std::regex_match(check, check_name) || expression.find(';') != std::string::npos ||
-        expression.find_first_not_of(" \t\n") == std::string::npos)
-      throw InvalidArgument("invalid check '" + check + "' of entity type '" + name + "': name "
-                            "it with lowercase letters, digits and underscores and give one SQL "
-                            "boolean expression over the columns, e.g. \"qty > 0\"", "EVI01");
+    detail::require_check(name, check, expression);
   detail::ensure_catalog(*state_);
   for (std::size_t index = 0; index < base_types.size(); ++index)
     require_known_type(*state_, type.columns[index].name, base_types[index]);
@@ -308,7 +346,17 @@ void Session::add_column(const std::string &entity_type, const ColumnDefinition 
   SessionState::UseGuard guard(*state_);
   detail::require_entity_type_name(entity_type);
   detail::require_column_name(column.name);
-  auto [base_type, not_null] = detail::parse_column_type(column.name, column.type);
+  const bool reference = !column.references.empty();
+  if (!reference && !column.on_delete.empty())
+    throw InvalidArgument("column '" + column.name + "' has an on_delete but references no "
+                          "entity type", "EVI01");
+  auto [base_type, not_null] = detail::parse_column_type(
+      column.name, reference && column.type.empty() ? "uuid" : column.type);
+  const std::string on_delete = column.on_delete.empty() ? "restrict" : column.on_delete;
+  if (reference) {
+    detail::require_entity_type_name(column.references);
+    detail::require_reference_column(column.name, base_type, not_null, on_delete);
+  }
   auto type = state_->engine->entity_types.find(*state_, entity_type);
   if (type->has_column(column.name))
     throw InvalidArgument("entity type '" + entity_type + "' already has a column '" +
@@ -317,6 +365,10 @@ void Session::add_column(const std::string &entity_type, const ColumnDefinition 
   Params params = Params::of(entity_type, column.name, base_type + (not_null ? " not null" : ""));
   params.add(default_value);
   state_->run("SELECT evcs_add_column($1, $2, $3, $4)", params);
+  // A new referencing column is a column, then a reference on it.
+  if (reference)
+    state_->run("SELECT evcs_add_reference($1, $2, $3, $4)",
+                Params::of(entity_type, column.name, column.references, on_delete));
 }
 
 void Session::drop_column(const std::string &entity_type, const std::string &column) {
@@ -337,6 +389,91 @@ void Session::rename_column(const std::string &entity_type, const std::string &c
                           "': drop or rename that column first", "EVI01");
   state_->run("SELECT evcs_rename_column($1, $2, $3)",
               Params::of(entity_type, column, new_name));
+}
+
+void Session::add_reference(const std::string &entity_type, const std::string &column,
+                            const std::string &references, const std::string &on_delete) {
+  SessionState::UseGuard guard(*state_);
+  detail::require_entity_type_name(entity_type);
+  detail::require_entity_type_name(references);
+  const ColumnDefinition definition = detail::column_definition(
+      *detail::definition_for_change(*state_, entity_type, column), column);
+  if (!definition.references.empty())
+    throw InvalidArgument("column '" + column + "' of entity type '" + entity_type +
+                          "' already refers to " + definition.references + ": drop the "
+                          "reference first, or change its on_delete with alter_reference",
+                          "EVI01");
+  auto [base_type, not_null] = detail::parse_column_type(column, definition.type);
+  detail::require_reference_column(column, base_type, not_null, on_delete);
+  state_->run("SELECT evcs_add_reference($1, $2, $3, $4)",
+              Params::of(entity_type, column, references, on_delete));
+}
+
+void Session::drop_reference(const std::string &entity_type, const std::string &column) {
+  SessionState::UseGuard guard(*state_);
+  detail::require_entity_type_name(entity_type);
+  detail::require_reference(*state_, entity_type, column);
+  state_->run("SELECT evcs_drop_reference($1, $2)", Params::of(entity_type, column));
+}
+
+void Session::alter_reference(const std::string &entity_type, const std::string &column,
+                              const std::string &on_delete) {
+  SessionState::UseGuard guard(*state_);
+  detail::require_entity_type_name(entity_type);
+  const ColumnDefinition definition = detail::require_reference(*state_, entity_type, column);
+  auto [base_type, not_null] = detail::parse_column_type(column, definition.type);
+  detail::require_reference_column(column, base_type, not_null, on_delete);
+  state_->run("SELECT evcs_alter_reference($1, $2, $3)",
+              Params::of(entity_type, column, on_delete));
+}
+
+void Session::add_unique_key(const std::string &entity_type,
+                             const std::vector<std::string> &columns) {
+  SessionState::UseGuard guard(*state_);
+  detail::require_entity_type_name(entity_type);
+  if (columns.empty())
+    throw InvalidArgument("a unique key of entity type '" + entity_type + "' has no column",
+                          "EVI01");
+  for (const auto &column : columns) detail::definition_for_change(*state_, entity_type, column);
+  Params params = Params::of(entity_type);
+  params.add_json(nlohmann::json(columns).dump());
+  state_->run("SELECT evcs_add_unique_key($1, ARRAY(SELECT jsonb_array_elements_text($2::jsonb)))",
+              params);
+}
+
+void Session::drop_unique_key(const std::string &entity_type,
+                              const std::vector<std::string> &columns) {
+  SessionState::UseGuard guard(*state_);
+  detail::require_entity_type_name(entity_type);
+  auto type = state_->engine->entity_types.find(*state_, entity_type);
+  if (std::find(type->constraints.unique.begin(), type->constraints.unique.end(), columns) ==
+      type->constraints.unique.end())
+    throw NotFound("entity type '" + entity_type + "' has no unique key (" +
+                   detail::comma_list(columns) + ")", "EVN01");
+  Params params = Params::of(entity_type);
+  params.add_json(nlohmann::json(columns).dump());
+  state_->run(
+      "SELECT evcs_drop_unique_key($1, ARRAY(SELECT jsonb_array_elements_text($2::jsonb)))",
+      params);
+}
+
+void Session::add_check(const std::string &entity_type, const std::string &name,
+                        const std::string &expression) {
+  SessionState::UseGuard guard(*state_);
+  detail::require_entity_type_name(entity_type);
+  detail::require_check(entity_type, name, expression);
+  state_->run("SELECT evcs_add_check($1, $2, $3)", Params::of(entity_type, name, expression));
+}
+
+void Session::drop_check(const std::string &entity_type, const std::string &name) {
+  SessionState::UseGuard guard(*state_);
+  detail::require_entity_type_name(entity_type);
+  auto type = state_->engine->entity_types.find(*state_, entity_type);
+  const auto &checks = type->constraints.checks;
+  if (std::find_if(checks.begin(), checks.end(),
+                   [&name](const auto &check) { return check.first == name; }) == checks.end())
+    throw NotFound("entity type '" + entity_type + "' has no check '" + name + "'", "EVN01");
+  state_->run("SELECT evcs_drop_check($1, $2)", Params::of(entity_type, name));
 }
 
 } // namespace evcs

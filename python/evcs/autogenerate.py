@@ -7,6 +7,8 @@ The engine does the comparison; this module gives its result a Python shape.
 Example::
 
     result = evcs.autogenerate(engine, "add invoices", schema="schema.json")
+    # or, from a document built in Python:
+    result = evcs.autogenerate(engine, "add invoices", document={"entity_types": {...}})
     if result:                      # False when the database already matches: nothing written
         print(result.up_path)       # migrations/0004_add_invoices.up.sql
         for warning in result.warnings:
@@ -18,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import List, Optional, Union
+from typing import Any, List, Mapping, Optional, Union
 
 from . import _native
 from .engine import Engine
@@ -44,14 +46,34 @@ class AutogenerateResult:
 
 
 def autogenerate(
-    engine: Engine, message: str, schema: PathLike, directory: PathLike = "migrations"
+    engine: Engine,
+    message: str,
+    schema: Optional[PathLike] = None,
+    directory: PathLike = "migrations",
+    *,
+    document: Union[Mapping[str, Any], str, None] = None,
 ) -> AutogenerateResult:
-    """Compares the declared ``schema`` file with ``engine``'s database and writes the
-    next-numbered ``NNNN_slug.up.sql`` / ``.down.sql`` pair for ``message`` into ``directory``.
+    """Compares the declared schema with ``engine``'s database and writes the next-numbered
+    ``NNNN_slug.up.sql`` / ``.down.sql`` pair for ``message`` into ``directory``.
 
-    Raises InvalidArgument naming the file and JSON path for a bad schema file, and
-    MigrationError when the database has not applied every step of ``directory`` yet."""
-    text = _native.migration_autogenerate(
-        engine._native, message, os.fspath(schema), os.fspath(directory)
-    )
+    The schema is the file at ``schema``, or ``document``: the same JSON document as a mapping
+    (or its JSON text), e.g. built by a program from typed models. Give exactly one of them.
+
+    Raises InvalidArgument naming the file (or "schema" for a document) and JSON path for a bad
+    schema, and MigrationError when the database has not applied every step of ``directory``
+    yet."""
+    if (schema is None) == (document is None):
+        raise TypeError("autogenerate() takes exactly one of schema (a file) and document")
+    if document is not None:
+        text = _native.migration_autogenerate_text(
+            engine._native,
+            message,
+            document if isinstance(document, str) else json.dumps(document),
+            os.fspath(directory),
+        )
+    else:
+        assert schema is not None
+        text = _native.migration_autogenerate(
+            engine._native, message, os.fspath(schema), os.fspath(directory)
+        )
     return AutogenerateResult(**json.loads(text))

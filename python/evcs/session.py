@@ -43,6 +43,13 @@ if TYPE_CHECKING:
 __all__ = ["Session", "Transaction", "Params"]
 
 
+def _key_json(columns: Sequence[str]) -> str:
+    """A unique key's columns as the C ABI takes them: a JSON array of names."""
+    if isinstance(columns, (str, bytes)):
+        raise TypeError(f'a unique key is a list of columns (e.g. ["org_id", "code"]), not {columns!r}')
+    return json.dumps(list(columns))
+
+
 def _point_json(point: HistoryPoint, what: str) -> str:
     """A state of history as the C ABI takes it: a JSON string (a commit) or integer (micros)."""
     if isinstance(point, str):
@@ -210,6 +217,44 @@ class Session:
         """Renames a column of an entity type in every version; values and history are kept.
         Transactional."""
         self._native.rename_column(entity_type, column, new_name)
+
+    # Relation changes of an existing entity type (docs/relations.md). A rule added must hold
+    # for the data already there, or IntegrityError names an entity that breaks it and nothing
+    # changes. A new referencing column is add_column(type, column, "uuid") + add_reference.
+
+    def add_reference(
+        self, entity_type: str, column: str, references: str, on_delete: str = "restrict"
+    ) -> None:
+        """Makes a uuid column refer to entities of ``references``: every live entity of every
+        branch must refer to an entity live there, and every version's value must name an
+        entity of that type. ``on_delete``: "restrict", "cascade" or "set null". Transactional."""
+        self._native.add_reference(entity_type, column, references, on_delete)
+
+    def drop_reference(self, entity_type: str, column: str) -> None:
+        """The column stays, holding its values, and no longer refers to anything."""
+        self._native.drop_reference(entity_type, column)
+
+    def alter_reference(self, entity_type: str, column: str, on_delete: str) -> None:
+        """Changes what a delete of the entity referred to does to the entities referring to it."""
+        self._native.alter_reference(entity_type, column, on_delete)
+
+    def add_unique_key(self, entity_type: str, columns: Sequence[str]) -> None:
+        """Adds a key unique among the live entities of each branch; refused when some branch
+        already has two live entities sharing it."""
+        self._native.add_unique_key(entity_type, _key_json(columns))
+
+    def drop_unique_key(self, entity_type: str, columns: Sequence[str]) -> None:
+        """Drops the unique key of exactly these columns, in this order."""
+        self._native.drop_unique_key(entity_type, _key_json(columns))
+
+    def add_check(self, entity_type: str, name: str, expression: str) -> None:
+        """Adds a named check (a SQL boolean expression over the columns) every version keeps,
+        history included; refused when a version breaks it. To change one, drop and add it."""
+        self._native.add_check(entity_type, name, expression)
+
+    def drop_check(self, entity_type: str, name: str) -> None:
+        """Drops a check."""
+        self._native.drop_check(entity_type, name)
 
     def create_branch(
         self,

@@ -8,6 +8,7 @@ PYBIND11_MODULE(_native, module) {
   evcs::python::register_engine(module);
   evcs::python::register_session(module);
   evcs::python::register_versioning(module);
+  evcs::python::register_entity_ddl(module);
   evcs::python::register_async(module);
   evcs::python::register_migrations(module);
   evcs::python::register_autogenerate(module);

@@ -115,6 +115,8 @@ void register_async(py::module_ &module);
 void register_versioning(py::module_ &module);
 // The MigrationRunner class and the backup/restore functions (migrations.cpp).
 void register_migrations(py::module_ &module);
+// The relation changes of an existing entity type on Session (entity_ddl.cpp).
+void register_entity_ddl(py::module_ &module);
 // Migration autogenerate (autogenerate.cpp).
 void register_autogenerate(py::module_ &module);
 

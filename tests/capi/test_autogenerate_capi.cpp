@@ -95,6 +95,32 @@ TEST_F(CapiAutogenerate, WritesThePairThenFindsNothingOnceApplied) {
   EXPECT_FALSE(fs::exists(migrations_));
 }
 
+TEST_F(CapiAutogenerate, TheSchemaAsJsonText) {
+  const char *document = R"json({"entity_types": {
+    "project": {"columns": [{"name": "title", "type": "text"}], "unique": [["title"]]},
+    "task": {"columns": [{"name": "project_id", "references": "project"}]}}})json";
+  char *text = nullptr;
+  ASSERT_EQ(evcs_migration_autogenerate_text(&text, engine_, "models", document,
+                                             migrations_.c_str()),
+            EVCS_OK) << evcs_error_last_message();
+  json result = json::parse(text);
+  evcs_free(text);
+  EXPECT_EQ(result["changes"], json::array({"add entity type project", "add entity type task"}));
+  EXPECT_EQ(result["up_path"], migrations_ + "/0001_models.up.sql");
+  text = nullptr;
+  EXPECT_EQ(evcs_migration_autogenerate_text(&text, engine_, "bad",
+                                             R"({"entity_types": {"task": {"columns": [)"
+                                             R"({"name": "x", "references": "nowhere"}]}}})",
+                                             (migrations_ + "-none").c_str()),
+            EVCS_EINVALID);
+  EXPECT_EQ(text, nullptr);
+  EXPECT_STREQ(evcs_error_last_message(),
+               "schema: /entity_types/task/columns/0/references: \"nowhere\" is not an entity "
+               "type of this file");
+  EXPECT_EQ(evcs_migration_autogenerate_text(&text, engine_, "bad", nullptr, nullptr),
+            EVCS_EMISUSE);
+}
+
 TEST_F(CapiAutogenerate, BadInputAndMisuse) {
   schema(R"json({"tables": {"note": {"columns": [{"name": "id", "type": "int", "nul": 1}]}}})json");
   json result;

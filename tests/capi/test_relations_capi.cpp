@@ -148,6 +148,69 @@ TEST_F(CapiRelationsTest, AMergeThatBreaksARuleReportsTheViolationAsAConflict) {
   EXPECT_EQ(merged["unresolved"], 0);
 }
 
+TEST_F(CapiRelationsTest, AnExistingTypesRulesChange) {
+  ASSERT_EQ(evcs_session_create_entity_type(session_, "note",
+                                            R"([{"name":"body","type":"text"},)"
+                                            R"({"name":"project_id","type":"uuid"},)"
+                                            R"({"name":"qty","type":"int"}])"),
+            EVCS_OK) << last_message();
+  ASSERT_EQ(evcs_session_commit(session_, nullptr), EVCS_OK) << last_message();
+  std::string project = write("project", R"({"title":"p"})")["head_id"];
+  write("note", R"({"body":"a","qty":0,"project_id":")" + project + "\"}");
+  write("note", R"({"body":"a","qty":1})");
+  ASSERT_EQ(evcs_session_commit(session_, nullptr), EVCS_OK) << last_message();
+
+  EXPECT_EQ(evcs_session_add_reference(session_, "note", "project_id", "project", nullptr),
+            EVCS_OK) << last_message();
+  EXPECT_EQ(evcs_session_alter_reference(session_, "note", "project_id", "cascade"), EVCS_OK)
+      << last_message();
+  EXPECT_EQ(evcs_session_add_check(session_, "note", "sane", "qty >= 0"), EVCS_OK)
+      << last_message();
+  ASSERT_EQ(evcs_session_commit(session_, nullptr), EVCS_OK) << last_message();
+  evcs_result *result = nullptr;
+  ASSERT_EQ(evcs_session_execute(&result, session_,
+                                 "SELECT columns -> 1 ->> 'on_delete', constraints::text "
+                                 "FROM evcs_entity_type WHERE name = 'note'", nullptr),
+            EVCS_OK);
+  const char *text = nullptr;
+  ASSERT_EQ(evcs_result_get_text(&text, nullptr, result, 0, 0), EVCS_OK);
+  EXPECT_STREQ(text, "cascade");
+  ASSERT_EQ(evcs_result_get_text(&text, nullptr, result, 0, 1), EVCS_OK);
+  EXPECT_STREQ(text, R"({"checks": {"sane": "qty >= 0"}})");
+  evcs_result_free(result);
+
+  // Rules the data breaks: EVCS_EINTEGRITY naming the entities.
+  EXPECT_EQ(evcs_session_add_unique_key(session_, "note", R"(["body"])"), EVCS_EINTEGRITY);
+  EXPECT_NE(last_message().find("cannot add the unique key (body) to note: note "),
+            std::string::npos) << last_message();
+  ASSERT_EQ(evcs_session_rollback(session_), EVCS_OK);
+  EXPECT_EQ(evcs_session_add_check(session_, "note", "positive", "qty > 0"), EVCS_EINTEGRITY);
+  EXPECT_NE(last_message().find("cannot add the check positive to note: version 1 of note "),
+            std::string::npos) << last_message();
+  ASSERT_EQ(evcs_session_rollback(session_), EVCS_OK);
+
+  EXPECT_EQ(evcs_session_add_unique_key(session_, "note", R"(["body","qty"])"), EVCS_OK)
+      << last_message();
+  EXPECT_EQ(evcs_session_drop_unique_key(session_, "note", R"(["body","qty"])"), EVCS_OK)
+      << last_message();
+  EXPECT_EQ(evcs_session_drop_check(session_, "note", "sane"), EVCS_OK) << last_message();
+  EXPECT_EQ(evcs_session_drop_reference(session_, "note", "project_id"), EVCS_OK)
+      << last_message();
+  ASSERT_EQ(evcs_session_commit(session_, nullptr), EVCS_OK) << last_message();
+
+  // Bad arguments.
+  EXPECT_EQ(evcs_session_add_reference(nullptr, "note", "project_id", "project", nullptr),
+            EVCS_EMISUSE);
+  EXPECT_EQ(evcs_session_add_reference(session_, "note", "project_id", nullptr, nullptr),
+            EVCS_EMISUSE);
+  EXPECT_EQ(evcs_session_add_unique_key(session_, "note", R"("body")"), EVCS_EINVALID);
+  EXPECT_EQ(evcs_session_add_unique_key(session_, "note", R"([1])"), EVCS_EINVALID);
+  EXPECT_EQ(evcs_session_add_unique_key(session_, "note", "not json"), EVCS_EINVALID);
+  EXPECT_EQ(evcs_session_drop_check(session_, "note", "sane"), EVCS_ENOTFOUND);
+  EXPECT_EQ(evcs_session_alter_reference(session_, "note", "project_id", "cascade"),
+            EVCS_EINVALID);
+}
+
 TEST_F(CapiRelationsTest, BadDeclarationsAndHandlesAreRefused) {
   EXPECT_EQ(evcs_session_create_entity_type_with(nullptr, "a", "[]", nullptr), EVCS_EMISUSE);
   EXPECT_EQ(evcs_session_create_entity_type_with(session_, "a", nullptr, nullptr), EVCS_EMISUSE);

@@ -521,27 +521,33 @@ TEST(EntityDdlMigrations, StepsCallingTheSqlFunctionsUpgradeDowngradeAndUpgradeA
   const std::string url = evcs_test::fresh_database("core_entity_ddl_migrations");
   char pattern[] = "/tmp/evcs-entity-ddl-XXXXXX";
   const fs::path directory = ::mkdtemp(pattern);
-  for (const char *file : {"0001_evcs_catalog.up.sql", "0001_evcs_catalog.down.sql",
-                           "0002_evcs_entity_ddl.up.sql", "0002_evcs_entity_ddl.down.sql",
-                           "0003_evcs_single_write_stamp.up.sql",
-                           "0003_evcs_single_write_stamp.down.sql",
-                           "0004_evcs_commit_graph.up.sql", "0004_evcs_commit_graph.down.sql",
-                           "0005_evcs_relations.up.sql", "0005_evcs_relations.down.sql",
-                           "0006_evcs_merge_violations.up.sql",
-                           "0006_evcs_merge_violations.down.sql"})
-    fs::copy_file(catalog_migrations() / file, directory / file);
+  // Every catalog step, as the project's first steps; the project's own steps come after.
+  int catalog_steps = 0;
+  for (const auto &entry : fs::directory_iterator(catalog_migrations())) {
+    fs::copy_file(entry.path(), directory / entry.path().filename());
+    if (entry.path().string().size() > 7 &&
+        entry.path().string().compare(entry.path().string().size() - 7, 7, ".up.sql") == 0)
+      ++catalog_steps;
+  }
+  char number[16];
+  std::snprintf(number, sizeof number, "%04d", catalog_steps + 1);
+  const std::string create_step = number;
+  std::snprintf(number, sizeof number, "%04d", catalog_steps + 2);
+  const std::string status_step = number;
   auto write = [&](const std::string &name, const std::string &content) {
     std::ofstream(directory / name, std::ios::binary) << content;
   };
-  write("0007_create_project.up.sql",
+  write(create_step + "_create_project.up.sql",
         "SELECT evcs_create_entity_type('project', '[{\"name\": \"name\", \"type\": \"text not "
         "null\"}, {\"name\": \"budget\", \"type\": \"numeric(14,2)\"}]');\n");
-  write("0007_create_project.down.sql", "SELECT evcs_drop_entity_type('project');\n");
-  write("0008_project_status.up.sql",
+  write(create_step + "_create_project.down.sql", "SELECT evcs_drop_entity_type('project');\n");
+  write(status_step + "_project_status.up.sql",
         "-- Projects get a status; the budget becomes the cost.\n"
         "SELECT evcs_add_column('project', 'status', 'text', 'active');\n"
-        "SELECT evcs_rename_column('project', 'budget', 'cost');\n");
-  write("0008_project_status.down.sql",
+        "SELECT evcs_rename_column('project', 'budget', 'cost');\n"
+        "SELECT evcs_add_unique_key('project', ARRAY['name']);\n");
+  write(status_step + "_project_status.down.sql",
+        "SELECT evcs_drop_unique_key('project', ARRAY['name']);\n"
         "SELECT evcs_rename_column('project', 'cost', 'budget');\n"
         "SELECT evcs_drop_column('project', 'status');\n");
 
@@ -560,7 +566,7 @@ TEST(EntityDdlMigrations, StepsCallingTheSqlFunctionsUpgradeDowngradeAndUpgradeA
   {
     auto db = engine();
     evcs::MigrationRunner runner(db, directory.string());
-    EXPECT_EQ(runner.upgrade("7").size(), 7u);
+    EXPECT_EQ(runner.upgrade(create_step).size(), static_cast<std::size_t>(catalog_steps + 1));
     auto s = db.session("main", "alice");
     auto repo = s.repository("project");
     std::string head = repo.create({{"name", "bridge"}, {"budget", "100.00"}}).head_id;
@@ -575,7 +581,7 @@ TEST(EntityDdlMigrations, StepsCallingTheSqlFunctionsUpgradeDowngradeAndUpgradeA
     s.commit();
     EXPECT_EQ(created.fields, json({{"name", "tunnel"}, {"cost", nullptr}, {"status", "active"}}));
 
-    EXPECT_EQ(runner.downgrade("7").size(), 1u);
+    EXPECT_EQ(runner.downgrade(create_step).size(), 1u);
     EXPECT_EQ(fields(db, head), json::parse(R"([{"name": "bridge", "budget": "100.00"},
                                                 {"name": "bridge", "budget": "150.00"}])"));
     EXPECT_EQ(fields(db, created.head_id), json::parse(R"([{"name": "tunnel", "budget": null}])"));
@@ -587,17 +593,18 @@ TEST(EntityDdlMigrations, StepsCallingTheSqlFunctionsUpgradeDowngradeAndUpgradeA
     s.commit();
     EXPECT_EQ(fields(db, head).back(), json({{"name", "bridge"}, {"cost", "150.00"}, {"status", "done"}}));
 
-    EXPECT_EQ(runner.downgrade("base").size(), 8u);
+    EXPECT_EQ(runner.downgrade("base").size(), static_cast<std::size_t>(catalog_steps + 2));
     auto check = db.session();
     EXPECT_FALSE(check.scalar<bool>("SELECT to_regclass('project_version') IS NOT NULL OR "
                                     "to_regclass('evcs_entity_type') IS NOT NULL OR "
-                                    "to_regprocedure('evcs_add_column(text,text,text,text)') IS NOT NULL")
+                                    "to_regprocedure('evcs_add_column(text,text,text,text)') IS NOT NULL OR "
+                                    "to_regprocedure('evcs_add_unique_key(text,text[])') IS NOT NULL")
                      .value());
   }
   {
     auto db = engine();
     evcs::MigrationRunner runner(db, directory.string());
-    EXPECT_EQ(runner.upgrade().size(), 8u);
+    EXPECT_EQ(runner.upgrade().size(), static_cast<std::size_t>(catalog_steps + 2));
     auto s = db.session();
     auto created = s.repository("project").create({{"name", "again"}, {"cost", 1}});
     s.commit();

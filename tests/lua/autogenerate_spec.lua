@@ -84,8 +84,26 @@ describe("autogenerate", function()
   end)
 
   it("raises on misuse", function()
-    assert.are.equal("autogenerate needs options.schema, the path of the schema file",
-                     raised(function() evcs.autogenerate(engine, "x", {}) end).message)
+    local needs = "autogenerate needs either options.schema, the path of the schema file, or "
+                  .. "options.document, the schema as JSON text"
+    assert.are.equal(needs, raised(function() evcs.autogenerate(engine, "x", {}) end).message)
+    assert.are.equal(needs, raised(function()
+      evcs.autogenerate(engine, "x", { schema = "s", document = "{}" })
+    end).message)
+  end)
+
+  it("takes the schema as JSON text", function()
+    local dir = directory .. "/text"
+    local fresh <close> = assert(evcs.engine { url = helper.fresh_database("autogenerate_text") })
+    local result = assert(evcs.autogenerate(fresh, "notes", { dir = dir, document =
+      '{"entity_types": {"note": {"columns": [{"name": "body", "type": "text"}], '
+      .. '"checks": {"filled": "body <> \'\'"}}}}' }))
+    assert.are.same({ "add entity type note" }, result.changes)
+    assert.are.equal(dir .. "/0001_notes.up.sql", result.up_path)
+    local ok, err = pcall(evcs.autogenerate, fresh, "bad", { dir = dir .. "-none", document = '{"tables": 1}' })
+    assert.is_false(ok)
+    assert.are.equal("schema: /tables: must be an object mapping table names to definitions",
+                     err.message)
     assert.are.equal("invalid_argument",
                      raised(function() evcs.autogenerate(engine, "x", { schema = "s", directory = "d" }) end).code)
   end)

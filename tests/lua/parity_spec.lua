@@ -42,7 +42,8 @@ local function contains(list, value)
 end
 
 -- A valid value for each option a parameter row names ("classes.Session.merge(message)").
-local sample_argument_values = { as_of = 0, message = "parity", strategy = "ours", resolutions = {} }
+local sample_argument_values = { as_of = 0, message = "parity", strategy = "ours", resolutions = {},
+                                 document = "{}" }
 
 -- Whether `method` accepts option `parameter`: called on a session of an engine that cannot
 -- connect, it fails to reach the server rather than raising an unknown-option error.

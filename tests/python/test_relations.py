@@ -208,3 +208,63 @@ def test_the_docs_snippet_runs_and_prints_what_it_says(
     empty_schema_engine: evcs.Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_docs_snippet("References, unique keys and checks", database_url, monkeypatch)
+
+
+def test_an_existing_types_rules_change_and_data_breaking_one_is_refused(
+    empty_schema_engine: evcs.Engine,
+) -> None:
+    with empty_schema_engine.session() as s:
+        s.create_entity_type("project", {"title": "text"})
+        s.create_entity_type("note", {"body": "text", "project_id": "uuid", "qty": "int"})
+        s.commit()
+        project = s.repository("project").create({"title": "p"}).head_id
+        first = s.repository("note").create({"body": "a", "project_id": project, "qty": 1}).head_id
+        second = s.repository("note").create({"body": "a", "qty": 2}).head_id
+        s.commit("two notes with the same body")
+
+        s.add_reference("note", "project_id", "project", on_delete="cascade")
+        s.add_check("note", "positive", "qty > 0")
+        s.commit()
+        assert s.scalar("SELECT constraints FROM evcs_entity_type WHERE name = 'note'") == {
+            "checks": {"positive": "qty > 0"}
+        }
+        assert s.repository("note").references == {
+            "project_id": evcs.Reference("project", "cascade")
+        }
+
+        with pytest.raises(evcs.IntegrityError) as refused:
+            s.add_unique_key("note", ["body"])
+        assert str(refused.value).startswith("cannot add the unique key (body) to note: note ")
+        assert str(first) in str(refused.value) and str(second) in str(refused.value)
+        assert 'on branch "main" have the same body' in str(refused.value)
+        s.rollback()
+
+        s.add_unique_key("note", ["body", "qty"])
+        s.alter_reference("note", "project_id", "set null")
+        s.commit()
+        s.repository("project").delete(project)
+        s.commit("the project goes; its note's reference is cleared")
+        assert s.repository("note").get(first)["project_id"] is None
+
+        s.drop_unique_key("note", ["body", "qty"])
+        s.drop_check("note", "positive")
+        s.drop_reference("note", "project_id")
+        s.commit()
+        assert s.scalar("SELECT constraints::text FROM evcs_entity_type WHERE name = 'note'") == "{}"
+        with pytest.raises(TypeError, match="a unique key is a list of columns"):
+            s.add_unique_key("note", "body")
+        with pytest.raises(evcs.NotFound):
+            s.drop_check("note", "positive")
+
+
+def test_an_async_session_changes_rules_too(empty_schema_engine: evcs.Engine) -> None:
+    async def main() -> None:
+        async with empty_schema_engine.async_session() as s:
+            await s.create_entity_type("item", {"qty": "int"})
+            await s.add_check("item", "positive", "qty > 0")
+            await s.commit()
+            assert await s.scalar(
+                "SELECT constraints::text FROM evcs_entity_type WHERE name = 'item'"
+            ) == '{"checks": {"positive": "qty > 0"}}'
+
+    asyncio.run(main())

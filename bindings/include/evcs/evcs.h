@@ -341,6 +341,34 @@ EVCS_API int evcs_session_drop_column(evcs_session *session, const char *entity_
                                       const char *column);
 EVCS_API int evcs_session_rename_column(evcs_session *session, const char *entity_type,
                                         const char *column, const char *new_name);
+/* Relation changes of an existing entity type (docs/relations.md), usable inside a migration;
+ * each changes the catalog, the storage constraints and the triggers of the types concerned in
+ * the session's transaction. A new referencing column is evcs_session_add_column (type "uuid")
+ * followed by evcs_session_add_reference.
+ * add_reference: `on_delete` "restrict" (NULL), "cascade" or "set null"; every version's value
+ * must name an entity of `references` and every live entity of every branch must refer to an
+ * entity live there. add_unique_key: `columns_json` a JSON array of column names, e.g.
+ * ["org_id","code"]; no two live entities of a branch may share them already. drop_unique_key
+ * drops the key of exactly these columns. add_check: every version, history included, must
+ * satisfy `expression`. Errors: EVCS_EINTEGRITY naming an entity the data breaks the rule
+ * with (nothing changes); EVCS_ENOTFOUND for an unknown type, column, key or check;
+ * EVCS_EINVALID for a column that is not uuid, an invalid on_delete or check, a rule declared
+ * already. */
+EVCS_API int evcs_session_add_reference(evcs_session *session, const char *entity_type,
+                                        const char *column, const char *references,
+                                        const char *on_delete);
+EVCS_API int evcs_session_drop_reference(evcs_session *session, const char *entity_type,
+                                         const char *column);
+EVCS_API int evcs_session_alter_reference(evcs_session *session, const char *entity_type,
+                                          const char *column, const char *on_delete);
+EVCS_API int evcs_session_add_unique_key(evcs_session *session, const char *entity_type,
+                                         const char *columns_json);
+EVCS_API int evcs_session_drop_unique_key(evcs_session *session, const char *entity_type,
+                                          const char *columns_json);
+EVCS_API int evcs_session_add_check(evcs_session *session, const char *entity_type,
+                                    const char *name, const char *expression);
+EVCS_API int evcs_session_drop_check(evcs_session *session, const char *entity_type,
+                                     const char *name);
 /* The repository of one entity type, working on the session's branch and transaction. An
  * unknown type fails with EVCS_ENOTFOUND. The repository keeps the session's state alive; once
  * the session is freed (rolling back what it had not committed) the repository still works,
@@ -716,6 +744,11 @@ EVCS_API int evcs_database_verify_restore(char **out_manifest_json, const char *
  * every step of `directory` is EVCS_EMIGRATION. */
 EVCS_API int evcs_migration_autogenerate(char **out_json, evcs_engine *engine, const char *message,
                                          const char *schema_path, const char *directory);
+/* The same for a schema document given as JSON text (`schema_json`, e.g. built by a program
+ * from typed models) instead of a file; errors and the up step's header call it "schema". */
+EVCS_API int evcs_migration_autogenerate_text(char **out_json, evcs_engine *engine,
+                                              const char *message, const char *schema_json,
+                                              const char *directory);
 
 #ifdef __cplusplus
 }

@@ -4,7 +4,12 @@
 // The schema file is JSON (docs/migrations.md, "Autogenerate", has the full format):
 //   {
 //     "version": 1,
-//     "entity_types": {"project": {"columns": [{"name": "name", "type": "text not null"}]}},
+//     "entity_types": {
+//       "project": {"columns": [{"name": "name", "type": "text not null"}],
+//                   "unique": [["name"]], "checks": {"named": "name <> ''"}},
+//       "task": {"columns": [{"name": "title", "type": "text"},
+//                            {"name": "project_id", "references": "project",
+//                             "on_delete": "cascade"}]}},
 //     "tables": {"customer": {
 //       "columns": [{"name": "id", "type": "bigint", "nullable": false},
 //                   {"name": "status", "type": "text", "default": "'active'"}],
@@ -16,7 +21,12 @@
 //       "checks": [{"name": "customer_status_known", "expression": "status IN ('active', 'closed')"}]}}
 //   }
 // It describes the whole of the first schema of the search_path except evcs's own objects: a
-// table there that the file does not declare is dropped.
+// table there that the file does not declare is dropped. An entity type is exactly what
+// create_entity_type takes: its columns (a reference column names the entity type of the file
+// it refers to, type uuid unless given, on_delete restrict unless given), its unique keys and
+// its named checks. On an existing type, a reference, key or check added, dropped or changed
+// is a step of its own (evcs_add_reference, evcs_alter_reference, evcs_add_unique_key,
+// evcs_add_check, ... of migrations/0007), which refuses data that breaks the rule.
 //
 // Declared types, defaults, check expressions and indexes are put through the server itself (on
 // temporary tables, in a transaction that is rolled back) so both sides are compared in
@@ -59,5 +69,14 @@ AutogenerateResult compare_schema(Engine &engine, const std::string &schema_path
 AutogenerateResult autogenerate(Engine &engine, const std::string &message,
                                 const std::string &schema_path,
                                 const std::string &directory = "migrations");
+
+// The same, for a schema document given as JSON text rather than a file (a program that builds
+// it, e.g. from typed models); errors and the generated step's header name it `source_name`.
+AutogenerateResult compare_schema_text(Engine &engine, const std::string &schema_json,
+                                       const std::string &source_name = "schema");
+AutogenerateResult autogenerate_from_text(Engine &engine, const std::string &message,
+                                          const std::string &schema_json,
+                                          const std::string &directory = "migrations",
+                                          const std::string &source_name = "schema");
 
 } // namespace evcs

@@ -88,6 +88,33 @@ public:
   void drop_column(const std::string &entity_type, const std::string &column);
   void rename_column(const std::string &entity_type, const std::string &column,
                      const std::string &new_name);
+  // `column` of add_column may be a reference ({"owner_id", "", "person", "set null"}): the
+  // column is added, then add_reference makes it one.
+
+  // Relation changes of an existing entity type (docs/relations.md), usable inside a migration:
+  // each changes the catalog, the storage constraints and the triggers of the types concerned
+  // in the session's transaction. A rule added must hold for the data already there: a
+  // reference for every live entity of every branch (and every version's value must name an
+  // entity of the type referred to), a unique key among the live entities of every branch, a
+  // check for every version, history included; otherwise IntegrityError names an entity that
+  // breaks it and nothing changes. NotFound for an unknown type, column, key or check;
+  // InvalidArgument for a column that is not uuid, an on_delete other than "restrict",
+  // "cascade" or "set null" ("set null" on a not null column), a rule declared already.
+  void add_reference(const std::string &entity_type, const std::string &column,
+                     const std::string &references, const std::string &on_delete = "restrict");
+  // The column stays, holding its values, and no longer refers to anything.
+  void drop_reference(const std::string &entity_type, const std::string &column);
+  // Changes what a delete of the entity referred to does to the entities referring to it.
+  void alter_reference(const std::string &entity_type, const std::string &column,
+                       const std::string &on_delete);
+  void add_unique_key(const std::string &entity_type, const std::vector<std::string> &columns);
+  // Drops the key of exactly these columns, in this order.
+  void drop_unique_key(const std::string &entity_type, const std::vector<std::string> &columns);
+  // A check is a named SQL boolean expression over the columns, e.g. ("positive_qty",
+  // "qty > 0"); to change one, drop it and add it again.
+  void add_check(const std::string &entity_type, const std::string &name,
+                 const std::string &expression);
+  void drop_check(const std::string &entity_type, const std::string &name);
 
   // Branches (SPEC §3.4). A new branch copies nothing: reads fall through to its parent, as of
   // the fork point (mode "snapshot", the commit that creates it) or as of the same instant

@@ -31,7 +31,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import types
 import uuid
 from typing import (
@@ -850,11 +849,6 @@ def autogenerate_models(
 
     The document describes the whole schema, as the schema file does: tables that neither the
     file nor the models declare are dropped by the step, so pass ``schema`` for plain tables."""
-    document = schema_document(models, schema)
-    # The engine reads schema documents from files only: this one goes through a temporary file.
-    with tempfile.TemporaryDirectory(prefix="evcs-models-") as scratch:
-        path = os.path.join(scratch, "models.schema.json")
-        with open(path, "w", encoding="utf-8") as file:
-            json.dump(document, file)
-        return autogenerate(engine, message, schema=path, directory=directory)
+    return autogenerate(engine, message, directory=directory,
+                        document=schema_document(models, schema))
 

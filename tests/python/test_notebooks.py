@@ -174,10 +174,10 @@ def test_migrations_notebook_upgrades_downgrades_and_prints_offline_sql(
     assert close.outputs == []
 
 
-def test_relations_notebook_refuses_dangling_references_and_reads_across_relations(
+def test_relations_notebook_holds_the_rules_and_reads_across_relations(
     empty_schema_engine: object, database_url: str,
 ) -> None:
-    setup, dangling, cascade, include, walk = executed("04-relations.ipynb", database_url)
+    setup, dangling, cascade, merge, include, walk = executed("04-relations.ipynb", database_url)
     assert cell_text(setup) == (
         "tasks of apollo refer to: Reference(entity_type='project', on_delete='cascade')\n"
         "live tasks: 4\n"
@@ -192,6 +192,12 @@ def test_relations_notebook_refuses_dangling_references_and_reads_across_relatio
         "  v2 deleted (the close's stamp)\n"
         "design now: None\n"
         "design before: design\n"
+    )
+    assert cell_text(merge) == (
+        "unique email Kim Lee vs Kim Park\n"
+        "people on main: 2\n"
+        "merged, commit written: True\n"
+        "['ada@example.com', 'kim.lee@example.com', 'kim@example.com']\n"
     )
     assert cell_text(include) == (
         "queries: 2\n"

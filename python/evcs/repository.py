@@ -382,7 +382,7 @@ class Version(Mapping[str, Any]):
 
     @property
     def changed(self) -> List[str]:
-        return list(self._record["changed"])
+        return list(self._record.get("changed", ()))
 
     @property
     def previous(self) -> Dict[str, Any]:

@@ -65,7 +65,8 @@ private:
   bool was_enabled_;
 };
 
-// Version records (the dicts a page's JSON parses to) made straight from the first `count` rows
+// Version records (the dicts a page's JSON parses to, less the "changed" and "previous" only
+// histories have) made straight from the first `count` rows
 // of a found page's result (evcs_repository_find_rows' layout) of a type with `field_count`
 // fields, the fields typed as convert_result types cells.
 py::list version_records(const evcs_result *rows, std::int64_t count, std::size_t field_count);

@@ -365,7 +365,7 @@ py::list version_records(const evcs_result *rows, std::int64_t count, std::size_
       {"author", Form::text}};
   std::vector<py::str> system_keys;
   for (const auto &[key, form] : system) system_keys.emplace_back(key);
-  py::str fields_key("fields"), changed_key("changed"), previous_key("previous");
+  py::str fields_key("fields");
   auto set = [](PyObject *dict, const py::str &key, py::object value) {
     if (PyDict_SetItem(dict, key.ptr(), value.ptr()) != 0) throw py::error_already_set();
   };
@@ -397,8 +397,6 @@ py::list version_records(const evcs_result *rows, std::int64_t count, std::size_
     for (std::size_t index = 0; index < fields.size(); ++index)
       set(values.ptr(), field_names[index], converter.cell(row, fields[index].second));
     set(record.ptr(), fields_key, std::move(values));
-    set(record.ptr(), changed_key, py::list());
-    set(record.ptr(), previous_key, py::dict());
     PyList_SET_ITEM(records.ptr(), static_cast<Py_ssize_t>(row), record.release().ptr());
   }
   return records;

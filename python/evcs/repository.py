@@ -292,16 +292,27 @@ class Version(Mapping[str, Any]):
         self,
         record: Dict[str, Any],
         relations: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        shared: Optional[Dict[int, "Version"]] = None,
     ) -> None:
         self._record = record
         self._included: Dict[str, Union["Version", None, "VersionList"]] = {}
         if relations is None:
             return
+        # A page holds one record per related entity, however many of its versions refer to it;
+        # `shared` gives each such record one Version (keyed by the record's identity).
+        known = {} if shared is None else shared
+
+        def version_of(item: Dict[str, Any]) -> Version:
+            found = known.get(id(item))
+            if found is None:
+                found = known[id(item)] = Version(item)
+            return found
+
         for name, related in record["included"].items():
             if relations[name]["to_one"]:
-                self._included[name] = Version(related[0]) if related else None
+                self._included[name] = version_of(related[0]) if related else None
             else:
-                self._included[name] = VersionList([Version(item) for item in related])
+                self._included[name] = VersionList([version_of(item) for item in related])
 
     @property
     def included(self) -> Dict[str, Union["Version", None, "VersionList"]]:
@@ -483,7 +494,8 @@ def _page(
     page: Tuple[List[Dict[str, Any]], Optional[str], Optional[Dict[str, Dict[str, Any]]]]
 ) -> VersionList:
     records, cursor, relations = page
-    versions = VersionList(Version(record, relations) for record in records)
+    shared: Dict[int, Version] = {}
+    versions = VersionList(Version(record, relations, shared) for record in records)
     versions.cursor = cursor
     return versions
 

@@ -317,4 +317,58 @@ TEST_F(CapiRelationsTest, FoundRowsHandTheSamePageOverWithoutJson) {
   evcs_repository_free(projects);
 }
 
+// Each on_delete action through the C ABI: cascade and set null write in the deleting commit,
+// restrict refuses it (EVCS_EINTEGRITY, nothing written); the versions before stay readable.
+TEST_F(CapiRelationsTest, EveryOnDeleteActionHoldsAtCommit) {
+  ASSERT_EQ(evcs_session_create_entity_type(session_, "person",
+                                            R"([{"name":"email","type":"text"}])"),
+            EVCS_OK) << last_message();
+  ASSERT_EQ(evcs_session_create_entity_type(
+                session_, "ticket",
+                R"([{"name":"title","type":"text"},)"
+                R"({"name":"owner","references":"person","on_delete":"set null"},)"
+                R"({"name":"project_id","references":"project","on_delete":"restrict"}])"),
+            EVCS_OK) << last_message();
+  ASSERT_EQ(evcs_session_commit(session_, nullptr), EVCS_OK) << last_message();
+  const std::string kept = write("project", R"({"title":"kept"})")["head_id"];
+  const std::string gone = write("project", R"({"title":"gone"})")["head_id"];
+  const std::string ann = write("person", R"({"email":"ann@x"})")["head_id"];
+  const std::string task = write("task", R"({"title":"t","project_id":")" + gone + R"("})")["head_id"];
+  const std::string ticket = write("ticket", R"({"title":"k","owner":")" + ann +
+                                                 R"(","project_id":")" + kept + R"("})")["head_id"];
+  ASSERT_EQ(evcs_session_commit(session_, "the rows"), EVCS_OK) << last_message();
+  auto repository = [&](const char *type) {
+    evcs_repository *repo = nullptr;
+    EXPECT_EQ(evcs_session_repository(&repo, session_, type), EVCS_OK) << last_message();
+    return repo;
+  };
+  auto get = [&](const char *type, const std::string &id, const int64_t *as_of = nullptr) {
+    evcs_repository *repo = repository(type);
+    char *out = nullptr;
+    EXPECT_EQ(evcs_repository_get(&out, repo, id.c_str(), as_of, nullptr), EVCS_OK)
+        << last_message();
+    evcs_repository_free(repo);
+    return take_json(out);
+  };
+  auto remove = [&](const char *type, const std::string &id) {
+    evcs_repository *repo = repository(type);
+    char *out = nullptr;
+    EXPECT_EQ(evcs_repository_delete(&out, repo, id.c_str()), EVCS_OK) << last_message();
+    evcs_free(out);
+    evcs_repository_free(repo);
+  };
+  const int64_t before = get("task", task)["valid_from"];
+  remove("project", gone);
+  remove("person", ann);
+  ASSERT_EQ(evcs_session_commit(session_, "cascade and set null"), EVCS_OK) << last_message();
+  EXPECT_TRUE(get("task", task).is_null());
+  EXPECT_TRUE(get("ticket", ticket)["fields"]["owner"].is_null());
+  EXPECT_EQ(get("task", task, &before)["fields"]["project_id"], gone);
+  EXPECT_EQ(get("ticket", ticket, &before)["fields"]["owner"], ann);
+  remove("project", kept);
+  EXPECT_EQ(evcs_session_commit(session_, "restricted"), EVCS_EINTEGRITY);
+  EXPECT_NE(last_message().find(ticket), std::string::npos) << last_message();
+  EXPECT_EQ(get("project", kept)["fields"]["title"], "kept");
+}
+
 }  // namespace

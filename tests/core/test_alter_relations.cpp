@@ -2,7 +2,7 @@
 // with data, dropped, its on_delete changed; unique keys and checks added and dropped. A rule
 // the data already breaks is refused, naming the entity, and changes nothing.
 #include "evcs/evcs.hpp"
-#include "test_database.hpp"
+#include "engine_test.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,21 +12,14 @@ namespace {
 
 using json = nlohmann::json;
 
-class AlterRelations : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    url_ = new std::string(evcs_test::fresh_database("core_alter_relations"));
-  }
-  static void TearDownTestSuite() { delete url_; }
+class AlterRelations : public evcs_test::EngineTest<AlterRelations> {
+public:
+  static constexpr const char *database = "core_alter_relations";
 
+protected:
   void SetUp() override {
-    evcs::EngineOptions options;
-    options.url = *url_;
-    engine_ = std::make_unique<evcs::Engine>(options);
+    open_empty();
     auto s = engine_->session();
-    s.execute("DROP SCHEMA public CASCADE");
-    s.execute("CREATE SCHEMA public");
-    s.commit();
     s.create_entity_type("project", {{"title", "text"}});
     s.create_entity_type("task", {{"title", "text"}, {"project_id", "uuid"}, {"qty", "int"}});
     s.commit();
@@ -56,12 +49,9 @@ protected:
     return "";
   }
 
-  static std::string *url_;
-  std::unique_ptr<evcs::Engine> engine_;
   std::string project_, task_;
 };
 
-std::string *AlterRelations::url_ = nullptr;
 
 bool starts_with(const std::string &text, const std::string &prefix) {
   return text.compare(0, prefix.size(), prefix) == 0;

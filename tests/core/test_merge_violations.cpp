@@ -3,7 +3,7 @@
 // "fail" (or any strategy), a preview and a staged merge list them, and resolutions settle them
 // like other conflicts; a resolution that still breaks the rule is reported again.
 #include "evcs/evcs.hpp"
-#include "test_database.hpp"
+#include "engine_test.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,21 +11,14 @@ namespace {
 
 using json = nlohmann::json;
 
-class MergeViolationsTest : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    url_ = new std::string(evcs_test::fresh_database("core_merge_violations"));
-  }
-  static void TearDownTestSuite() { delete url_; }
+class MergeViolationsTest : public evcs_test::EngineTest<MergeViolationsTest> {
+public:
+  static constexpr const char *database = "core_merge_violations";
 
+protected:
   void SetUp() override {
-    evcs::EngineOptions options;
-    options.url = *url_;
-    engine_ = std::make_unique<evcs::Engine>(options);
+    open_empty();
     auto s = engine_->session();
-    s.execute("DROP SCHEMA public CASCADE");
-    s.execute("CREATE SCHEMA public");
-    s.commit();
     s.create_entity_type("project", {{"title", "text"}});
     s.create_entity_type("person", {{"email", "text"}, {"lo", "int"}, {"hi", "int"}},
                          {{{"email"}}, {{"ordered", "lo <= hi"}}});
@@ -123,12 +116,9 @@ protected:
     return merged;
   }
 
-  static std::string *url_;
-  std::unique_ptr<evcs::Engine> engine_;
   std::string project_, person_;
 };
 
-std::string *MergeViolationsTest::url_ = nullptr;
 
 TEST_F(MergeViolationsTest, AReferenceToAnEntityDeletedOnTheTargetIsAConflictOfTheReferrer) {
   std::string task = task_of_a_project_deleted_on_main();

@@ -80,6 +80,39 @@ describe("relations", function()
     assert.are.equal(2, log[2].changes)
   end)
 
+  it("restricts the delete of a referred entity on main and on a branch, at every commit", function()
+    local s <close> = open()
+    local tasks = assert(s:repository("task"))
+    local blocked = assert(tasks:create { title = "blocked", project_id = ids.project,
+                                          blocker_id = ids.task }).head_id
+    assert(s:commit("a task blocked by the first"))
+    local blocked_at = assert(s:commit_log { limit = 1 })[1].stamp
+    assert(s:create_branch("b"))
+    assert(s:commit())
+    for _, branch in ipairs { "main", "b" } do
+      local on <close> = open(branch)
+      local branch_tasks = assert(on:repository("task"))
+      assert(branch_tasks:delete(ids.task))
+      local ok, err = on:commit("delete the blocker on " .. branch)
+      assert.is_nil(ok)
+      assert.are.equal("integrity_error", err.code)
+      assert.is_truthy(err.message:find(blocked, 1, true), err.message)
+      assert.is_truthy(err.message:find(ids.task, 1, true), err.message)
+      assert.is_truthy(assert(branch_tasks:get(ids.task)))
+    end
+    -- Once nothing refers to it, the delete goes through on b only; main still has it.
+    local b <close> = open("b")
+    local b_tasks = assert(b:repository("task"))
+    assert(b_tasks:update(blocked, { blocker_id = evcs.null }))
+    assert(b_tasks:delete(ids.task))
+    assert(b:commit("unblock, then delete, on b"))
+    assert.is_nil(b_tasks:get(ids.task))
+    assert.is_truthy(assert(tasks:get(ids.task)))
+    assert.is_nil(assert(b_tasks:get(blocked)).fields.blocker_id)
+    assert.are.equal(ids.task, assert(b_tasks:get(blocked, { as_of = blocked_at, branch = "main" }))
+      .fields.blocker_id)
+  end)
+
   it("holds unique keys per branch and checks on every version", function()
     local s <close> = open()
     assert(s:create_branch("b"))

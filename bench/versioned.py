@@ -5,7 +5,7 @@ directly with DATABASE_URL pointing at an empty database and PYTHONPATH set to t
 python directory.
 
 Every peer does the same versioned operation on the same tables (the ones evcs creates for an
-entity type, SPEC §3.1): the current read, the as-of read at 10 / 100 / 1,000 / 10,000 versions
+entity type, docs/versioning.md): the current read, the as-of read at 10 / 100 / 1,000 / 10,000 versions
 per entity, the versioned update (close the open version, insert the next, stamp under the
 evcs_clock lock, log the commit), the bulk create (against raw COPY into the same tables), the
 as-of scan of every entity, and evcs's merge of a branch (against bulk-creating as many

@@ -1,4 +1,4 @@
-// `evcs backup FILE` and `evcs restore FILE [--into URL]` (SPEC §9) over core/backup.
+// `evcs backup FILE` and `evcs restore FILE [--into URL]` (docs/backup.md) over core/backup.
 #include "commands.hpp"
 
 #include "evcs/backup.hpp"

@@ -1,4 +1,4 @@
-// `evcs branch list|create|lock|unlock|archive` (SPEC §3.4) over the core's branch calls.
+// `evcs branch list|create|lock|unlock|archive` (docs/versioning.md) over the core's branch calls.
 #include "arguments.hpp"
 #include "commands.hpp"
 #include "merging.hpp"

@@ -1,4 +1,4 @@
-// `evcs log`: the commit log (SPEC §3.3) or graph, or the history of one entity with its changed
+// `evcs log`: the commit log (docs/versioning.md) or graph, or the history of one entity with its changed
 // fields.
 #include "arguments.hpp"
 #include "commands.hpp"

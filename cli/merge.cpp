@@ -1,4 +1,4 @@
-// `evcs diff`, `evcs merge` (SPEC §3.5; staged merges), `evcs revert` and `evcs cherry-pick`
+// `evcs diff`, `evcs merge` (docs/versioning.md; staged merges), `evcs revert` and `evcs cherry-pick`
 // over Session::diff, diff_history, merge, merge_preview, merge_start/status/resolve/continue/
 // abort, revert_commit and cherry_pick.
 #include "arguments.hpp"

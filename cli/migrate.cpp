@@ -1,4 +1,4 @@
-// `evcs migrate ...`: the migration commands of SPEC §6 over evcs::MigrationRunner.
+// `evcs migrate ...`: the migration commands of docs/migrations.md over evcs::MigrationRunner.
 #include "commands.hpp"
 
 #include "evcs/autogenerate.hpp"

@@ -1260,7 +1260,7 @@ end
 local Embedded = { __name = "evcs.embedded" }
 Embedded.__index = Embedded
 
---- Starts (or joins) the process's embedded PostgreSQL server (SPEC §8). `options`:
+--- Starts (or joins) the process's embedded PostgreSQL server (docs/embedded.md). `options`:
 --- { data_dir = nil, persist = false }. Fields: url, data_dir, persist.
 function evcs.embedded(options)
   local options_handle = native_options(options)
@@ -1284,7 +1284,7 @@ end
 Embedded.__close = Embedded.close
 Embedded.__gc = Embedded.close
 
--- ---- migrations (SPEC §6) --------------------------------------------------------------------
+-- ---- migrations (docs/migrations.md) --------------------------------------------------------------------
 -- Steps are tables { version, slug, name, up_path, down_path, checksum }; applied records
 -- { version, slug, checksum, applied_at (UTC micros), duration_ms, applied_by }.
 
@@ -1410,7 +1410,7 @@ function evcs.new_migration_step(directory, message)
   return text_call(native.evcs_migration_new_step, directory, message)
 end
 
--- ---- migration autogenerate (SPEC §6) -------------------------------------------------------
+-- ---- migration autogenerate (docs/migrations.md) -------------------------------------------------------
 
 local autogenerate_keys = { schema = true, document = true, dir = true }
 
@@ -1436,7 +1436,7 @@ function evcs.autogenerate(engine, message, options)
                    options.schema, options.dir)
 end
 
--- ---- backup and verified restore (SPEC §9) -------------------------------------------------
+-- ---- backup and verified restore (docs/backup.md) -------------------------------------------------
 -- A manifest is { archive, server_version_num, tables = { { table, rows, md5 }, ... } }.
 
 --- Dumps the database at `url` into `archive` and writes its manifest; the manifest or nil, err.

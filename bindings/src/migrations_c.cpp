@@ -1,4 +1,4 @@
-// Schema migrations (SPEC §6) and verified backup/restore (SPEC §9) through the C ABI. Steps and
+// Schema migrations (docs/migrations.md) and verified backup/restore (docs/backup.md) through the C ABI. Steps and
 // records cross as JSON text; this file only translates between that text and the core's types.
 #include "capi_internal.hpp"
 

@@ -1,4 +1,4 @@
-// Branch management (SPEC §3.4): create, list, lock, unlock, archive.
+// Branch management (docs/versioning.md): create, list, lock, unlock, archive.
 #include "commits.hpp"
 #include "entity_type.hpp"
 #include "evcs/error.hpp"

@@ -1,7 +1,7 @@
 // Repository::create_many: many new entities through COPY instead of one write function call
 // per entity.
 //
-// The versions need the commit stamp (SPEC §3.2). Inside begin() they carry the pending
+// The versions need the commit stamp (docs/versioning.md). Inside begin() they carry the pending
 // sentinel 'infinity' and the transaction's commit stamps them, like every other write.
 // Otherwise create_many commits by itself and stamps the rows as it copies them, which saves
 // rewriting every row at commit (that UPDATE costs as much as the COPY): it takes the stamp

@@ -1,4 +1,4 @@
-// The SDK's own catalog (SPEC §1, §6): the steps of migrations/, compiled in, applied by the
+// The SDK's own catalog (docs/architecture.md, docs/migrations.md): the steps of migrations/, compiled in, applied by the
 // migration runner and recorded in evcs_catalog_migration, apart from a user's own steps.
 #include "catalog_steps.hpp"
 #include "engine_state.hpp"

@@ -1,4 +1,4 @@
-// The embedded default server (SPEC §8). docs/embedded.md describes the behaviour for users;
+// The embedded default server. docs/embedded.md describes the behaviour for users;
 // the comments here say why the code is shaped the way it is.
 #include "evcs/embedded.hpp"
 

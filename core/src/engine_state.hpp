@@ -28,7 +28,7 @@ struct EngineState {
   std::atomic<bool> catalog_ready{false};
   // The latest commit stamp known to be committed (evcs_clock.last_stamp as last read). Commits
   // take stamps in commit order under the clock row lock, so every commit not yet visible has
-  // a later stamp: an as-of read of an instant up to this one needs no wait (SPEC §3.2).
+  // a later stamp: an as-of read of an instant up to this one needs no wait (docs/versioning.md).
   std::atomic<std::int64_t> settled_stamp{INT64_MIN};
   // When settled_stamp was last read from the server (steady clock, nanoseconds).
   std::atomic<std::int64_t> settled_stamp_read_at{0};

@@ -17,7 +17,7 @@ namespace evcs::detail {
 
 // The advisory lock ('evcsstmp') a commit that writes versions holds from taking its stamp until
 // it is visible. An as-of read waits for it, so that no commit stamped at or before the instant
-// read can become visible afterwards: reads of the past are repeatable (SPEC §3.2).
+// read can become visible afterwards: reads of the past are repeatable (docs/versioning.md).
 constexpr const char *lock_commit_stamp = "SELECT pg_advisory_xact_lock(7311140392591977840)";
 // JIT off for the rest of the transaction (a pipeline's statements share one even in autocommit
 // mode), and back as it was; the value before is kept in a setting of the transaction, and a

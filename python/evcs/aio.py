@@ -1,4 +1,4 @@
-"""Async sessions (SPEC §2): the same operations as awaitables.
+"""Async sessions (docs/architecture.md): the same operations as awaitables.
 
 Statements, commits and rollbacks queue work on the engine's I/O thread and await an asyncio
 future. Completions are queued for the loop and wake it through an eventfd it watches

@@ -1,4 +1,4 @@
-"""Migration autogenerate (SPEC §6): compare a declared schema file with the database and write
+"""Migration autogenerate (docs/migrations.md): compare a declared schema file with the database and write
 the next-numbered up/down step pair for review.
 
 The schema file is JSON, the same file for every language (docs/migrations.md, "Autogenerate").

@@ -1,4 +1,4 @@
-"""Backup and verified restore (SPEC §9): ``backup``, ``restore``, ``verify_restore``.
+"""Backup and verified restore (docs/backup.md): ``backup``, ``restore``, ``verify_restore``.
 
 ``backup`` writes a pg_dump custom-format archive plus ``ARCHIVE.manifest.json``: the row count
 and a checksum of every version table and evcs catalog table, taken in the archive's snapshot.

@@ -1,4 +1,4 @@
-"""Branches, diff, merge and the commit graph (SPEC §3.4, §3.5; docs/versioning.md): ``Branch``,
+"""Branches, diff, merge and the commit graph (docs/versioning.md): ``Branch``,
 ``Commit``, ``Tag``, ``MergeResult``, its conflicts and the ``Resolution`` that settles one.
 
 The engine returns them as JSON text; this module gives them Python shapes (timestamps as aware
@@ -70,7 +70,7 @@ class Branch(NamedTuple):
 
 
 class Commit(NamedTuple):
-    """One commit of the commit graph (SPEC §3.3): a transaction that wrote versions or merged.
+    """One commit of the commit graph (docs/versioning.md): a transaction that wrote versions or merged.
 
     Anything that takes a commit takes its ``id``, a unique prefix of at least four of its hex
     digits, a tag or a branch name (the branch's head)."""

@@ -1,4 +1,4 @@
-"""Engine (a connection pool, SPEC §2) and the embedded default server (SPEC §8)."""
+"""Engine (a connection pool, docs/architecture.md) and the embedded default server (docs/embedded.md)."""
 
 from __future__ import annotations
 

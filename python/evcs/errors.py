@@ -1,4 +1,4 @@
-"""The evcs error hierarchy (SPEC §3.6), one class per C status code.
+"""The evcs error hierarchy (docs/errors.md), one class per C status code.
 
 Every error carries ``code`` (a stable short name such as ``"pool_timeout"``), ``sqlstate``
 (the server's SQLSTATE, or None), ``retryable`` (whether re-running the whole transaction may

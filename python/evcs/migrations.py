@@ -1,4 +1,4 @@
-"""Versioned schema migrations (SPEC §6): ``MigrationRunner`` and the shapes it returns.
+"""Versioned schema migrations (docs/migrations.md): ``MigrationRunner`` and the shapes it returns.
 
 A migrations directory holds numbered steps ``NNNN_slug.up.sql`` + ``NNNN_slug.down.sql``
 (docs/migrations.md). The engine does the work; this module gives its JSON records Python

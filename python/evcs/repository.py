@@ -1,4 +1,4 @@
-"""Versioned entities (SPEC §3.1-3.3): ``Repository``, ``Version`` and ``VersionList``.
+"""Versioned entities (docs/versioning.md): ``Repository``, ``Version`` and ``VersionList``.
 
 Records cross the C ABI as JSON text; this module converts Python values to that text, and
 evcs._native parses the records it returns and gives every field the Python type of its column
@@ -540,7 +540,7 @@ def _rows_json(rows: Iterable[Mapping[str, Any]]) -> str:
 
 class Repository:
     """The versions of one entity type, read and written through the session that opened it
-    (its branch, its transaction, its author). See SPEC §3.3 for filters."""
+    (its branch, its transaction, its author). See docs/versioning.md for filters."""
 
     def __init__(self, native: _native.Repository, entity_type: str) -> None:
         self._native = native

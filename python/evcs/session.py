@@ -1,4 +1,4 @@
-"""Sessions (units of work) and transactions (SPEC §2), synchronous API."""
+"""Sessions (units of work) and transactions (docs/architecture.md), synchronous API."""
 
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ class Session:
         self._native.run_in_transaction(body, attempts)
         return outcome[0]
 
-    # ---- versioned entities (SPEC §3) ----------------------------------------------------
+    # ---- versioned entities (docs/versioning.md) ----------------------------------------------------
 
     def create_entity_type(
         self,

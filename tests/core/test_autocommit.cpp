@@ -1,5 +1,5 @@
 // Autocommit sessions: each repository write is its own transaction, stamped by the write itself
-// (one round trip), with the same time rules (SPEC §3.2) as writes stamped at commit.
+// (one round trip), with the same time rules (docs/versioning.md) as writes stamped at commit.
 #include "evcs/evcs.hpp"
 #include "test_database.hpp"
 

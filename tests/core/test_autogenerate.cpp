@@ -1,4 +1,4 @@
-// Autogenerate (SPEC §6) against a real server: each test on its own fresh database, the schema
+// Autogenerate (docs/migrations.md) against a real server: each test on its own fresh database, the schema
 // file and the generated steps in a scratch directory.
 #include "evcs/autogenerate.hpp"
 #include "evcs/evcs.hpp"

@@ -1,4 +1,4 @@
-// Backup and verified restore (SPEC §9) with the real pg_dump and pg_restore.
+// Backup and verified restore (docs/backup.md) with the real pg_dump and pg_restore.
 #include "evcs/backup.hpp"
 #include "evcs/evcs.hpp"
 #include "test_database.hpp"

@@ -1,4 +1,4 @@
-// The SDK's own catalog as migrations (SPEC §1, §6): compiled-in steps applied by the runner on
+// The SDK's own catalog as migrations (docs/architecture.md, docs/migrations.md): compiled-in steps applied by the runner on
 // an engine's first use, recorded in evcs_catalog_migration; each test on a fresh database.
 #include "evcs/evcs.hpp"
 #include "evcs/migrations.hpp"

@@ -1,4 +1,4 @@
-// The embedded default server (SPEC §8) against real PostgreSQL binaries. These tests start
+// The embedded default server (docs/embedded.md) against real PostgreSQL binaries. These tests start
 // their own servers and do not use DATABASE_URL.
 #include "evcs/embedded.hpp"
 #include "evcs/error.hpp"

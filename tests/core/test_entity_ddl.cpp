@@ -1,4 +1,4 @@
-// EVCS-aware DDL (SPEC §3.1, §6): adding, renaming and dropping a column of a versioned entity
+// EVCS-aware DDL (docs/versioning.md, docs/migrations.md): adding, renaming and dropping a column of a versioned entity
 // type keeps every version; the same changes as SQL functions inside migration steps.
 #include "evcs/evcs.hpp"
 #include "evcs/migrations.hpp"

@@ -1,4 +1,4 @@
-// Migrations (SPEC §6) against a real server: each test on its own fresh database, with its steps
+// Migrations (docs/migrations.md) against a real server: each test on its own fresh database, with its steps
 // written into a scratch directory.
 #include "evcs/evcs.hpp"
 #include "evcs/migrations.hpp"

@@ -1,4 +1,4 @@
-// Typed access: structs mapped to entity types with EVCS_ENTITY, every column type of SPEC §3.1
+// Typed access: structs mapped to entity types with EVCS_ENTITY, every column type docs/versioning.md lists
 // round-tripping through TypedRepository, and the errors for values that do not fit.
 #include "evcs/evcs.hpp"
 #include "test_database.hpp"

@@ -1,4 +1,4 @@
--- Column changes of an entity type through Lua (SPEC §6): add, rename and drop keep every
+-- Column changes of an entity type through Lua (docs/migrations.md): add, rename and drop keep every
 -- version; bad changes are nil, err and change nothing.
 local evcs = require "evcs"
 local helper = require "helper"

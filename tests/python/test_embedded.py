@@ -1,4 +1,4 @@
-"""The embedded default server (SPEC §8) through evcs.embedded() and Engine() without a URL."""
+"""The embedded default server (docs/embedded.md) through evcs.embedded() and Engine() without a URL."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Column changes of an entity type through Python (SPEC §6): add, rename and drop keep every
+"""Column changes of an entity type through Python (docs/migrations.md): add, rename and drop keep every
 version; bad changes raise the right error and change nothing; the SQL functions in a step."""
 
 from __future__ import annotations

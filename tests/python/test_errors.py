@@ -1,4 +1,4 @@
-"""Server and engine failures surface as the evcs error classes (SPEC §3.6) with code,
+"""Server and engine failures surface as the evcs error classes (docs/errors.md) with code,
 SQLSTATE and retryability."""
 
 from __future__ import annotations

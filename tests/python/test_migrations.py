@@ -1,4 +1,4 @@
-"""evcs.MigrationRunner (SPEC §6) against a real server: dataclasses out, concurrent runners,
+"""evcs.MigrationRunner (docs/migrations.md) against a real server: dataclasses out, concurrent runners,
 a failing step, edited files, offline SQL against what upgrade sends, batch progress."""
 
 from __future__ import annotations

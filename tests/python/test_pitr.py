@@ -1,4 +1,4 @@
-"""Point-in-time recovery (SPEC §9, docs/backup.md) with the real PostgreSQL 15 binaries.
+"""Point-in-time recovery (docs/backup.md) with the real PostgreSQL 15 binaries.
 
 A throwaway primary archives its WAL into a directory; a base backup is taken with
 pg_basebackup; versions are written through evcs; the instant T and the as-of-T state are

@@ -1,4 +1,4 @@
-"""SPEC §3.2 at the frontier: a commit takes its stamp a moment before it becomes visible. An
+"""The time rules (docs/versioning.md) at the frontier: a commit takes its stamp a moment before it becomes visible. An
 as-of read of an instant at or after that stamp must not return the state without the commit
 and later the state with it: reads of the past are repeatable, even while commits are in flight.
 

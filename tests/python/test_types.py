@@ -253,7 +253,7 @@ def test_array_columns_are_lists(engine: evcs.Engine, sql: str, expected: Any) -
 
 # ---- entity fields (repository records) ------------------------------------------------------
 #
-# Every column type of SPEC §3.1 (and the other common ones) as an entity field: the value a
+# Every column type of docs/versioning.md's list (and the other common ones) as an entity field: the value a
 # version returns is of the same Python type and equal to what was written, on the write itself,
 # on get, history and find, and as a filter value.
 

@@ -34,7 +34,7 @@ extern "C" {
 #define EVCS_VERSION_PATCH 0
 #define EVCS_VERSION_STRING "0.1.0"
 
-/* Status codes. The error classes mirror the hierarchy of SPEC §3.6. */
+/* Status codes. The error classes mirror the hierarchy of docs/errors.md. */
 #define EVCS_OK 0
 #define EVCS_ERROR -1                   /* Error: anything not covered below */
 #define EVCS_ENOTFOUND -2               /* NotFound */
@@ -122,7 +122,7 @@ EVCS_API void evcs_options_free(evcs_options *options);
 /* ---- engine ------------------------------------------------------------------------------ */
 
 /* Opens an engine (a connection pool). `options` may be NULL. Without a url and without
- * DATABASE_URL in the environment, the embedded default server is started (SPEC §8). */
+ * DATABASE_URL in the environment, the embedded default server is started (docs/embedded.md). */
 EVCS_API int evcs_engine_open(evcs_engine **out, const evcs_options *options);
 /* Closes the pool's idle connections and releases the engine. NULL-safe. Sessions still open
  * keep the engine alive until they are freed; so do migration runners (the idle connections
@@ -293,7 +293,7 @@ EVCS_API int evcs_result_get_json(char **out, const evcs_result *result, int64_t
 EVCS_API int evcs_result_to_json(char **out, const evcs_result *result);
 EVCS_API void evcs_result_free(evcs_result *result);
 
-/* ---- versioned entities (SPEC §3.1-3.3) ---------------------------------------------------
+/* ---- versioned entities (docs/versioning.md) ---------------------------------------------------
  *
  * Whole records cross as JSON text (UTF-8), returned through `char **out` and freed with
  * evcs_free. A version is an object
@@ -325,7 +325,7 @@ EVCS_API int evcs_session_create_entity_type(evcs_session *session, const char *
 EVCS_API int evcs_session_create_entity_type_with(evcs_session *session, const char *name,
                                                   const char *columns_json,
                                                   const char *constraints_json);
-/* Column changes of an entity type, usable inside a migration (SPEC §6). Each changes the
+/* Column changes of an entity type, usable inside a migration (docs/migrations.md). Each changes the
  * version table, the <type>_current view, the write function and the catalog together, in the
  * session's transaction, and keeps every version; take repositories after the change.
  * add_column: `type` as in create_entity_type ("text", "int not null"); versions written
@@ -421,7 +421,7 @@ EVCS_API int evcs_repository_history_page(char **out_page, evcs_repository *repo
                                           const char *head_id, const char *options_json);
 /* `options_json` NULL (or "null", or {}) means everything now on the session's branch;
  * otherwise an object with any of
- *   "where": a filter (SPEC §3.3), "order_by": "field" | ["field", "-field", ...],
+ *   "where": a filter (docs/versioning.md), "order_by": "field" | ["field", "-field", ...],
  *   "limit": n, "offset": n, "as_of": micros, "branch": "name",
  *   "as_of_commit": a commit ref (the state of the commit's branch at the commit; not with
  *   "as_of", and a "branch" given with it must be the commit's),
@@ -478,7 +478,7 @@ EVCS_API int evcs_repository_count(int64_t *out, evcs_repository *repository,
 EVCS_API int evcs_repository_exists(int *out, evcs_repository *repository,
                                     const char *options_json);
 
-/* ---- branches, diff and merge (SPEC §3.4, §3.5) ------------------------------------------ */
+/* ---- branches, diff and merge (docs/versioning.md) ------------------------------------------ */
 
 /* `from_branch` NULL: "main"; `mode` NULL: "snapshot" (or "live"). Transactional. */
 EVCS_API int evcs_session_create_branch(evcs_session *session, const char *name,
@@ -631,7 +631,7 @@ EVCS_API int evcs_repository_versions(char **out_versions, evcs_repository *repo
 EVCS_API int evcs_repository_versions_page(char **out_page, evcs_repository *repository,
                                            const char *range_json);
 
-/* ---- embedded default server (SPEC §8) --------------------------------------------------- */
+/* ---- embedded default server (docs/embedded.md) --------------------------------------------------- */
 
 /* Starts (or joins) the embedded PostgreSQL server of this process. `options` may be NULL;
  * keys: data_dir, persist. The server stops when the last embedded handle and the last engine
@@ -642,7 +642,7 @@ EVCS_API int evcs_embedded_data_dir(const char **out, const evcs_embedded *embed
 EVCS_API int evcs_embedded_persist(int *out, const evcs_embedded *embedded);
 EVCS_API void evcs_embedded_free(evcs_embedded *embedded);
 
-/* ---- schema migrations (SPEC §6) ------------------------------------------------------------
+/* ---- schema migrations (docs/migrations.md) ------------------------------------------------------------
  *
  * A runner applies the numbered steps of a directory (NNNN_slug.up.sql + NNNN_slug.down.sql;
  * docs/migrations.md) to the engine's database. Steps and records cross as JSON text freed with
@@ -711,7 +711,7 @@ EVCS_API int evcs_migration_runner_stamp(evcs_migration_runner *runner, const ch
  * `out_path` is the path of the up file. */
 EVCS_API int evcs_migration_new_step(char **out_path, const char *directory, const char *message);
 
-/* ---- backup and verified restore (SPEC §9) -------------------------------------------------
+/* ---- backup and verified restore (docs/backup.md) -------------------------------------------------
  *
  * A backup is a pg_dump custom-format archive plus ARCHIVE.manifest.json: the row count and a
  * checksum of every version table and evcs catalog table, taken in the archive's snapshot. The
@@ -730,7 +730,7 @@ EVCS_API int evcs_database_restore(char **out_manifest_json, const char *archive
 EVCS_API int evcs_database_verify_restore(char **out_manifest_json, const char *archive,
                                           const char *target_url);
 
-/* ---- migration autogenerate (SPEC §6) -------------------------------------------------------
+/* ---- migration autogenerate (docs/migrations.md) -------------------------------------------------------
  *
  * Compares the declared schema in `schema_path` (JSON: entity types and tables; the format is in
  * docs/migrations.md, "Autogenerate") with the engine's database and writes the next-numbered

@@ -1,4 +1,4 @@
-// Migration autogenerate (SPEC §6): compares a declarative schema file with the live database and
+// Migration autogenerate (docs/migrations.md): compares a declarative schema file with the live database and
 // writes the next-numbered up/down step pair that takes the database to the declared schema.
 //
 // The schema file is JSON (docs/migrations.md, "Autogenerate", has the full format):

@@ -1,4 +1,4 @@
-// Backup and verified restore (SPEC §9): a pg_dump custom-format archive plus a manifest of row
+// Backup and verified restore (docs/backup.md): a pg_dump custom-format archive plus a manifest of row
 // counts and checksums taken in the same snapshot, and a restore that checks them.
 //
 // backup_database writes ARCHIVE (pg_dump -Fc) and ARCHIVE.manifest.json. The manifest lists

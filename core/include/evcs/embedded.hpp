@@ -1,4 +1,4 @@
-// The embedded default server (SPEC §8): a private PostgreSQL cluster started on demand when no
+// The embedded default server (docs/embedded.md): a private PostgreSQL cluster started on demand when no
 // URL and no DATABASE_URL are given, and stopped when its last user releases it.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The engine: a thread-safe connection pool and the factory of sessions (SPEC §2).
+// The engine: a thread-safe connection pool and the factory of sessions (docs/architecture.md).
 #pragma once
 
 #include "evcs/params.hpp"

@@ -1,4 +1,4 @@
-// The error hierarchy of SPEC §3.6. Every failure the engine reports is an evcs::Error carrying
+// The error hierarchy (docs/errors.md). Every failure the engine reports is an evcs::Error carrying
 // a stable code, the SQLSTATE where the server gave one, and a message that says what to do.
 #pragma once
 

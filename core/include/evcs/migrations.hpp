@@ -1,4 +1,4 @@
-// Versioned schema migrations (SPEC §6): numbered SQL steps in a directory, applied in order,
+// Versioned schema migrations (docs/migrations.md): numbered SQL steps in a directory, applied in order,
 // recorded in the database with their checksum, serialised by an advisory lock.
 //
 // A directory holds pairs NNNN_slug.up.sql + NNNN_slug.down.sql numbered 0001, 0002, ... with no

@@ -1,4 +1,4 @@
-// Pool settings (SPEC §2). The pool itself is internal to the engine.
+// Pool settings (docs/architecture.md). The pool itself is internal to the engine.
 #pragma once
 
 #include <cstddef>

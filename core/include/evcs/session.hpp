@@ -1,4 +1,4 @@
-// Sessions (units of work) and transactions (SPEC §2).
+// Sessions (units of work) and transactions (docs/architecture.md).
 //
 // Thread contract: a session belongs to one thread (or one task) at a time. Concurrent use is
 // detected and raises MisuseError instead of corrupting state.
@@ -75,7 +75,7 @@ public:
                           const EntityConstraints &constraints = {});
   // The repository of one entity type, working on this session's branch and transaction.
   Repository repository(const std::string &entity_type);
-  // Column changes of an entity type (SPEC §6), usable inside a migration: each changes the
+  // Column changes of an entity type (docs/migrations.md), usable inside a migration: each changes the
   // version table, the <name>_current view, the write function and the catalog together, in
   // the session's transaction, and keeps every version. Take repositories after the change.
   // A new column reads NULL in the versions written before it; `default_value` (a literal of
@@ -116,7 +116,7 @@ public:
                  const std::string &expression);
   void drop_check(const std::string &entity_type, const std::string &name);
 
-  // Branches (SPEC §3.4). A new branch copies nothing: reads fall through to its parent, as of
+  // Branches (docs/versioning.md). A new branch copies nothing: reads fall through to its parent, as of
   // the fork point (mode "snapshot", the commit that creates it) or as of the same instant
   // (mode "live"). Locked and archived branches reject writes with BranchLocked.
   // `as_of` forks a snapshot branch from the parent's state at that past instant instead
@@ -187,7 +187,7 @@ public:
   // changes, field by field, conflicts as a merge's.
   MergeResult cherry_pick(const std::string &commit, const MergeOptions &options = {});
 
-  // The commit log, newest first: who changed what, when (SPEC §3.3).
+  // The commit log, newest first: who changed what, when (docs/versioning.md).
   std::vector<CommitInfo> commit_log(const CommitLogOptions &options = {});
 
   // Runs fn in a transaction and commits, retrying the whole of it on serialization failures,

@@ -1,4 +1,4 @@
-// Typed access to versioned entities (SPEC §5, C++): a compile-time mapping from a struct's
+// Typed access to versioned entities (docs/cpp.md): a compile-time mapping from a struct's
 // members to an entity type's fields, so C++ code reads and writes entities as structs.
 //
 //   struct Project {

@@ -1,4 +1,4 @@
-// Versioned entities (SPEC §3): entity types, versions, and the repository of one type.
+// Versioned entities (docs/versioning.md): entity types, versions, and the repository of one type.
 //
 // Every change to an entity is a new immutable version. A version's valid_from is the commit
 // stamp of the transaction that wrote it; stamps are strictly increasing in commit order, so a
@@ -108,7 +108,7 @@ struct Version {
   std::string to_json_text() const;
 };
 
-// A branch (SPEC §3.4). Timestamps are UTC microseconds.
+// A branch (docs/versioning.md). Timestamps are UTC microseconds.
 struct BranchInfo {
   std::string name;
   std::optional<std::string> parent;
@@ -169,7 +169,7 @@ struct CommitLogOptions {
   std::optional<std::int64_t> limit;
 };
 
-// A structured query over the state of the entities at an instant (SPEC §3.3 filters).
+// A structured query over the state of the entities at an instant (filters: docs/versioning.md).
 struct FindOptions {
   // {"status": "active"}, {"budget": {"gt": 100}}, {"or": [...]}, {"not": {...}}; null = all.
   nlohmann::json where;
@@ -336,7 +336,7 @@ public:
   std::int64_t count(const FindOptions &options = {});
   bool exists(const FindOptions &options = {});
 
-  // Many new entities at once, written with COPY (SPEC §3.3 create, in bulk). Each row is an
+  // Many new entities at once, written with COPY (create, in bulk). Each row is an
   // object of fields, optionally with "head_id" (a uuid) to choose the entity's id.
   // Outside begin(), create_many writes the rows and commits, like create() for each row then
   // commit(message): one stamp, one evcs_commit row. The session must then hold no

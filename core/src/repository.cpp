@@ -524,6 +524,23 @@ Version version_from_row(const Result &result, std::int64_t row, const EntityTyp
   return version;
 }
 
+// A record's `,"included":{"name":[versions],...}` for `count` relations (nothing for none): the
+// relation's name is `name_of(index)`, its versions' records `append_versions(out, index)`.
+template <typename NameOf, typename AppendVersions>
+void append_included_json(std::string &out, std::size_t count, NameOf name_of,
+                          AppendVersions append_versions) {
+  if (count == 0) return;
+  out += ",\"included\":{";
+  for (std::size_t index = 0; index < count; ++index) {
+    if (index > 0) out += ',';
+    detail::append_json_string(out, name_of(index));
+    out += ":[";
+    append_versions(out, index);
+    out += ']';
+  }
+  out += '}';
+}
+
 // Appends `version` as its JSON record, keys in order, the fields object written by
 // `append_fields(out)`: from Version::fields, or straight from a row's cells (find_json).
 template <typename FieldsWriter, typename IncludedWriter>
@@ -649,17 +666,13 @@ std::string Version::to_json_text() const {
       append_field_value(text, field.value());
     }
   }, [this](std::string &text) {
-    if (included.empty()) return;
-    text += ",\"included\":{";
-    for (std::size_t index = 0; index < included.size(); ++index) {
-      if (index > 0) text += ',';
-      detail::append_json_string(text, included[index].name);
-      text += ":[";
-      for (std::size_t at = 0; at < included[index].versions.size(); ++at)
-        text += (at == 0 ? "" : ",") + included[index].versions[at].to_json_text();
-      text += ']';
-    }
-    text += '}';
+    append_included_json(
+        text, included.size(),
+        [&](std::size_t index) -> const std::string & { return included[index].name; },
+        [&](std::string &versions, std::size_t index) {
+          for (std::size_t at = 0; at < included[index].versions.size(); ++at)
+            versions += (at == 0 ? "" : ",") + included[index].versions[at].to_json_text();
+        });
   });
   return out;
 }
@@ -1059,11 +1072,20 @@ FindOptions at_commit_resolved(SessionState &session, const FindOptions &options
 }
 
 // The versions a relation loaded for a page: the related rows, and per row of the page the
-// related rows that belong to it, in the related result's order.
+// related rows that belong to it (as FoundRelation keeps them: page row r's are
+// indexes[offsets[r]] .. indexes[offsets[r + 1] - 1]).
 struct LoadedRelation {
   RelationToLoad relation;
   Result result;
-  std::vector<std::vector<std::int64_t>> rows_of;
+  std::vector<std::int64_t> offsets;
+  std::vector<std::int64_t> indexes;
+
+  // Calls `visit(related_row)` for each related row of page row `row`, in order.
+  template <typename Visit> void for_each_of(std::int64_t row, Visit visit) const {
+    const auto at = static_cast<std::size_t>(row);
+    for (auto index = offsets[at]; index < offsets[at + 1]; ++index)
+      visit(indexes[static_cast<std::size_t>(index)]);
+  }
 };
 
 // Loads `relation` for the first `rows` rows of a page read on `branch` as of `instant` (none:
@@ -1078,8 +1100,8 @@ LoadedRelation load_relation(SessionState &session, RelationToLoad relation, con
   std::set<std::string> keys;
   for (std::int64_t row = 0; row < rows; ++row)
     if (!page.is_null(row, page_key_cell)) keys.insert(page.get_text(row, page_key_cell));
-  LoadedRelation loaded{std::move(relation), Result(), std::vector<std::vector<std::int64_t>>(
-                                                           static_cast<std::size_t>(rows))};
+  LoadedRelation loaded{std::move(relation), Result(),
+                        std::vector<std::int64_t>(static_cast<std::size_t>(rows) + 1, 0), {}};
   const EntityType &related = *loaded.relation.related;
   if (keys.empty()) return loaded;
   const std::string related_key =
@@ -1101,9 +1123,13 @@ LoadedRelation load_relation(SessionState &session, RelationToLoad relation, con
   for (std::int64_t row = 0; row < loaded.result.rows(); ++row)
     by_key[loaded.result.get_text(row, related_key_cell)].push_back(row);
   for (std::int64_t row = 0; row < rows; ++row) {
-    if (page.is_null(row, page_key_cell)) continue;
-    auto found = by_key.find(page.get_text(row, page_key_cell));
-    if (found != by_key.end()) loaded.rows_of[static_cast<std::size_t>(row)] = found->second;
+    if (!page.is_null(row, page_key_cell)) {
+      auto found = by_key.find(page.get_text(row, page_key_cell));
+      if (found != by_key.end())
+        loaded.indexes.insert(loaded.indexes.end(), found->second.begin(), found->second.end());
+    }
+    loaded.offsets[static_cast<std::size_t>(row) + 1] =
+        static_cast<std::int64_t>(loaded.indexes.size());
   }
   return loaded;
 }
@@ -1209,9 +1235,10 @@ VersionPage Repository::find_page(const FindOptions &options) {
     for (const auto &loaded : found.included) {
       IncludedRelation relation{loaded.relation.name, loaded.relation.related->name,
                                 loaded.relation.to_one, {}};
-      for (std::int64_t related_row : loaded.rows_of[static_cast<std::size_t>(row)])
+      loaded.for_each_of(row, [&](std::int64_t related_row) {
         relation.versions.push_back(
             version_from_row(loaded.result, related_row, *loaded.relation.related));
+      });
       version.included.push_back(std::move(relation));
     }
     page.versions.push_back(std::move(version));
@@ -1252,23 +1279,21 @@ public:
           }
         },
         [&](std::string &text) {
-          if (included.empty()) return;
-          text += ",\"included\":{";
-          for (std::size_t index = 0; index < included.size(); ++index) {
-            const LoadedRelation &loaded = included[index];
-            if (index > 0) text += ',';
-            detail::append_json_string(text, loaded.relation.name);
-            text += ":[";
-            VersionRowWriter related(*loaded.relation.related);
-            bool first = true;
-            for (std::int64_t related_row : loaded.rows_of[static_cast<std::size_t>(row)]) {
-              if (!first) text += ',';
-              first = false;
-              related.append(text, loaded.result, related_row);
-            }
-            text += ']';
-          }
-          text += '}';
+          append_included_json(
+              text, included.size(),
+              [&](std::size_t index) -> const std::string & {
+                return included[index].relation.name;
+              },
+              [&](std::string &versions, std::size_t index) {
+                const LoadedRelation &loaded = included[index];
+                VersionRowWriter related(*loaded.relation.related);
+                bool first = true;
+                loaded.for_each_of(row, [&](std::int64_t related_row) {
+                  if (!first) versions += ',';
+                  first = false;
+                  related.append(versions, loaded.result, related_row);
+                });
+              });
         });
   }
 
@@ -1327,15 +1352,10 @@ FoundPage Repository::find_rows(const FindOptions &options) {
   SessionState::UseGuard guard(*session_, type_->name);
   FoundRows found = read_page(options);
   FoundPage page{std::move(found.result), found.rows_in_page, std::move(found.cursor), {}};
-  for (auto &loaded : found.included) {
-    FoundRelation relation{loaded.relation.name, loaded.relation.related->name,
-                           loaded.relation.to_one, std::move(loaded.result), {0}, {}};
-    for (const auto &rows : loaded.rows_of) {
-      relation.indexes.insert(relation.indexes.end(), rows.begin(), rows.end());
-      relation.offsets.push_back(static_cast<std::int64_t>(relation.indexes.size()));
-    }
-    page.relations.push_back(std::move(relation));
-  }
+  for (auto &loaded : found.included)
+    page.relations.push_back({loaded.relation.name, loaded.relation.related->name,
+                              loaded.relation.to_one, std::move(loaded.result),
+                              std::move(loaded.offsets), std::move(loaded.indexes)});
   return page;
 }
 

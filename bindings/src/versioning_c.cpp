@@ -195,6 +195,9 @@ template <typename Out> evcs::Repository &prepare(Out **out, evcs_repository *re
 
 } // namespace
 
+static_assert(EVCS_FOUND_FIELDS_AFTER == evcs::FoundPage::first_field,
+              "evcs.h documents the core's row layout");
+
 evcs_found::evcs_found(evcs::FoundPage page)
     : rows(std::move(page.rows)), size(page.size), cursor(std::move(page.cursor)) {
   for (auto &relation : page.relations)

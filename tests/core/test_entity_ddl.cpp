@@ -109,7 +109,16 @@ std::string history_fingerprint(evcs::Session &s, const std::string &content_col
       .value();
 }
 
-TEST_F(EntityDdl, ColumnChangesKeepTheHistoryOf100000EntitiesWith10VersionsEach) {
+// The volume test has a suite and a database of its own: ctest runs it as a process beside the
+// rest of the program (tests/CMakeLists.txt).
+class EntityDdlVolume : public EntityDdl {
+protected:
+  static void SetUpTestSuite() {
+    url_ = new std::string(evcs_test::fresh_database("core_entity_ddl_volume"));
+  }
+};
+
+TEST_F(EntityDdlVolume, ColumnChangesKeepTheHistoryOf100000EntitiesWith10VersionsEach) {
   auto s = session();
   s.create_entity_type("ledger", {{"name", "text not null"}, {"amount", "numeric(12,2)"},
                                   {"note", "text"}});

@@ -18,12 +18,50 @@
 
 #include <set>
 
+namespace evcs::detail {
+
+// A staged merge's reads of the three states of the entities it merges, per entity type (the
+// definition it was read with), and the target's head when they were read. Theirs and the base
+// are fixed instants; ours is the target's state, which only a commit on the target changes.
+// While the target's head is the same, its continue reads the same rows: planning a merge of
+// 10,000 entities is a third of its time.
+struct MergePlanMemo {
+  std::string target;
+  std::string source_commit;
+  std::optional<std::string> target_head;
+  std::vector<std::pair<std::shared_ptr<const EntityType>, Result>> rows;
+
+  const Result *rows_of(const std::shared_ptr<const EntityType> &type) const {
+    for (const auto &[read_type, read_rows] : rows)
+      if (read_type == type) return &read_rows;
+    return nullptr;
+  }
+  // Rows of `type` read once the target's head was `head` (they may show a later state: a
+  // later head never matches a reuse's check).
+  void remember(const std::optional<std::string> &head,
+                const std::shared_ptr<const EntityType> &type, const Result &read) {
+    if (head != target_head) {
+      rows.clear();
+      target_head = head;
+    }
+    for (auto &[read_type, read_rows] : rows)
+      if (read_type == type) {
+        read_rows = read;
+        return;
+      }
+    rows.emplace_back(type, read);
+  }
+};
+
+} // namespace evcs::detail
+
 namespace evcs {
 
 using detail::append_copy_field;
 using detail::append_copy_value;
 using detail::ColumnShape;
 using detail::EntityType;
+using detail::MergePlanMemo;
 using detail::quoted;
 using detail::SessionState;
 
@@ -618,21 +656,49 @@ struct ThreeWay {
   std::string source;
   std::optional<std::string> source_commit;
   std::optional<std::string> base_commit;
+  // The target's head when planned (none: the target has no commit yet).
+  std::optional<std::string> target_head;
+  // A staged merge's reads: the plan records them, or reuses them while the target's head is
+  // the one they were read at.
+  std::shared_ptr<MergePlanMemo> memo;
 };
 
 // The visible version of each candidate entity through the lineage CTE `lineage`, as a LATERAL
-// lookup by head_id (one index probe per entity and branch whatever the planner estimates for
-// tables a bulk load has just filled).
+// lookup by head_id: one probe of the primary key (head_id, branch, valid_from) per entity and
+// branch, for the greatest key at or before (head_id, branch, instant), kept if it is that
+// entity's on that branch. Only a btree serves the row comparison, so the plan cannot turn to
+// the exclusion constraint's GiST index on (head_id, branch), which equality probes choose on
+// the statistics a bulk load leaves (10,000 entities: 0.51 s instead of 0.19 s).
 std::string visible_through(const std::string &versions, const std::string &lineage) {
-  return "(SELECT x.* FROM " + lineage + " l CROSS JOIN LATERAL (SELECT * FROM " + versions +
-         " y WHERE y.head_id = candidate.head_id AND y.branch = l.branch AND y.valid_from <= l.at "
-         "ORDER BY y.valid_from DESC LIMIT 1) x ORDER BY l.depth LIMIT 1)";
+  return "(SELECT x.* FROM " + lineage + " l CROSS JOIN LATERAL (SELECT z.* FROM (SELECT * FROM " +
+         versions + " y WHERE (y.head_id, y.branch, y.valid_from) <= (candidate.head_id, "
+         "l.branch, l.at) ORDER BY y.head_id DESC, y.branch DESC, y.valid_from DESC LIMIT 1) z "
+         "WHERE z.head_id = candidate.head_id AND z.branch = l.branch) x ORDER BY l.depth LIMIT 1)";
 }
 
 // The entities the commits $1 wrote: the versions stamped with a commit's stamp on its branch.
 std::string candidates(const std::string &versions) {
   return "SELECT DISTINCT v.head_id FROM evcs_commit c JOIN " + versions +
          " v ON v.branch = c.branch AND v.valid_from = c.stamp WHERE c.commit_id = ANY($1::text[])";
+}
+
+// The plan's rows of one entity type: a staged merge's reads of it when the target's head is
+// still the one they were read at (checked after the caller's row locks, so no writer can move
+// the target's state of these entities any more), else read now and remembered.
+Result planned_rows(SessionState &session, const ThreeWay &merge,
+                    const std::shared_ptr<const EntityType> &type, const std::string &sql,
+                    const Params &params) {
+  MergePlanMemo *memo = merge.memo.get();
+  if (memo != nullptr && memo->target_head == merge.target_head) {
+    if (const Result *remembered = memo->rows_of(type)) {
+      std::optional<CommitInfo> head = detail::branch_head(session, merge.target);
+      if ((head ? std::optional<std::string>(head->id) : std::nullopt) == memo->target_head)
+        return *remembered;
+    }
+  }
+  Result rows = session.run_set_based(sql, params);
+  if (memo != nullptr) memo->remember(merge.target_head, type, rows);
+  return rows;
 }
 
 // Resolution values as the column holds them (a numeric(6,2) given 25 is "25.00"), so that the
@@ -831,7 +897,7 @@ MergePlan plan_three_way(SessionState &session, const ThreeWay &merge, const Mer
                            visible_through(versions, "inner_base_lineage") + " inner_base ON true"
                      : std::string()) +
         " ORDER BY 1";
-    Result rows = session.run_set_based(sql, params);
+    Result rows = planned_rows(session, merge, type, sql, params);
     const StateColumns theirs_columns(rows, *type, "theirs"), ours_columns(rows, *type, "ours"),
         base_columns(rows, *type, "base");
     std::optional<StateColumns> other_base_columns, inner_base_columns;
@@ -948,6 +1014,7 @@ ThreeWay plan_branch_merge(SessionState &session, const std::string &source,
   merge.source_commit = theirs->id;
   merge.merge_parent = theirs->id;
   std::optional<CommitInfo> ours = detail::branch_head(session, merge.target);
+  if (ours) merge.target_head = ours->id;
   std::vector<CommitInfo> bases;
   if (ours) {
     Result rows = session.run(std::string("SELECT ") + detail::commit_columns +
@@ -1241,6 +1308,18 @@ StagedMerge staged_merge(SessionState &session, const std::string &target, bool 
   return staged;
 }
 
+// The session's reads of the staged merge `merge` continues, if this session started it.
+void reuse_staged_plan(SessionState &session, ThreeWay &merge) {
+  const std::shared_ptr<MergePlanMemo> &memo = session.staged_plan;
+  if (memo && merge.source_commit && memo->target == merge.target &&
+      memo->source_commit == *merge.source_commit)
+    merge.memo = memo;
+}
+
+void forget_staged_plan(SessionState &session, const std::string &target) {
+  if (session.staged_plan && session.staged_plan->target == target) session.staged_plan.reset();
+}
+
 std::string resolutions_json(const std::vector<ConflictResolution> &resolutions) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto &resolution : resolutions) list.push_back(resolution.to_json());
@@ -1341,6 +1420,9 @@ MergeResult Session::merge_start(const std::string &source, const MergeOptions &
     if (!merge.source_commit || merge.commits.empty())
       throw InvalidArgument("nothing to merge: '" + merge.target + "' already has every commit "
                             "of '" + source + "'");
+    merge.memo = std::make_shared<MergePlanMemo>();
+    merge.memo->target = merge.target;
+    merge.memo->source_commit = *merge.source_commit;
     MergeResult planned = plan_checked(*state_, merge, options, false, true).plan.result;
     Params params = Params::of(merge.target, source, *merge.source_commit, options.strategy);
     params.add(options.message.empty() ? std::nullopt : std::optional<std::string>(options.message));
@@ -1358,6 +1440,7 @@ MergeResult Session::merge_start(const std::string &source, const MergeOptions &
                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 params);
     state_->commit("");
+    state_->staged_plan = merge.memo;
     return planned;
   } catch (...) {
     state_->close_quietly();
@@ -1371,8 +1454,10 @@ MergeResult Session::merge_status(const std::optional<std::string> &target) {
   return run_three_way(
       *state_, staged.options, true, "merging '" + staged.source + "'",
       [&](bool writing) {
-        return plan_branch_merge(*state_, staged.source, staged.options.into,
-                                 staged.source_commit, writing);
+        ThreeWay merge = plan_branch_merge(*state_, staged.source, staged.options.into,
+                                           staged.source_commit, writing);
+        reuse_staged_plan(*state_, merge);
+        return merge;
       },
       false);
 }
@@ -1447,11 +1532,12 @@ MergeResult Session::merge_continue(const std::optional<std::string> &target,
   std::string into = target.value_or(state_->branch);
   StagedMerge staged = staged_merge(*state_, into, false);
   if (!message.empty()) staged.options.message = message;
-  return run_three_way(
+  MergeResult merged = run_three_way(
       *state_, staged.options, false, "merging '" + staged.source + "'",
       [&](bool writing) {
         ThreeWay merge = plan_branch_merge(*state_, staged.source, staged.options.into,
                                            staged.source_commit, writing);
+        reuse_staged_plan(*state_, merge);
         // Gone with the commit; kept if the merge fails.
         if (state_->run("DELETE FROM evcs_merge_in_progress WHERE target = $1 AND "
                         "source_commit = $2 RETURNING target",
@@ -1462,6 +1548,8 @@ MergeResult Session::merge_continue(const std::optional<std::string> &target,
         return merge;
       },
       false);
+  forget_staged_plan(*state_, into);
+  return merged;
 }
 
 void Session::merge_abort(const std::optional<std::string> &target) {
@@ -1476,6 +1564,7 @@ void Session::merge_abort(const std::optional<std::string> &target) {
             .rows() == 0)
       throw NotFound("no merge into '" + into + "' is in progress", "EVN01");
     state_->commit("");
+    forget_staged_plan(*state_, into);
   } catch (...) {
     state_->close_quietly();
     throw;

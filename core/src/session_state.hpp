@@ -15,6 +15,10 @@
 
 namespace evcs::detail {
 
+// What a staged merge's start read of the entities it merges, kept for its continue
+// (src/merge.cpp).
+struct MergePlanMemo;
+
 // The advisory lock ('evcsstmp') a commit that writes versions holds from taking its stamp until
 // it is visible. An as-of read waits for it, so that no commit stamped at or before the instant
 // read can become visible afterwards: reads of the past are repeatable (docs/versioning.md).
@@ -164,6 +168,9 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   const std::string *entity_type_in_use = nullptr;
   // The Session handle was destroyed while an async operation ran: close at its completion.
   std::atomic<bool> orphaned{false};
+  // The staged merge this session started: merge_continue and merge_status reuse its reads
+  // while the target has no new commit.
+  std::shared_ptr<MergePlanMemo> staged_plan;
 };
 
 // An operation of several statements that must land together (creating a branch, a merge, a

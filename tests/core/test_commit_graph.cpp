@@ -447,6 +447,52 @@ TEST_F(GraphTest, AStagedMergeIsInspectedResolvedPartlyAndThenContinued) {
   EXPECT_EQ(state("main"), json::array({8, 5}));
 }
 
+// merge_continue reuses what its session's merge_start read of the three states while the
+// target has no new commit (the plan query is a third of a large merge); a commit on the target
+// in between, even one that touches a merged entity, makes it read them again.
+TEST_F(GraphTest, AStagedMergeContinuesFromItsStartsReadsUntilTheTargetMoves) {
+  std::vector<std::string> log;
+  evcs::EngineOptions options;
+  options.url = *url_;
+  options.echo = true;
+  evcs::Engine logged(options);
+  logged.set_logger([&log](const std::string &line) { log.push_back(line); });
+  auto plans = [&log] {
+    std::size_t count = 0;
+    for (const auto &line : log) count += line.find("LEFT JOIN LATERAL") != std::string::npos;
+    return count;
+  };
+  auto s = logged.session("main", "tester");
+
+  set("b", {{"c1", 1}});
+  s.merge_start("b");
+  log.clear();
+  ASSERT_TRUE(s.merge_continue().commit);
+  EXPECT_EQ(plans(), 0u) << "the target has no new commit: the start's reads stand";
+  EXPECT_EQ(state("main"), json::array({1, 0}));
+
+  set("b", {{"c1", 2}});
+  s.merge_start("b");
+  set("main", {{"c2", 7}});  // the same entity, on the target, between start and continue
+  log.clear();
+  ASSERT_TRUE(s.merge_continue().commit);
+  EXPECT_EQ(plans(), 1u) << "the target moved: read again";
+  EXPECT_EQ(state("main"), json::array({2, 7})) << "the target's commit in between is kept";
+
+  set("b", {{"c1", 3}});
+  s.merge_start("b");
+  auto other = logged.session("main", "tester");
+  log.clear();
+  ASSERT_TRUE(other.merge_continue().commit);
+  EXPECT_EQ(plans(), 1u) << "another session has no reads of this merge";
+  EXPECT_EQ(state("main"), json::array({3, 7}));
+  set("b", {{"c1", 4}});
+  log.clear();
+  s.merge("b");
+  EXPECT_EQ(plans(), 1u) << "the finished staged merge's reads are not reused";
+  EXPECT_EQ(state("main"), json::array({4, 7}));
+}
+
 TEST_F(GraphTest, CommitsHaveIdsTagsAndCanBeReadAsOf) {
   set("main", {{"c1", 1}});
   auto s = on("main");

@@ -73,6 +73,35 @@ TEST_F(RelationsTest, TheCatalogDescribesReferencesAndConstraints) {
   EXPECT_EQ(fields[0].references, "");
 }
 
+// A write that keeps what the rules watch (liveness, references, unique keys) is settled by the
+// insert trigger alone: the rules' function <type>_evcs_written runs only for a statement with a
+// version that changes one of them. Counted by the server's function statistics.
+TEST_F(RelationsTest, OnlyAWriteThatChangesWhatTheRulesWatchCallsTheirFunction) {
+  auto calls = [this](const std::function<void(evcs::Session &)> &write) {
+    auto s = on();
+    s.execute("SET LOCAL track_functions = 'pl'");
+    auto before = s.scalar<std::int64_t>("SELECT coalesce(pg_stat_get_function_calls("
+                                         "'task_evcs_written(task_version[])'::regprocedure), 0)");
+    write(s);
+    s.execute("SELECT pg_stat_force_next_flush()");
+    s.commit("a write");
+    auto after = on().scalar<std::int64_t>("SELECT coalesce(pg_stat_get_function_calls("
+                                           "'task_evcs_written(task_version[])'::regprocedure), 0)");
+    return after.value() - before.value();
+  };
+  EXPECT_EQ(calls([this](evcs::Session &s) { s.repository("task").update(task_, {{"title", "u"}}); }),
+            0);
+  auto other = on();
+  std::string second = other.repository("project").create({{"title", "q"}}).head_id;
+  other.commit("another project");
+  EXPECT_EQ(calls([&](evcs::Session &s) {
+              s.repository("task").update(task_, {{"project_id", second}});
+            }),
+            1);
+  EXPECT_EQ(calls([this](evcs::Session &s) { s.repository("task").remove(task_); }), 1);
+  EXPECT_EQ(task(), "gone");
+}
+
 TEST_F(RelationsTest, AReferenceToADeletedEntityIsRefusedAndWritesNothing) {
   auto s = on();
   auto other = s.repository("project").create({{"title", "gone"}}).head_id;

@@ -3,6 +3,7 @@
 // history as a query. Each numbered defect of the issue that introduced the graph has a
 // regression test here named after it.
 #include "evcs/evcs.hpp"
+#include "stored_versions.hpp"
 #include "test_database.hpp"
 
 #include <gtest/gtest.h>
@@ -71,6 +72,37 @@ TEST_F(GraphTest, Defect1ASecondMergeKeepsTheParentsMergedFields) {
   EXPECT_EQ(preview.changes[0].fields.count("c2"), 0u) << "the preview must not announce a revert";
   s.merge("b");
   EXPECT_EQ(state("main"), json::array({5, 2})) << "git and Dolt give (5, 2)";
+}
+
+// What the merges of defect 1 stored, read with libpqxx straight from the version table: on main
+// one version per change, numbered without gaps, only the last one open, the merges marked with
+// their source; on b its own versions. Nothing of evcs reads them.
+TEST_F(GraphTest, TheStoredVersionsOfRepeatedMergesAreWhatAnAuditorExpects) {
+  set("b", {{"c1", 1}});
+  set("main", {{"c2", 2}});
+  auto s = on("main");
+  s.merge("b");
+  set("b", {{"c1", 5}});
+  s.merge("b");
+  using Fields = std::vector<std::optional<std::string>>;
+  auto stored = evcs_test::stored_versions(*url_, "item", entity_, {"c1", "c2"});
+  ASSERT_EQ(stored.size(), 6u);
+  const std::vector<std::tuple<std::string, int, bool, std::optional<std::string>, Fields>>
+      expected = {{"b", 1, false, std::nullopt, {"1", "0"}},
+                  {"b", 2, true, std::nullopt, {"5", "0"}},
+                  {"main", 1, false, std::nullopt, {"0", "0"}},
+                  {"main", 2, false, std::nullopt, {"0", "2"}},
+                  {"main", 3, false, "b", {"1", "2"}},
+                  {"main", 4, true, "b", {"5", "2"}}};
+  for (std::size_t at = 0; at < expected.size(); ++at) {
+    const auto &[branch, version, open, merged_from, fields] = expected[at];
+    EXPECT_EQ(stored[at].branch, branch) << at;
+    EXPECT_EQ(stored[at].version, version) << at;
+    EXPECT_EQ(stored[at].open, open) << at;
+    EXPECT_FALSE(stored[at].deleted) << at;
+    EXPECT_EQ(stored[at].merged_from, merged_from) << at;
+    EXPECT_EQ(stored[at].fields, fields) << at;
+  }
 }
 
 // Defect 1, variant: a real conflict after the first merge is reported with the right base.

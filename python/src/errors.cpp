@@ -1,5 +1,7 @@
 #include "native.hpp"
 
+#include <atomic>
+
 namespace evcs::python {
 
 namespace {
@@ -8,9 +10,14 @@ namespace {
 // object is released after the interpreter has shut down.
 py::object *error_factory = nullptr;
 
+// Set by an atexit handler, which the interpreter runs first thing when it shuts down: from
+// then on, threads of the engine (log lines) must not enter Python. The public API has no
+// "finalizing" test before Python 3.13, and the private one is gone in 3.13.
+std::atomic<bool> interpreter_exiting{false};
+
 } // namespace
 
-bool python_is_running() noexcept { return Py_IsInitialized() && !_Py_IsFinalizing(); }
+bool python_is_running() noexcept { return Py_IsInitialized() && !interpreter_exiting.load(); }
 
 py::object make_exception(const abi::Error &error) {
   if (error_factory == nullptr)
@@ -22,6 +29,8 @@ py::object make_exception(const abi::Error &error) {
 }
 
 void register_errors(py::module_ &module) {
+  py::module_::import("atexit").attr("register")(
+      py::cpp_function([] { interpreter_exiting.store(true); }));
   module.def(
       "set_error_factory",
       [](py::object factory) {

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from typing import List
 
 import psycopg
@@ -156,3 +159,29 @@ def test_echo_off_logs_nothing(database_url: str, caplog: pytest.LogCaptureFixtu
     with evcs.Engine(database_url) as engine, engine.session() as s:
         s.scalar("SELECT 1")
     assert [r for r in caplog.records if r.name == "evcs.engine"] == []
+
+
+def test_log_lines_stop_once_the_interpreter_begins_to_exit(database_url: str) -> None:
+    """Engine threads must not enter Python once it shuts down: from the interpreter's exit
+    handlers on (evcs registers one at import), echo lines are dropped, and the process ends
+    cleanly. The script's own exit handler, registered before evcs's, runs after it."""
+    script = (
+        "import atexit, logging\n"
+        "lines = []\n"
+        "class Keep(logging.Handler):\n"
+        "    def emit(self, record): lines.append(record.getMessage())\n"
+        "def at_exit():\n"
+        "    with engine.session() as s: s.scalar(\"SELECT 'after exit began'\")\n"
+        "    print('after:', sum('after exit began' in line for line in lines))\n"
+        "atexit.register(at_exit)\n"
+        "import evcs\n"
+        "logging.getLogger('evcs.engine').addHandler(Keep())\n"
+        "logging.getLogger('evcs.engine').setLevel(logging.INFO)\n"
+        "engine = evcs.Engine(URL, echo=True)\n"
+        "with engine.session() as s: s.scalar(\"SELECT 'before exit'\")\n"
+        "print('before:', sum('before exit' in line for line in lines))\n"
+    ).replace("URL", repr(database_url))
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=60, env={**os.environ})
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout == "before: 1\nafter: 0\n"

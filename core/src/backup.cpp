@@ -1,4 +1,5 @@
 #include "evcs/backup.hpp"
+#include "pg_programs.hpp"
 
 #include "evcs/engine.hpp"
 #include "evcs/error.hpp"
@@ -52,13 +53,7 @@ TableChecksum checksum_of(Session &session, const std::string &table) {
 std::string tool_path(Session &session, const std::string &tool) {
   auto version = session.scalar<std::int64_t>(
       "SELECT current_setting('server_version_num')::int / 10000");
-  std::string major = std::to_string(version.value_or(0));
-  fs::path path = fs::path("/usr/lib/postgresql") / major / "bin" / tool;
-  if (::access(path.c_str(), X_OK) != 0)
-    throw Error(ErrorCode::error, tool + " for PostgreSQL " + major + " (the server's version) "
-                                         "was not found at " + path.string() +
-                                         ": install postgresql-client-" + major);
-  return path.string();
+  return detail::postgres_program(tool, std::to_string(version.value_or(0)));
 }
 
 // Runs `argv` (no shell) and waits; Error with the tool's output when it exits non-zero.

@@ -1,6 +1,7 @@
 // The embedded default server. docs/embedded.md describes the behaviour for users;
 // the comments here say why the code is shaped the way it is.
 #include "evcs/embedded.hpp"
+#include "pg_programs.hpp"
 
 #include "evcs/error.hpp"
 
@@ -566,6 +567,25 @@ void check_joinable(const EmbeddedServer &running, const EmbeddedOptions &option
 }
 
 } // namespace
+
+namespace detail {
+
+std::string postgres_program(const std::string &program, const std::string &major) {
+  std::string from_environment = environment("EVCS_PG_BINDIR");
+  fs::path path = from_environment.empty()
+                      ? fs::path("/usr/lib/postgresql") / major / "bin" / program
+                      : fs::path(from_environment) / program;
+  if (is_executable(path)) return path.string();
+  if (!from_environment.empty())
+    throw Error(ErrorCode::error, "EVCS_PG_BINDIR is '" + from_environment + "' but " +
+                                      path.string() + " is not an executable: point "
+                                      "EVCS_PG_BINDIR at PostgreSQL " + major + "'s programs");
+  throw Error(ErrorCode::error, program + " for PostgreSQL " + major + " (the server's version) "
+                                "was not found at " + path.string() + ": install "
+                                "postgresql-client-" + major + " or set EVCS_PG_BINDIR");
+}
+
+} // namespace detail
 
 std::shared_ptr<EmbeddedServer> EmbeddedServer::acquire(const EmbeddedOptions &options) {
   Registry &state = registry();

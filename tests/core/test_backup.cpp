@@ -146,3 +146,37 @@ TEST_F(Backup, FailingPgDumpReportsItsMessage) {
         << error.what();
   }
 }
+
+// pg_dump and pg_restore are found where EVCS_PG_BINDIR says, as the embedded server's
+// programs are: a directory holding a pg_dump is used; one without it is an error naming it.
+TEST_F(Backup, PgDumpIsTakenFromEvcsPgBindir) {
+  struct BindirGuard {
+    explicit BindirGuard(const std::string &dir) { ::setenv("EVCS_PG_BINDIR", dir.c_str(), 1); }
+    ~BindirGuard() { ::unsetenv("EVCS_PG_BINDIR"); }
+  };
+  std::string empty = directory_ + "/empty-bin";
+  fs::create_directory(empty);
+  {
+    BindirGuard guard(empty);
+    try {
+      evcs::backup_database(*source_, archive_);
+      FAIL() << "expected evcs::Error";
+    } catch (const evcs::Error &error) {
+      EXPECT_EQ(std::string(error.what()).rfind("EVCS_PG_BINDIR is '" + empty + "' but " + empty +
+                                                    "/pg_dump is not an executable",
+                                                0),
+                0u)
+          << error.what();
+    }
+    EXPECT_FALSE(fs::exists(archive_)) << "nothing written";
+  }
+  std::string linked = directory_ + "/linked-bin";
+  fs::create_directory(linked);
+  auto major = count(*source_, "SELECT current_setting('server_version_num')::int / 10000");
+  fs::create_symlink("/usr/lib/postgresql/" + std::to_string(major) + "/bin/pg_dump",
+                     linked + "/pg_dump");
+  BindirGuard guard(linked);
+  auto manifest = evcs::backup_database(*source_, archive_);
+  EXPECT_EQ(manifest.tables.size(), 2u);
+  EXPECT_TRUE(fs::exists(archive_));
+}

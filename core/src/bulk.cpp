@@ -148,11 +148,10 @@ CreatedEntities Repository::create_many(const nlohmann::json &rows, const std::s
   if (!own_commit && !message.empty())
     throw InvalidArgument("inside begin(), create_many joins the transaction and its commit "
                           "records the message: pass the message to commit() instead");
-  if (own_commit && (!session.written_types.empty() || session.catalog_stamp_pending ||
-                     !session.merge_source.empty()))
-    throw MisuseError("create_many commits its rows by itself, but this session holds "
-                      "uncommitted versions: commit or roll them back first, or call "
-                      "create_many inside begin() to make it part of that transaction");
+  if (own_commit)
+    session.require_nothing_uncommitted("create_many, which commits its rows by itself",
+                                        ", or call create_many inside begin() to make it part "
+                                        "of that transaction");
   CopyData data = copy_data(*type_, rows, session.branch, session.author);
   CreatedEntities created;
   created.branch = session.branch;

@@ -1080,11 +1080,6 @@ std::int64_t write_versions(SessionState &session, const std::string &target,
                       "", detail.dump());
 }
 
-void require_no_pending_work(SessionState &session, const char *operation) {
-  if (!session.written_types.empty() || session.catalog_stamp_pending)
-    throw InvalidArgument(std::string("this session holds uncommitted versioned work: commit or "
-                                      "roll it back before ") + operation);
-}
 
 // What identifies a violation: its kind, entity, rule and other entity.
 std::string violation_key(const MergeConflictInfo &conflict) {
@@ -1114,7 +1109,7 @@ std::vector<MergeConflictInfo> relation_violations(SessionState &session, const 
                                                    bool keep, PreviewScope *preview_scope) {
   if (!checked.plan.writes_related) return {};
   if (writing && !checked.stamp) checked.stamp = session.take_commit_stamp();
-  if (!writing) require_no_pending_work(session, "previewing a merge of related entity types");
+  if (!writing) session.require_nothing_uncommitted("previewing a merge of related entity types");
   if (preview_scope != nullptr && !preview_scope->has_value()) preview_scope->emplace(session);
   session.run("SAVEPOINT evcs_merge_violations", Params());
   // A preview's versions are pending, as a transaction's writes are until its commit.
@@ -1370,7 +1365,7 @@ std::vector<EntityDiff> Session::diff_history(const HistoryPoint &from, const Hi
 
 MergeResult Session::merge(const std::string &source, const MergeOptions &options) {
   SessionState::UseGuard guard(*state_);
-  require_no_pending_work(*state_, "merging");
+  state_->require_nothing_uncommitted("merging");
   return run_three_way(*state_, options, false, "merging '" + source + "'",
                        [&](bool writing) {
                          return plan_branch_merge(*state_, source, options.into, std::nullopt,
@@ -1407,7 +1402,7 @@ MergeResult Session::merge_preview(const std::string &source,
 
 MergeResult Session::merge_start(const std::string &source, const MergeOptions &options) {
   SessionState::UseGuard guard(*state_);
-  require_no_pending_work(*state_, "starting a merge");
+  state_->require_nothing_uncommitted("starting a merge");
   require_utf8(options.message, "the commit message");
   detail::OperationScope scope(*state_);
   try {
@@ -1465,7 +1460,7 @@ MergeResult Session::merge_status(const std::optional<std::string> &target) {
 MergeResult Session::merge_resolve(const std::vector<ConflictResolution> &resolutions,
                                    const std::optional<std::string> &target) {
   SessionState::UseGuard guard(*state_);
-  require_no_pending_work(*state_, "resolving a merge's conflicts");
+  state_->require_nothing_uncommitted("resolving a merge's conflicts");
   detail::OperationScope scope(*state_);
   try {
     StagedMerge staged = staged_merge(*state_, target.value_or(state_->branch), true);
@@ -1528,7 +1523,7 @@ MergeResult Session::merge_resolve(const std::vector<ConflictResolution> &resolu
 MergeResult Session::merge_continue(const std::optional<std::string> &target,
                                     const std::string &message) {
   SessionState::UseGuard guard(*state_);
-  require_no_pending_work(*state_, "continuing a merge");
+  state_->require_nothing_uncommitted("continuing a merge");
   std::string into = target.value_or(state_->branch);
   StagedMerge staged = staged_merge(*state_, into, false);
   if (!message.empty()) staged.options.message = message;
@@ -1555,8 +1550,8 @@ MergeResult Session::merge_continue(const std::optional<std::string> &target,
 void Session::merge_abort(const std::optional<std::string> &target) {
   SessionState::UseGuard guard(*state_);
   std::string into = target.value_or(state_->branch);
+  state_->require_nothing_uncommitted("aborting a merge");
   detail::ensure_catalog(*state_);
-  require_no_pending_work(*state_, "aborting a merge");
   detail::OperationScope scope(*state_);
   try {
     if (state_->run("DELETE FROM evcs_merge_in_progress WHERE target = $1 RETURNING target",
@@ -1573,7 +1568,7 @@ void Session::merge_abort(const std::optional<std::string> &target) {
 
 MergeResult Session::revert_commit(const std::string &commit, const MergeOptions &options) {
   SessionState::UseGuard guard(*state_);
-  require_no_pending_work(*state_, "reverting a commit");
+  state_->require_nothing_uncommitted("reverting a commit");
   return run_three_way(*state_, options, false, "reverting " + commit,
                        [&](bool writing) {
                          return plan_commit_application(*state_, commit, true, options, writing);
@@ -1582,7 +1577,7 @@ MergeResult Session::revert_commit(const std::string &commit, const MergeOptions
 
 MergeResult Session::cherry_pick(const std::string &commit, const MergeOptions &options) {
   SessionState::UseGuard guard(*state_);
-  require_no_pending_work(*state_, "cherry-picking a commit");
+  state_->require_nothing_uncommitted("cherry-picking a commit");
   return run_three_way(*state_, options, false, "cherry-picking " + commit,
                        [&](bool writing) {
                          return plan_commit_application(*state_, commit, false, options, writing);

@@ -201,6 +201,18 @@ void SessionState::release_connection() noexcept {
   if (connection) engine->pool->release(std::move(connection));
 }
 
+void SessionState::require_nothing_uncommitted(const std::string &operation,
+                                               const std::string &hint) {
+  std::string held;
+  if (!written_types.empty() || catalog_stamp_pending || !merge_source.empty())
+    held = "versions";
+  else if (raw_changes_pending)
+    held = "changes made with raw SQL";
+  if (!held.empty())
+    throw MisuseError("this session holds uncommitted " + held + ": commit or roll them back "
+                      "before " + operation + hint);
+}
+
 void SessionState::commit(const std::string &message) {
   try {
     Batch statements = plan_end(true, message);
@@ -255,8 +267,16 @@ std::string SessionState::commit_stamped(const CommitStamp &stamp, const std::st
   }
 }
 
+void SessionState::note_raw_statement(const Result &result) {
+  if (!transaction_open) return;
+  std::string tag = result.command_tag();
+  std::string verb = tag.substr(0, tag.find(' '));
+  if (verb != "SELECT" && verb != "SHOW" && verb != "SET") raw_changes_pending = true;
+}
+
 void SessionState::forget_transaction() noexcept {
   transaction_open = false;
+  raw_changes_pending = false;
   transaction_sent = false;
   frames.clear();
   written_types.clear();
@@ -369,7 +389,9 @@ Session &Session::operator=(Session &&other) noexcept {
 Result Session::execute(const std::string &sql, const Params &params) {
   require_utf8(sql, "the SQL text");
   SessionState::UseGuard guard(*state_);
-  return state_->run(sql, params);
+  Result result = state_->run(sql, params);
+  state_->note_raw_statement(result);
+  return result;
 }
 
 Result Session::execute_autocommit(const std::string &sql) {
@@ -469,6 +491,7 @@ void Session::async_execute(const std::string &sql, const Params &params, Result
   self->async_with_connection([self, sql, params, handler](std::exception_ptr error) mutable {
     auto complete = [self, handler](std::exception_ptr failure, Result result) mutable {
       if (failure) self->absorb_failure(failure);
+      else self->note_raw_statement(result);
       self->complete_async();
       detail::invoke_handler(handler, failure, std::move(result));
     };

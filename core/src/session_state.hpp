@@ -107,6 +107,12 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   [[noreturn]] void fail_statement();
   // Stamps what the transaction wrote and commits it (nothing to send if nothing was sent).
   void commit(const std::string &message);
+  // For an operation that commits by itself (a merge, a revert, create_many outside begin()):
+  // MisuseError when the session's open transaction holds versions or changes made with raw SQL
+  // (raw_changes_pending), which the operation would otherwise commit, or roll back when it
+  // fails, behind the caller's back. `operation` completes "… before <operation>";
+  // `hint` (if any) is appended.
+  void require_nothing_uncommitted(const std::string &operation, const std::string &hint = "");
 
   // For an operation that writes its versions already stamped instead of pending (a bulk
   // create, a merge): the stamp of the transaction's commit, taken under the locks evcs_finalize
@@ -149,6 +155,11 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   std::set<std::string> written_types;
   // Catalog rows (branches) written with the pending stamp that the commit must set.
   bool catalog_stamp_pending = false;
+  // The caller's own SQL changed something in the open transaction (a statement other than
+  // SELECT, SHOW or SET; a SELECT of a function that writes is not seen).
+  bool raw_changes_pending = false;
+  // Notes what a statement the caller sent did to the open transaction.
+  void note_raw_statement(const Result &result);
   // The branches this transaction merges from and into, recorded in the commit log.
   std::string merge_source;
   std::string merge_target;

@@ -325,7 +325,7 @@ TEST_F(CapiGraphTest, AResolutionForAFieldNotInConflictIsInvalidAndWritesNothing
   // A session holding uncommitted versioned work cannot merge.
   update(head_, R"({"status":"pending"})");
   EXPECT_EQ(failed(evcs_session_merge_with_options(&out, session_, "co", R"({"strategy":"ours"})")),
-            EVCS_EINVALID);
+            EVCS_EMISUSE);
   EXPECT_NE(message_.find("uncommitted"), std::string::npos) << message_;
   rollback();
   EXPECT_EQ(commit_log(), log_before);

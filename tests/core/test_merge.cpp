@@ -285,7 +285,42 @@ TEST_F(MergeTest, BadMerges) {
   s.commit();
   auto busy = on("co");
   busy.repository("work_package").update(bridge_, {{"budget", 2}});
-  EXPECT_THROW(busy.merge("co"), evcs::InvalidArgument) << "uncommitted work on the source";
+  EXPECT_THROW(busy.merge("co"), evcs::MisuseError) << "uncommitted work on the source";
+}
+
+// An operation that commits by itself refuses to run over changes the session's open
+// transaction made with raw SQL, instead of committing them (or rolling them back when it
+// fails) behind the caller's back; they are still there, uncommitted, afterwards.
+TEST_F(MergeTest, RawSqlBeforeAMergeOrABulkCreateIsRefusedAndKept) {
+  {
+    auto b = on("co");
+    b.repository("work_package").update(bridge_, {{"budget", 7}});
+    b.commit("a change to merge");
+    auto s = on("main");
+    s.execute("CREATE TABLE side_note (note text)");
+    s.commit();
+  }
+  auto s = on("main");
+  s.execute("SELECT count(*) FROM side_note");  // reads and settings hold nothing to lose
+  s.execute("SET LOCAL statement_timeout = '1min'");
+  s.execute("INSERT INTO side_note VALUES ('mine')");
+  try {
+    s.merge("co");
+    FAIL() << "expected MisuseError";
+  } catch (const evcs::MisuseError &error) {
+    EXPECT_EQ(std::string(error.what()), "this session holds uncommitted changes made with raw "
+                                         "SQL: commit or roll them back before merging");
+  }
+  EXPECT_THROW(s.repository("work_package").create_many(json::array({{{"title", "t"}}})),
+               evcs::MisuseError);
+  EXPECT_EQ(s.scalar<std::int64_t>("SELECT count(*) FROM side_note"), 1) << "still pending";
+  EXPECT_EQ(on("main").scalar<std::int64_t>("SELECT count(*) FROM side_note"), 0)
+      << "and not committed";
+  EXPECT_EQ(field("main", bridge_, "budget"), "100") << "nothing merged";
+  s.commit("the note");
+  ASSERT_TRUE(s.merge("co").commit);
+  EXPECT_EQ(field("main", bridge_, "budget"), "7");
+  EXPECT_EQ(on("main").scalar<std::int64_t>("SELECT count(*) FROM side_note"), 1);
 }
 
 TEST_F(MergeTest, APreviewAppliesTheStrategyAndAMergeRecordsItsMessage) {

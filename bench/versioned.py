@@ -662,11 +662,74 @@ def staged_merge(bench: Bench, head_ids: List[str]) -> float:
 
 # ---- summary -----------------------------------------------------------------------------------
 
-STEPS = ("reads", "update", "bulk", "scan", "merge")
-
-
 def verdict(met: bool) -> str:
     return "met" if met else "NOT met"
+
+
+def report_reads(read: Dict[str, float], layout: Layout) -> None:
+    current = read["evcs current"]
+    worst = min(read[f"evcs as-of {depth}"] for depth in DEPTHS)
+    print(f"  as-of read / current read, slowest depth (time)  {current / worst:5.2f}  "
+          f"(<= 1.3: {verdict(current / worst <= 1.3)})")
+    for depth in DEPTHS:
+        print(f"    {depth:>6,} versions: {current / read[f'evcs as-of {depth}']:5.2f}"
+              f"   asyncpg {read['asyncpg current'] / read[f'asyncpg as-of {depth}']:5.2f}"
+              f"   pgbench {read['pgbench current'] / read[f'pgbench as-of {depth}']:5.2f}")
+    growth = read["evcs as-of 10"] / read["evcs as-of 10000"]
+    print(f"  as-of read growth, 10 -> 10,000 versions (time)  {growth:5.2f}  "
+          f"(<= 1.3: {verdict(growth <= 1.3)})")
+
+
+def report_update(update: Dict[str, float], layout: Layout) -> None:
+    versus_orm = update["evcs update"] / update["orm update"]
+    versus_asyncpg = update["evcs update"] / update["asyncpg update"]
+    print(f"  versioned update: evcs / SQLAlchemy ORM          {versus_orm:5.2f}  "
+          f"(>= 3: {verdict(versus_orm >= 3)})")
+    print(f"  versioned update: evcs / asyncpg                 {versus_asyncpg:5.2f}  "
+          f"(>= 0.9: {verdict(versus_asyncpg >= 0.9)})")
+    print(f"  versioned update: evcs / pgbench                 "
+          f"{update['evcs update'] / update['pgbench update']:5.2f}")
+    print(f"  versioned update + commit(): evcs / asyncpg      "
+          f"{update['evcs update + commit'] / update['asyncpg update']:5.2f}   / ORM "
+          f"{update['evcs update + commit'] / update['orm update']:5.2f}")
+
+
+def report_bulk(created: Dict[str, float], layout: Layout) -> None:
+    versus_copy = created["copy"] / created["evcs"]
+    print(f"  bulk create: evcs / raw COPY (rate)              {versus_copy:5.2f}  "
+          f"(>= 0.7: {verdict(versus_copy >= 0.7)})")
+    print(f"  bulk create: evcs / SQLAlchemy ORM (rate)        "
+          f"{created['orm'] / created['evcs']:5.2f}")
+
+
+def report_scan(scan: Dict[str, float], layout: Layout) -> None:
+    print(f"  as-of scan / current scan (time): evcs           "
+          f"{scan['evcs current'] / scan['evcs as-of']:5.2f}   asyncpg "
+          f"{scan['asyncpg current'] / scan['asyncpg as-of']:5.2f}")
+    print(f"  as-of scan: evcs / asyncpg / ORM / pgbench (scans/s)  {scan['evcs as-of']:.1f} / "
+          f"{scan['asyncpg as-of']:.1f} / {scan['orm as-of']:.1f} / {scan['pgbench as-of']:.1f}")
+
+
+def report_merge(merged: Dict[str, float], layout: Layout) -> None:
+    merge_ratio = merged["merge"] / merged["create"]
+    print(f"  merge of {layout.merge:,} / bulk create of {layout.merge:,} (time)    "
+          f"{merge_ratio:5.2f}  (<= 3: {verdict(merge_ratio <= 3)})")
+    staged_ratio = merged["staged"] / merged["create"]
+    print(f"  staged merge, {layout.merge // 10:,} resolutions / bulk create (time)   "
+          f"{staged_ratio:5.2f}  (<= 3: {verdict(staged_ratio <= 3)})")
+
+
+Step = Tuple[str, Callable[[Bench, Layout, int], Dict[str, float]],
+             Callable[[Dict[str, float], Layout], None]]
+# Each step: its heading, what it measures (bench, layout, bulk-create rounds), and its ratios.
+STEPS: Dict[str, Step] = {
+    "reads": ("reads", lambda bench, layout, rounds: reads(bench, layout), report_reads),
+    "update": ("versioned update", lambda bench, layout, rounds: updates(bench, layout),
+               report_update),
+    "bulk": ("bulk create", bulk, report_bulk),
+    "scan": ("as-of scan", lambda bench, layout, rounds: scans(bench, layout), report_scan),
+    "merge": ("merge", lambda bench, layout, rounds: merge(bench, layout), report_merge),
+}
 
 
 def main() -> None:
@@ -675,7 +738,7 @@ def main() -> None:
                         help="smaller data and 1 s per measurement (about 2 minutes)")
     parser.add_argument("--seconds", type=float, default=None, help="duration of each measurement")
     parser.add_argument("--rounds", type=int, default=None, help="rounds of the bulk create")
-    parser.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS),
+    parser.add_argument("--steps", nargs="+", choices=list(STEPS), default=list(STEPS),
                         help="the steps to run (default: all), e.g. --steps merge")
     arguments = parser.parse_args()
     seconds = arguments.seconds or (1.0 if arguments.quick else 3.0)
@@ -683,69 +746,16 @@ def main() -> None:
     layout = Layout(arguments.quick)
     bench = Bench(os.environ["DATABASE_URL"], seconds)
     load(bench, layout)
-    steps = arguments.steps
-    if "reads" in steps:
-        print("reads")
-        read = reads(bench, layout)
-    if "update" in steps:
-        print("versioned update")
-        update = updates(bench, layout)
-    if "bulk" in steps:
-        print("bulk create")
-        created = bulk(bench, layout, rounds)
-    if "scan" in steps:
-        print("as-of scan")
-        scan = scans(bench, layout)
-    if "merge" in steps:
-        print("merge")
-        merged = merge(bench, layout)
+    results: Dict[str, Dict[str, float]] = {}
+    for name, (heading, measure, _) in STEPS.items():
+        if name in arguments.steps:
+            print(heading)
+            results[name] = measure(bench, layout, rounds)
     bench.engine.close()
 
     print("\nratios and targets:")
-    if "reads" in steps:
-        current = read["evcs current"]
-        worst = min(read[f"evcs as-of {depth}"] for depth in DEPTHS)
-        print(f"  as-of read / current read, slowest depth (time)  {current / worst:5.2f}  "
-              f"(<= 1.3: {verdict(current / worst <= 1.3)})")
-        for depth in DEPTHS:
-            print(f"    {depth:>6,} versions: {current / read[f'evcs as-of {depth}']:5.2f}"
-                  f"   asyncpg {read['asyncpg current'] / read[f'asyncpg as-of {depth}']:5.2f}"
-                  f"   pgbench {read['pgbench current'] / read[f'pgbench as-of {depth}']:5.2f}")
-        growth = read["evcs as-of 10"] / read["evcs as-of 10000"]
-        print(f"  as-of read growth, 10 -> 10,000 versions (time)  {growth:5.2f}  "
-              f"(<= 1.3: {verdict(growth <= 1.3)})")
-    if "update" in steps:
-        versus_orm = update["evcs update"] / update["orm update"]
-        versus_asyncpg = update["evcs update"] / update["asyncpg update"]
-        print(f"  versioned update: evcs / SQLAlchemy ORM          {versus_orm:5.2f}  "
-              f"(>= 3: {verdict(versus_orm >= 3)})")
-        print(f"  versioned update: evcs / asyncpg                 {versus_asyncpg:5.2f}  "
-              f"(>= 0.9: {verdict(versus_asyncpg >= 0.9)})")
-        print(f"  versioned update: evcs / pgbench                 "
-              f"{update['evcs update'] / update['pgbench update']:5.2f}")
-        print(f"  versioned update + commit(): evcs / asyncpg      "
-              f"{update['evcs update + commit'] / update['asyncpg update']:5.2f}   / ORM "
-              f"{update['evcs update + commit'] / update['orm update']:5.2f}")
-    if "bulk" in steps:
-        versus_copy = created["copy"] / created["evcs"]
-        print(f"  bulk create: evcs / raw COPY (rate)              {versus_copy:5.2f}  "
-              f"(>= 0.7: {verdict(versus_copy >= 0.7)})")
-        print(f"  bulk create: evcs / SQLAlchemy ORM (rate)        "
-              f"{created['orm'] / created['evcs']:5.2f}")
-    if "scan" in steps:
-        print(f"  as-of scan / current scan (time): evcs           "
-              f"{scan['evcs current'] / scan['evcs as-of']:5.2f}   asyncpg "
-              f"{scan['asyncpg current'] / scan['asyncpg as-of']:5.2f}")
-        print(f"  as-of scan: evcs / asyncpg / ORM / pgbench (scans/s)  {scan['evcs as-of']:.1f} / "
-              f"{scan['asyncpg as-of']:.1f} / {scan['orm as-of']:.1f} / {scan['pgbench as-of']:.1f}")
-    if "merge" in steps:
-        merge_ratio = merged["merge"] / merged["create"]
-        print(f"  merge of {layout.merge:,} / bulk create of {layout.merge:,} (time)    "
-              f"{merge_ratio:5.2f}  (<= 3: {verdict(merge_ratio <= 3)})")
-        staged_ratio = merged["staged"] / merged["create"]
-        print(f"  staged merge, {layout.merge // 10:,} resolutions / bulk create (time)   "
-              f"{staged_ratio:5.2f}  (<= 3: {verdict(staged_ratio <= 3)})")
-
+    for name, figures in results.items():
+        STEPS[name][2](figures, layout)
 
 if __name__ == "__main__":
     main()

@@ -279,18 +279,26 @@ std::string major_of(const std::string &version) {
 // version a reused data directory was made with, else the newest), else initdb on PATH.
 // `pg_config --bindir` is not used: on Debian it belongs to the client package and can point
 // at a directory without a server.
-fs::path find_bin_dir(const std::string &preferred_major) {
+// EVCS_PG_BINDIR when it is set, each of `programs` checked to be an executable in it.
+std::optional<fs::path> bin_dir_from_environment(const std::vector<std::string> &programs) {
   std::string from_environment = environment("EVCS_PG_BINDIR");
-  if (!from_environment.empty()) {
-    fs::path dir = from_environment;
-    for (const char *tool : {"initdb", "pg_ctl", "postgres"})
-      if (!is_executable(dir / tool))
-        throw Error(ErrorCode::error, "EVCS_PG_BINDIR is '" + from_environment + "' but " +
-                                          (dir / tool).string() +
-                                          " is not an executable: point EVCS_PG_BINDIR at the "
-                                          "directory holding initdb, pg_ctl and postgres");
-    return dir;
-  }
+  if (from_environment.empty()) return std::nullopt;
+  fs::path dir = from_environment;
+  std::string listed;
+  for (std::size_t at = 0; at < programs.size(); ++at)
+    listed += (at == 0 ? "" : at + 1 == programs.size() ? " and " : ", ") + programs[at];
+  for (const auto &program : programs)
+    if (!is_executable(dir / program))
+      throw Error(ErrorCode::error, "EVCS_PG_BINDIR is '" + from_environment + "' but " +
+                                        (dir / program).string() +
+                                        " is not an executable: point EVCS_PG_BINDIR at the "
+                                        "directory holding " + listed);
+  return dir;
+}
+
+fs::path find_bin_dir(const std::string &preferred_major) {
+  if (std::optional<fs::path> dir = bin_dir_from_environment({"initdb", "pg_ctl", "postgres"}))
+    return *dir;
   std::vector<std::pair<long, fs::path>> installed;
   std::error_code ignored;
   for (const fs::directory_entry &entry : fs::directory_iterator("/usr/lib/postgresql", ignored)) {
@@ -571,15 +579,10 @@ void check_joinable(const EmbeddedServer &running, const EmbeddedOptions &option
 namespace detail {
 
 std::string postgres_program(const std::string &program, const std::string &major) {
-  std::string from_environment = environment("EVCS_PG_BINDIR");
-  fs::path path = from_environment.empty()
-                      ? fs::path("/usr/lib/postgresql") / major / "bin" / program
-                      : fs::path(from_environment) / program;
+  if (std::optional<fs::path> dir = bin_dir_from_environment({program}))
+    return (*dir / program).string();
+  fs::path path = fs::path("/usr/lib/postgresql") / major / "bin" / program;
   if (is_executable(path)) return path.string();
-  if (!from_environment.empty())
-    throw Error(ErrorCode::error, "EVCS_PG_BINDIR is '" + from_environment + "' but " +
-                                      path.string() + " is not an executable: point "
-                                      "EVCS_PG_BINDIR at PostgreSQL " + major + "'s programs");
   throw Error(ErrorCode::error, program + " for PostgreSQL " + major + " (the server's version) "
                                 "was not found at " + path.string() + ": install "
                                 "postgresql-client-" + major + " or set EVCS_PG_BINDIR");

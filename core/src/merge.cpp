@@ -1080,7 +1080,6 @@ std::int64_t write_versions(SessionState &session, const std::string &target,
                       "", detail.dump());
 }
 
-
 // What identifies a violation: its kind, entity, rule and other entity.
 std::string violation_key(const MergeConflictInfo &conflict) {
   return conflict.kind + '\n' + entity_key(conflict.entity_type, conflict.head_id) + '\n' +

@@ -113,6 +113,8 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   // fails, behind the caller's back. `operation` completes "… before <operation>";
   // `hint` (if any) is appended.
   void require_nothing_uncommitted(const std::string &operation, const std::string &hint = "");
+  // Notes what a statement the caller sent did to the open transaction (raw_changes_pending).
+  void note_raw_statement(const Result &result);
 
   // For an operation that writes its versions already stamped instead of pending (a bulk
   // create, a merge): the stamp of the transaction's commit, taken under the locks evcs_finalize
@@ -158,8 +160,6 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   // The caller's own SQL changed something in the open transaction (a statement other than
   // SELECT, SHOW or SET; a SELECT of a function that writes is not seen).
   bool raw_changes_pending = false;
-  // Notes what a statement the caller sent did to the open transaction.
-  void note_raw_statement(const Result &result);
   // The branches this transaction merges from and into, recorded in the commit log.
   std::string merge_source;
   std::string merge_target;

@@ -2,6 +2,7 @@
 // point goes through.
 #pragma once
 
+#include "evcs/columns.hpp"
 #include "evcs/embedded.hpp"
 #include "evcs/engine.hpp"
 #include "evcs/error.hpp"
@@ -57,6 +58,17 @@ struct evcs_result {
   explicit evcs_result(evcs::Result taken);
   evcs::Result result;
   std::vector<std::string> column_names;
+};
+
+struct evcs_batch {
+  evcs::ColumnBatch batch;
+};
+
+// The iterator keeps its batch: the pointers evcs_batches_next hands out live until the next.
+struct evcs_batches {
+  explicit evcs_batches(evcs::ColumnBatches all) : batches(std::move(all)) {}
+  evcs::ColumnBatches batches;
+  evcs_batch current;
 };
 
 // Holds the core repository, which shares the session's state: freeing the session first is safe.

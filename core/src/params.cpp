@@ -159,7 +159,7 @@ std::string format_timestamp(std::int64_t micros) {
   return buffer;
 }
 
-std::int64_t parse_timestamp(const std::string &text) {
+std::int64_t parse_timestamp(std::string_view text) {
   if (text == "infinity") return INT64_MAX;
   if (text == "-infinity") return INT64_MIN;
   // Read by hand: sscanf costs more than the rest of reading a version.
@@ -181,7 +181,7 @@ std::int64_t parse_timestamp(const std::string &text) {
   if (!(number(year) && separator('-') && number(month) && separator('-') && number(day) &&
         separator(' ') && number(hour) && separator(':') && number(minute) && separator(':') &&
         number(second)))
-    throw InvalidArgument("cannot read timestamp '" + text + "'");
+    throw InvalidArgument("cannot read timestamp '" + std::string(text) + "'");
   std::int64_t fraction = 0;
   if (pos < text.size() && text[pos] == '.') {
     std::int64_t scale = 100000;
@@ -198,7 +198,7 @@ std::int64_t parse_timestamp(const std::string &text) {
     if (number(oh) && separator(':') && number(om) && separator(':')) number(os);
     offset_seconds = sign * (oh * 3600 + om * 60 + os);
   }
-  if (text.size() >= 3 && text.compare(text.size() - 3, 3, " BC") == 0) year = 1 - year;
+  if (text.size() >= 3 && text.substr(text.size() - 3) == " BC") year = 1 - year;
   std::int64_t days =
       days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -76,6 +77,39 @@ void integers_in_place(nlohmann::json &elements) {
 
 } // namespace
 
+namespace cell_text {
+
+std::int64_t to_int64(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size())
+    throw InvalidArgument("cannot read the integer '" + std::string(text) + "'");
+  return value;
+}
+
+// strtod reads the server's NaN, Infinity and -Infinity too.
+double to_double(const char *terminated) { return std::strtod(terminated, nullptr); }
+
+bool to_bool(std::string_view text) { return !text.empty() && text[0] == 't'; }
+
+std::string to_bytes(const char *terminated) {
+  std::size_t length = 0;
+  unsigned char *decoded =
+      PQunescapeBytea(reinterpret_cast<const unsigned char *>(terminated), &length);
+  if (decoded == nullptr) throw Error(ErrorCode::error, "out of memory decoding bytea");
+  std::string bytes(reinterpret_cast<char *>(decoded), length);
+  PQfreemem(decoded);
+  return bytes;
+}
+
+nlohmann::json array_to_json(const char *literal, bool integers) {
+  nlohmann::json elements = parse_array(literal);
+  if (integers) integers_in_place(elements);
+  return elements;
+}
+
+} // namespace cell_text
+
 // Type OIDs from PostgreSQL's pg_type.dat; they are fixed for built-in types.
 ColumnType column_type_of_oid(std::uint32_t type_oid) {
   switch (type_oid) {
@@ -140,6 +174,14 @@ std::int64_t Result::column_index(const std::string &name) const {
   throw InvalidArgument("the result has no column named '" + name + "'");
 }
 
+std::optional<std::string_view> Result::cell_unchecked(std::int64_t row,
+                                                       std::int64_t column) const noexcept {
+  const int r = static_cast<int>(row), c = static_cast<int>(column);
+  if (PQgetisnull(pg(result_), r, c)) return std::nullopt;
+  return std::string_view(PQgetvalue(pg(result_), r, c),
+                          static_cast<std::size_t>(PQgetlength(pg(result_), r, c)));
+}
+
 bool Result::is_null(std::int64_t row, std::int64_t column) const {
   check_cell(row, column);
   return PQgetisnull(pg(result_), static_cast<int>(row), static_cast<int>(column)) != 0;
@@ -165,19 +207,21 @@ void Result::require_type(std::int64_t row, std::int64_t column, ColumnType want
 
 std::int64_t Result::get_int64(std::int64_t row, std::int64_t column) const {
   require_type(row, column, ColumnType::int64, "int64");
-  return std::strtoll(text(row, column), nullptr, 10);
+  std::size_t length = 0;
+  const char *value = text(row, column, &length);
+  return cell_text::to_int64(std::string_view(value, length));
 }
 
 double Result::get_double(std::int64_t row, std::int64_t column) const {
   if (!is_null(row, column) && column_type(column) == ColumnType::int64)
     return static_cast<double>(get_int64(row, column));
   require_type(row, column, ColumnType::float64, "double");
-  return std::strtod(text(row, column), nullptr);
+  return cell_text::to_double(text(row, column));
 }
 
 bool Result::get_bool(std::int64_t row, std::int64_t column) const {
   require_type(row, column, ColumnType::boolean, "bool");
-  return text(row, column)[0] == 't';
+  return cell_text::to_bool(text(row, column));
 }
 
 std::string Result::get_text(std::int64_t row, std::int64_t column) const {
@@ -188,13 +232,7 @@ std::string Result::get_text(std::int64_t row, std::int64_t column) const {
 
 std::string Result::get_bytes(std::int64_t row, std::int64_t column) const {
   require_type(row, column, ColumnType::bytes, "bytes");
-  std::size_t length = 0;
-  unsigned char *decoded =
-      PQunescapeBytea(reinterpret_cast<const unsigned char *>(text(row, column)), &length);
-  if (decoded == nullptr) throw Error(ErrorCode::error, "out of memory decoding bytea");
-  std::string bytes(reinterpret_cast<char *>(decoded), length);
-  PQfreemem(decoded);
-  return bytes;
+  return cell_text::to_bytes(text(row, column));
 }
 
 std::int64_t Result::get_timestamp(std::int64_t row, std::int64_t column) const {
@@ -214,12 +252,8 @@ nlohmann::json Result::get_json(std::int64_t row, std::int64_t column) const {
   }
   case ColumnType::boolean: return get_bool(row, column);
   case ColumnType::json: return nlohmann::json::parse(text(row, column));
-  case ColumnType::text_array: return parse_array(text(row, column));
-  case ColumnType::int_array: {
-    nlohmann::json elements = parse_array(text(row, column));
-    integers_in_place(elements);
-    return elements;
-  }
+  case ColumnType::text_array: return cell_text::array_to_json(text(row, column), false);
+  case ColumnType::int_array: return cell_text::array_to_json(text(row, column), true);
   default: return get_text(row, column);
   }
 }

@@ -31,7 +31,7 @@ from typing import (
     Union,
 )
 
-from . import _native
+from . import _native, frames
 from .errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -374,7 +374,8 @@ class Version(Mapping[str, Any]):
 
     @property
     def author(self) -> str:
-        return str(self._record["author"])
+        """Who wrote the version; "" when the session had no author (as in C++)."""
+        return str(self._record["author"] or "")
 
     @property
     def parent_branch(self) -> Optional[str]:
@@ -696,6 +697,31 @@ class Repository:
                 _options_json(where, order_by, limit, offset, as_of, branch, after, include)
             )
         )
+
+    def find_frame(
+        self,
+        where: Optional[Mapping[str, Any]] = None,
+        order_by: Optional[OrderBy] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        as_of: Optional[HistoryPoint] = None,
+        branch: Optional[str] = None,
+        after: Optional[str] = None,
+    ) -> "pandas.DataFrame":
+        """``find`` as a pandas DataFrame, made from typed columns (no ``Version`` per row):
+        the columns of ``VersionList.to_pandas()`` (head_id, version, valid_from, valid_to,
+        deleted, author, branch, then the fields by name), with NULL-keeping dtypes
+        (docs/python.md, "DataFrames"). With ``limit``, ``frame.attrs["cursor"]`` continues the
+        walk as ``find``'s cursor does."""
+        fields = sorted(self.fields)
+        wanted = [(name, True) for name in _META_COLUMNS] + [(name, False) for name in fields]
+        columns, cursor = self._native.find_columns(
+            _options_json(where, order_by, limit, offset, as_of, branch, after, None), wanted
+        )
+        result = frames.frame(columns, _META_COLUMNS + fields)
+        result["author"] = result["author"].fillna("")
+        result.attrs["cursor"] = cursor
+        return result
 
     def count(
         self,

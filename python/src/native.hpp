@@ -13,6 +13,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace evcs::python {
 
@@ -70,6 +72,14 @@ private:
 // of a found page's result (evcs_repository_find_rows' layout) of a type with `field_count`
 // fields, the fields typed as convert_result types cells.
 py::list version_records(const evcs_result *rows, std::int64_t count, std::size_t field_count);
+// The first `count` rows' columns named in `wanted` as (name, kind, values, valid) tuples of
+// numpy arrays, made from the result's typed batches (evcs_result_batches): kinds "int64",
+// "bool" (0 / 1) and "timestamp" (UTC microseconds) as int64 arrays, "float64", and "object"
+// arrays of what convert_result makes of them (a wanted column flagged
+// true keeps its text, as version records keep the version's own columns); `valid` is a bool
+// array, false for NULL. numpy is imported when called.
+py::list typed_columns(const evcs_result *rows, std::int64_t count,
+                       const std::vector<std::pair<std::string, bool>> &wanted);
 
 // ---- engine, sessions, async (engine.cpp, session.cpp, async.cpp) -----------------------------
 

@@ -4,6 +4,7 @@
 #include <datetime.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cctype>
 #include <optional>
 #include <vector>
@@ -426,6 +427,144 @@ py::object convert_scalar(const evcs_result *result) {
   Converter converter(result);
   if (converter.rows() == 0 || converter.columns() == 0) return py::none();
   return converter.cell(0, 0);
+}
+
+
+namespace {
+
+// One wanted column of typed_columns: where it is, and the arrays being filled.
+struct FilledColumn {
+  std::int64_t index;
+  int type;
+  bool as_text;
+  py::object values;
+  py::object valid;
+};
+
+// The object a variable-width value of a column becomes, as convert_result makes it (text: the
+// value's str, as version records keep the version's own columns).
+py::object variable_value(int type, bool as_text, const char *data, std::size_t length) {
+  if (type == EVCS_TYPE_BYTES) return py::bytes(data, length);
+  py::str text(data, length);
+  if (as_text) return std::move(text);
+  switch (type) {
+  case EVCS_TYPE_NUMERIC: return text_decoders().decimal(text);
+  case EVCS_TYPE_UUID: return uuid_from_text(text);
+  case EVCS_TYPE_DATE: return date_from_iso(std::string(data, length));
+  case EVCS_TYPE_JSON:
+  case EVCS_TYPE_TEXT_ARRAY:
+  case EVCS_TYPE_INT_ARRAY: return text_decoders().json_loads(text);
+  default: return std::move(text);
+  }
+}
+
+void *writable(const py::object &array) { return py::buffer(array).request(true).ptr; }
+
+} // namespace
+
+py::list typed_columns(const evcs_result *rows, std::int64_t count,
+                       const std::vector<std::pair<std::string, bool>> &wanted) {
+  if (PyDateTimeAPI == nullptr) PyDateTime_IMPORT;
+  py::module_ numpy = py::module_::import("numpy");
+  std::int64_t column_count = 0;
+  abi::check(evcs_result_column_count(&column_count, rows));
+  std::vector<FilledColumn> filled;
+  for (const auto &[name, as_text] : wanted) {
+    std::int64_t index = 0;
+    for (; index < column_count; ++index) {
+      const char *column_name = nullptr;
+      abi::check(evcs_result_column_name(&column_name, rows, index));
+      if (name == column_name) break;
+    }
+    if (index == column_count)
+      throw abi::Error(EVCS_EINVALID, "the rows have no column named '" + name + "'");
+    int type = 0;
+    abi::check(evcs_result_column_type(&type, rows, index));
+    const char *dtype = type == EVCS_TYPE_DOUBLE ? "float64"
+                        : type == EVCS_TYPE_INT64 || type == EVCS_TYPE_BOOL ||
+                                type == EVCS_TYPE_TIMESTAMP
+                            ? "int64"
+                            : "object";
+    filled.push_back({index, type, as_text, numpy.attr("empty")(count, py::arg("dtype") = dtype),
+                      numpy.attr("empty")(count, py::arg("dtype") = "bool")});
+  }
+  evcs_batches *raw = nullptr;
+  abi::check(evcs_result_batches(&raw, rows, 65536));
+  abi::Batches batches(raw);
+  CollectorPause pause;
+  for (std::int64_t at = 0; at < count;) {
+    const evcs_batch *batch = nullptr;
+    int status = EVCS_OK;
+    {
+      py::gil_scoped_release released;
+      status = evcs_batches_next(&batch, batches.get());
+    }
+    if (status == EVCS_ITEROVER) break;
+    abi::check(status);
+    std::int64_t batch_rows = 0;
+    abi::check(evcs_batch_row_count(&batch_rows, batch));
+    const std::int64_t taken = std::min(batch_rows, count - at);
+    for (FilledColumn &column : filled) {
+      const std::uint8_t *validity = nullptr;
+      abi::check(evcs_batch_column_validity(&validity, batch, column.index));
+      std::memcpy(static_cast<std::uint8_t *>(writable(column.valid)) + at, validity,
+                  static_cast<std::size_t>(taken));
+      if (column.type == EVCS_TYPE_DOUBLE) {
+        const double *values = nullptr;
+        abi::check(evcs_batch_column_doubles(&values, batch, column.index));
+        std::memcpy(static_cast<double *>(writable(column.values)) + at, values,
+                    static_cast<std::size_t>(taken) * sizeof(double));
+      } else if (column.type == EVCS_TYPE_INT64 || column.type == EVCS_TYPE_BOOL ||
+                 column.type == EVCS_TYPE_TIMESTAMP) {
+        const std::int64_t *values = nullptr;
+        abi::check(evcs_batch_column_int64s(&values, batch, column.index));
+        std::memcpy(static_cast<std::int64_t *>(writable(column.values)) + at, values,
+                    static_cast<std::size_t>(taken) * sizeof(std::int64_t));
+      } else {
+        const std::int64_t *offsets = nullptr;
+        const char *data = nullptr;
+        abi::check(evcs_batch_column_bytes(&offsets, &data, batch, column.index));
+        // An object array holds a reference per slot (None when made): each is replaced. A
+        // value equal to the row before's is that row's object when values of the type are
+        // immutable (not parsed JSON): columns such as branch and author repeat a few values.
+        auto **slots = static_cast<PyObject **>(writable(column.values)) + at;
+        const bool shareable = column.type != EVCS_TYPE_JSON &&
+                               column.type != EVCS_TYPE_TEXT_ARRAY &&
+                               column.type != EVCS_TYPE_INT_ARRAY;
+        std::string_view previous;
+        py::object previous_value;
+        for (std::int64_t row = 0; row < taken; ++row) {
+          py::object value = py::none();
+          if (validity[row]) {
+            std::string_view bytes(data + offsets[row],
+                                   static_cast<std::size_t>(offsets[row + 1] - offsets[row]));
+            if (shareable && previous_value && bytes == previous) {
+              value = previous_value;
+            } else {
+              value = variable_value(column.type, column.as_text, bytes.data(), bytes.size());
+              previous = bytes;
+              previous_value = value;
+            }
+          }
+          Py_XDECREF(slots[row]);
+          slots[row] = value.release().ptr();
+        }
+      }
+    }
+    at += taken;
+  }
+  py::list columns;
+  for (FilledColumn &column : filled) {
+    const char *name = nullptr;
+    abi::check(evcs_result_column_name(&name, rows, column.index));
+    const char *kind = column.type == EVCS_TYPE_INT64       ? "int64"
+                       : column.type == EVCS_TYPE_BOOL      ? "bool"
+                       : column.type == EVCS_TYPE_TIMESTAMP ? "timestamp"
+                       : column.type == EVCS_TYPE_DOUBLE    ? "float64"
+                                                            : "object";
+    columns.append(py::make_tuple(py::str(name), py::str(kind), column.values, column.valid));
+  }
+  return columns;
 }
 
 } // namespace evcs::python

@@ -183,6 +183,24 @@ public:
     return py::make_tuple(records, cursor ? py::object(py::str(cursor)) : py::none(), relations);
   }
 
+  // find_page's page as typed columns (typed_columns: the columns named in `wanted`) and the
+  // cursor: what a DataFrame is made of, without a record per version.
+  py::tuple found_columns(const py::str &options_json,
+                          const std::vector<std::pair<std::string, bool>> &wanted) {
+    std::string options = utf8(options_json, "the find options JSON");
+    evcs_found *raw = nullptr;
+    call_without_gil(
+        [&] { return evcs_repository_find_rows(&raw, handle_.get(), options.c_str()); });
+    abi::Found found(raw);
+    const evcs_result *rows = nullptr;
+    std::int64_t count = 0;
+    abi::check(evcs_found_rows(&rows, &count, found.get()));
+    py::list columns = typed_columns(rows, count, wanted);
+    const char *cursor = nullptr;
+    abi::check(evcs_found_cursor(&cursor, found.get()));
+    return py::make_tuple(columns, cursor ? py::object(py::str(cursor)) : py::none());
+  }
+
 private:
   void decode_fields(py::handle record) const { decode_record(record, textual_fields_); }
 
@@ -663,6 +681,8 @@ void register_versioning(py::module_ &module) {
           },
           py::arg("head_id"), py::arg("options_json"))
       .def("find", &NativeRepository::found_page, py::arg("options_json"))
+      .def("find_columns", &NativeRepository::found_columns, py::arg("options_json"),
+           py::arg("wanted"))
       .def(
           "count",
           [](NativeRepository &r, const py::str &options_json) {

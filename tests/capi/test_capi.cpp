@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -262,6 +263,106 @@ TEST_F(CapiTest, ParamsAndTypedResults) {
   evcs_free(json);
   evcs_result_free(result);
   evcs_params_free(params);
+}
+
+// Typed batches carry what the per-cell getters return, column by column, NULLs as validity
+// bytes, in batches that cut the rows where asked; a wrong accessor is EVCS_EINVALID.
+TEST_F(CapiTest, TypedBatchesHoldWhatTheGettersReturn) {
+  evcs_result *result = nullptr;
+  ASSERT_EQ(evcs_session_execute(
+                &result, session_,
+                "SELECT n::int8 AS i, n / 4.0::float8 AS d, n % 2 = 0 AS b, "
+                "CASE WHEN n % 3 = 0 THEN NULL ELSE 'tëxt ' || n END AS t, "
+                "'\\x00ff'::bytea AS y, to_timestamp(n) AS ts, (n * 1.5)::numeric(8,2) AS num, "
+                "jsonb_build_object('n', n) AS j, ARRAY['a', NULL] AS ta "
+                "FROM generate_series(1, 5) n ORDER BY n",
+                nullptr),
+            EVCS_OK)
+      << last_message();
+  evcs_batches *batches = nullptr;
+  ASSERT_EQ(evcs_result_batches(&batches, result, 2), EVCS_OK) << last_message();
+  evcs_result_free(result); // the iterator keeps the rows
+  std::vector<int64_t> sizes, integers, micros;
+  std::vector<double> reals;
+  std::vector<int> flags;
+  std::vector<std::string> texts, raw, decimals, json, arrays;
+  const evcs_batch *batch = nullptr;
+  int status = EVCS_OK;
+  while ((status = evcs_batches_next(&batch, batches)) == EVCS_OK) {
+    int64_t rows = 0, columns = 0;
+    ASSERT_EQ(evcs_batch_row_count(&rows, batch), EVCS_OK);
+    ASSERT_EQ(evcs_batch_column_count(&columns, batch), EVCS_OK);
+    ASSERT_EQ(columns, 9);
+    sizes.push_back(rows);
+    const int64_t *int64s = nullptr;
+    const double *doubles = nullptr;
+    const uint8_t *valid = nullptr;
+    ASSERT_EQ(evcs_batch_column_int64s(&int64s, batch, 0), EVCS_OK);
+    ASSERT_EQ(evcs_batch_column_doubles(&doubles, batch, 1), EVCS_OK);
+    integers.insert(integers.end(), int64s, int64s + rows);
+    reals.insert(reals.end(), doubles, doubles + rows);
+    ASSERT_EQ(evcs_batch_column_int64s(&int64s, batch, 2), EVCS_OK);
+    flags.insert(flags.end(), int64s, int64s + rows);
+    ASSERT_EQ(evcs_batch_column_int64s(&int64s, batch, 5), EVCS_OK);
+    micros.insert(micros.end(), int64s, int64s + rows);
+    auto strings = [&](int64_t column, std::vector<std::string> &into) {
+      const int64_t *offsets = nullptr;
+      const char *data = nullptr;
+      ASSERT_EQ(evcs_batch_column_bytes(&offsets, &data, batch, column), EVCS_OK);
+      ASSERT_EQ(evcs_batch_column_validity(&valid, batch, column), EVCS_OK);
+      for (int64_t row = 0; row < rows; ++row)
+        into.push_back(valid[row] ? std::string(data + offsets[row],
+                                                static_cast<size_t>(offsets[row + 1] - offsets[row]))
+                                  : "<null>");
+    };
+    strings(3, texts);
+    strings(4, raw);
+    strings(6, decimals);
+    strings(7, json);
+    strings(8, arrays);
+  }
+  EXPECT_EQ(status, EVCS_ITEROVER);
+  EXPECT_EQ(batch, nullptr);
+  EXPECT_EQ(evcs_batches_next(&batch, batches), EVCS_ITEROVER) << "and stays over";
+  EXPECT_EQ(sizes, (std::vector<int64_t>{2, 2, 1}));
+  EXPECT_EQ(integers, (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(reals, (std::vector<double>{0.25, 0.5, 0.75, 1.0, 1.25}));
+  EXPECT_EQ(flags, (std::vector<int>{0, 1, 0, 1, 0}));
+  EXPECT_EQ(micros, (std::vector<int64_t>{1000000, 2000000, 3000000, 4000000, 5000000}));
+  EXPECT_EQ(texts, (std::vector<std::string>{"tëxt 1", "tëxt 2", "<null>", "tëxt 4", "tëxt 5"}));
+  EXPECT_EQ(raw, std::vector<std::string>(5, std::string("\0\xff", 2)));
+  EXPECT_EQ(decimals, (std::vector<std::string>{"1.50", "3.00", "4.50", "6.00", "7.50"}));
+  EXPECT_EQ(json[2], R"({"n": 3})");
+  EXPECT_EQ(arrays[0], R"(["a",null])");
+  evcs_batches_free(batches);
+
+  ASSERT_EQ(evcs_session_execute(&result, session_, "SELECT 1 AS one", nullptr), EVCS_OK);
+  EXPECT_EQ(evcs_result_batches(&batches, result, 0), EVCS_EINVALID);
+  EXPECT_EQ(batches, nullptr);
+  ASSERT_EQ(evcs_result_batches(&batches, result, 100), EVCS_OK);
+  ASSERT_EQ(evcs_batches_next(&batch, batches), EVCS_OK);
+  const double *doubles = nullptr;
+  const int64_t *offsets = nullptr;
+  const char *data = nullptr, *name = nullptr;
+  int type = -1;
+  EXPECT_EQ(evcs_batch_column_doubles(&doubles, batch, 0), EVCS_EINVALID);
+  EXPECT_NE(last_message().find("does not hold its values as doubles"), std::string::npos);
+  EXPECT_EQ(evcs_batch_column_bytes(&offsets, &data, batch, 0), EVCS_EINVALID);
+  EXPECT_EQ(evcs_batch_column_type(&type, batch, 1), EVCS_EINVALID);
+  ASSERT_EQ(evcs_batch_column_name(&name, batch, 0), EVCS_OK);
+  EXPECT_STREQ(name, "one");
+  ASSERT_EQ(evcs_batch_column_type(&type, batch, 0), EVCS_OK);
+  EXPECT_EQ(type, EVCS_TYPE_INT64);
+  evcs_batches *unopened = nullptr;
+  EXPECT_EQ(evcs_result_batches(&unopened, nullptr, 10), EVCS_EMISUSE);
+  EXPECT_EQ(unopened, nullptr);
+  EXPECT_EQ(evcs_batches_next(&batch, nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_batch_row_count(nullptr, batch), EVCS_EMISUSE);
+  int64_t rows = 0;
+  EXPECT_EQ(evcs_batch_row_count(&rows, nullptr), EVCS_EMISUSE);
+  evcs_batches_free(batches);
+  evcs_batches_free(nullptr);
+  evcs_result_free(result);
 }
 
 TEST_F(CapiTest, TransactionsAndSavepoints) {

@@ -159,6 +159,45 @@ TEST_F(SessionTest, ParametersRoundTripWithTheirTypes) {
   EXPECT_TRUE(row.is_null(0, 7));
 }
 
+// A result's typed columns: each column's values in its storage, NULLs as validity bytes, rows
+// cut into batches where asked (the C++ side of the C ABI's evcs_result_batches).
+TEST_F(SessionTest, ColumnBatchesTypeEveryColumnAndKeepNulls) {
+  auto session = engine_->session();
+  auto result = session.execute(
+      "SELECT n AS i, CASE WHEN n = 2 THEN NULL ELSE n * 0.5 END::float8 AS d, n > 1 AS b, "
+      "to_timestamp(n) - interval '1 microsecond' AS t, 'v' || n AS s, "
+      "CASE WHEN n = 3 THEN NULL ELSE decode('000' || n, 'hex') END AS y, "
+      "ARRAY[n, NULL] AS a FROM generate_series(1, 3) n");
+  evcs::ColumnBatch all(result, 0, 100);
+  ASSERT_EQ(all.rows(), 3);
+  ASSERT_EQ(all.columns().size(), 7u);
+  EXPECT_EQ(all.column(0).storage, evcs::ColumnStorage::integers);
+  EXPECT_EQ(all.column(0).integers, (std::vector<std::int64_t>{1, 2, 3}));
+  EXPECT_EQ(all.column(1).storage, evcs::ColumnStorage::reals);
+  EXPECT_EQ(all.column(1).reals, (std::vector<double>{0.5, 0.0, 1.5}));
+  EXPECT_EQ(all.column(1).valid, (std::vector<std::uint8_t>{1, 0, 1}));
+  EXPECT_EQ(all.column(2).integers, (std::vector<std::int64_t>{0, 1, 1}));
+  EXPECT_EQ(all.column(3).integers, (std::vector<std::int64_t>{999999, 1999999, 2999999}));
+  EXPECT_EQ(all.column(4).storage, evcs::ColumnStorage::variable);
+  EXPECT_EQ(all.column(4).bytes, "v1v2v3");
+  EXPECT_EQ(all.column(4).offsets, (std::vector<std::int64_t>{0, 2, 4, 6}));
+  EXPECT_EQ(all.column(5).bytes, std::string("\x00\x01\x00\x02", 4));
+  EXPECT_EQ(all.column(5).offsets, (std::vector<std::int64_t>{0, 2, 4, 4}));
+  EXPECT_EQ(all.column(5).valid, (std::vector<std::uint8_t>{1, 1, 0}));
+  EXPECT_EQ(all.column(6).bytes, "[1,null][2,null][3,null]");
+  EXPECT_THROW(all.column(7), evcs::InvalidArgument);
+  EXPECT_EQ(evcs::ColumnBatch(result, 2, 5).column(4).bytes, "v3");
+  EXPECT_EQ(evcs::ColumnBatch(result, 9, 5).rows(), 0);
+  EXPECT_THROW(evcs::ColumnBatch(result, -1, 5), evcs::InvalidArgument);
+
+  evcs::ColumnBatches batches(result, 2);
+  evcs::ColumnBatch batch;
+  std::vector<std::int64_t> sizes;
+  while (batches.next(batch)) sizes.push_back(batch.rows());
+  EXPECT_EQ(sizes, (std::vector<std::int64_t>{2, 1}));
+  EXPECT_THROW(evcs::ColumnBatches(result, 0), evcs::InvalidArgument);
+}
+
 TEST_F(SessionTest, ResultTypesAndShape) {
   auto session = engine_->session();
   auto result = session.execute(

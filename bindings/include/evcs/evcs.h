@@ -293,6 +293,43 @@ EVCS_API int evcs_result_get_json(char **out, const evcs_result *result, int64_t
 EVCS_API int evcs_result_to_json(char **out, const evcs_result *result);
 EVCS_API void evcs_result_free(evcs_result *result);
 
+/* ---- typed columns ------------------------------------------------------------------------
+ *
+ * A result's rows as typed, columnar batches: per column one array of values and one validity
+ * byte per row (1 = a value, 0 = NULL), so a caller fills arrays of its own (numpy, Arrow, a
+ * DataFrame) without a call per cell. The values are what the per-cell getters return:
+ *   EVCS_TYPE_INT64, _BOOL (0 / 1), _TIMESTAMP (UTC microseconds; INT64_MAX / INT64_MIN for
+ *     'infinity' / '-infinity'): evcs_batch_column_int64s
+ *   EVCS_TYPE_DOUBLE: evcs_batch_column_doubles
+ *   every other type: evcs_batch_column_bytes, row r's bytes being data[offsets[r],
+ *     offsets[r + 1]) (row_count + 1 offsets): text as UTF-8, numeric as exact decimal text,
+ *     uuid as canonical text, date as ISO text, json as JSON text, arrays as JSON text (as
+ *     evcs_result_get_json gives them), bytea as its raw bytes.
+ * A NULL cell holds 0, 0.0 or no bytes. Pointers into a batch live until the batch is freed (an
+ * iterator's batch: until the next evcs_batches_next or evcs_batches_free). */
+typedef struct evcs_batch evcs_batch;
+typedef struct evcs_batches evcs_batches;
+/* Batches of at most `rows_per_batch` rows (> 0) over `result`, first row to last. The iterator
+ * keeps the rows it needs: `result` may be freed before it. */
+EVCS_API int evcs_result_batches(evcs_batches **out, const evcs_result *result,
+                                 int64_t rows_per_batch);
+/* The next batch, or EVCS_ITEROVER after the last one (not an error; *out is then NULL). */
+EVCS_API int evcs_batches_next(const evcs_batch **out, evcs_batches *batches);
+EVCS_API void evcs_batches_free(evcs_batches *batches);
+EVCS_API int evcs_batch_row_count(int64_t *out, const evcs_batch *batch);
+EVCS_API int evcs_batch_column_count(int64_t *out, const evcs_batch *batch);
+EVCS_API int evcs_batch_column_name(const char **out, const evcs_batch *batch, int64_t column);
+EVCS_API int evcs_batch_column_type(int *out, const evcs_batch *batch, int64_t column);
+EVCS_API int evcs_batch_column_validity(const uint8_t **out, const evcs_batch *batch,
+                                        int64_t column);
+/* EVCS_EINVALID when the column's values are not held in that form (see above). */
+EVCS_API int evcs_batch_column_int64s(const int64_t **out, const evcs_batch *batch,
+                                      int64_t column);
+EVCS_API int evcs_batch_column_doubles(const double **out, const evcs_batch *batch,
+                                       int64_t column);
+EVCS_API int evcs_batch_column_bytes(const int64_t **out_offsets, const char **out_data,
+                                     const evcs_batch *batch, int64_t column);
+
 /* ---- versioned entities (docs/versioning.md) ---------------------------------------------------
  *
  * Whole records cross as JSON text (UTF-8), returned through `char **out` and freed with

@@ -2,6 +2,7 @@
 // entity access.
 #pragma once
 
+#include "evcs/columns.hpp"
 #include "evcs/embedded.hpp"
 #include "evcs/engine.hpp"
 #include "evcs/error.hpp"

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace evcs {
@@ -68,7 +69,7 @@ std::optional<std::string> non_finite_text(double value);
 // INT64_MIN stand for 'infinity' and '-infinity', as parse_timestamp returns them.
 std::string format_timestamp(std::int64_t micros);
 // Parses the server's ISO timestamp text (DateStyle ISO, any UTC offset) into UTC microseconds.
-std::int64_t parse_timestamp(const std::string &text);
+std::int64_t parse_timestamp(std::string_view text);
 // Throws InvalidArgument (naming `what`) if `text` is not valid UTF-8 or contains NUL.
 void require_utf8(const std::string &text, const char *what);
 

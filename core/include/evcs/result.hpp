@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -19,6 +20,22 @@ enum class ColumnType { text = 0, int64 = 1, float64 = 2, boolean = 3, bytes = 4
 // The kind of value a column of the PostgreSQL type `type_oid` holds (text for any type
 // without a closer match). Domains are reported by the server as their base type.
 ColumnType column_type_of_oid(std::uint32_t type_oid);
+
+// The server's text form of a value of each kind, read: one rule per kind, for Result's getters
+// and for ColumnBatch alike.
+namespace cell_text {
+// `terminated`: a NUL-terminated cell, as the server's cells are.
+std::int64_t to_int64(std::string_view text);
+double to_double(const char *terminated);
+bool to_bool(std::string_view text);
+// bytea in the hex output format.
+std::string to_bytes(const char *terminated);
+// A PostgreSQL array literal (NUL-terminated, as the server's cells are) as a JSON array; its
+// elements as integers when `integers`, else as strings; NULL elements as null.
+nlohmann::json array_to_json(const char *literal, bool integers);
+} // namespace cell_text
+
+class ColumnBatch;
 
 class Result {
 public:
@@ -55,6 +72,10 @@ public:
   template <typename T> std::optional<T> scalar() const;
 
 private:
+  friend class ColumnBatch;
+  // The cell's text, nullopt for NULL, for a loop that checked its rows and columns once.
+  std::optional<std::string_view> cell_unchecked(std::int64_t row,
+                                                 std::int64_t column) const noexcept;
   void check_cell(std::int64_t row, std::int64_t column) const;
   void check_column(std::int64_t column) const;
   void require_type(std::int64_t row, std::int64_t column, ColumnType wanted,

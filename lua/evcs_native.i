@@ -6,7 +6,8 @@
  *     local status, engine = evcs_native.evcs_engine_open(options)
  *     local status, size, checked_out, overflow = evcs_native.evcs_engine_pool_status(engine)
  * Integers (statuses, int64_t, int, size_t) reach Lua as integers (math.type "integer"), never
- * as floats. Handles are plain (non-owning) SWIG pointers: lua/evcs.lua owns and frees them.
+ * as floats. Handles are plain (non-owning) SWIG pointers: the Lua layer owns and frees them
+ * (lua/evcs/handles.lua).
  * A nil handle reaches the C ABI as NULL, which it reports as EVCS_EMISUSE.
  *
  * Callback-based entry points are not wrapped: their callbacks run on the engine's I/O thread,
@@ -89,7 +90,7 @@ EVCS_HANDLE_OUT(evcs_repository)
 %typemap(freearg) (void **out, size_t *length) "evcs_free(bytes$argnum);"
 
 /* JSON text the library allocated (records, lists of records): copied into a Lua string (nil if
- * the call failed) and freed. lua/evcs.lua decodes it. */
+ * the call failed) and freed. lua/evcs/records.lua decodes it. */
 %typemap(in, numinputs=0) char **out_version (char *text = NULL) "$1 = &text;"
 %typemap(argout) char **out_version {
   if (text$argnum == NULL) lua_pushnil(L); else lua_pushstring(L, text$argnum);

@@ -17,12 +17,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any, Callable, Concatenate, Coroutine, Dict, Optional, ParamSpec, Type, TypeVar
 
-from . import _native
+from . import _native, frames
 from .repository import Reference, Repository
 from .result import Result, _as_result
 from .session import Params, Session
 
 if TYPE_CHECKING:
+    import pandas  # type: ignore[import]  # Debian's pandas ships no type information
+
     from .model import AsyncModelRepository, Model
 
 __all__ = ["AsyncSession", "AsyncTransaction", "AsyncRepository"]
@@ -76,6 +78,7 @@ class AsyncRepository:
     history = _in_worker_thread(Repository.history)
     versions = _in_worker_thread(Repository.versions)
     find = _in_worker_thread(Repository.find)
+    find_frame = _in_worker_thread(Repository.find_frame)
     count = _in_worker_thread(Repository.count)
     exists = _in_worker_thread(Repository.exists)
 
@@ -208,6 +211,11 @@ class AsyncSession:
         future = asyncio.get_running_loop().create_future()
         self._native.execute_async(sql, params, future.get_loop(), future)
         return _as_result(await future)
+
+    async def execute_frame(self, sql: str, params: Params = None) -> "pandas.DataFrame":
+        """Session.execute_frame as an awaitable (run on a worker thread)."""
+        native = self._native
+        return frames.query_frame(await asyncio.to_thread(native.execute_columns, sql, params))
 
     async def scalar(self, sql: str, params: Params = None) -> Any:
         """The first column of the first row, or None when there are no rows."""

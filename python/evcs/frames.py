@@ -70,12 +70,20 @@ def _series_values(kind: str, values: Any, valid: Any) -> Any:
 
 
 def frame(columns: Sequence[TypedColumn], names: List[str]) -> "pandas.DataFrame":
-    """A DataFrame of ``columns``, named ``names`` in that order."""
+    """A DataFrame of ``columns``, named ``names`` in that order (a name may repeat, as a
+    query's column names may)."""
     import pandas
 
+    values = [_series_values(kind, data, valid) for _, kind, data, valid in columns]
+    if len(set(names)) < len(names):
+        return pandas.concat(
+            [pandas.Series(column, name=name) for name, column in zip(names, values)], axis=1
+        ) if names else pandas.DataFrame()
     # A dict keeps its order: passing columns= as well sends pandas 1.5 down a path that turns
     # every timestamp into a Python datetime and back (0.15 s per 100,000 rows).
-    return pandas.DataFrame(
-        {name: _series_values(kind, values, valid)
-         for name, (_, kind, values, valid) in zip(names, columns)}
-    )
+    return pandas.DataFrame(dict(zip(names, values)))
+
+
+def query_frame(columns: Sequence[TypedColumn]) -> "pandas.DataFrame":
+    """The DataFrame of a query's columns, under the names the query gave them."""
+    return frame(columns, [name for name, *_ in columns])

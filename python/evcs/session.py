@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Type, TypeVar, Union
 
-from . import _native
+from . import _native, frames
 from .branching import (
     Branch,
     Commit,
@@ -38,6 +38,8 @@ from .repository import (
 from .result import Result, _as_result
 
 if TYPE_CHECKING:
+    import pandas  # type: ignore[import]  # Debian's pandas ships no type information
+
     from .model import Model, ModelRepository
 
 __all__ = ["Session", "Transaction", "Params"]
@@ -118,6 +120,12 @@ class Session:
     def execute(self, sql: str, params: Params = None) -> Result:
         """Runs one statement with server-side parameters ($1, $2, ...)."""
         return _as_result(self._native.execute(sql, params))
+
+    def execute_frame(self, sql: str, params: Params = None) -> "pandas.DataFrame":
+        """Runs one statement like ``execute`` and returns its rows as a pandas DataFrame made
+        from typed columns (no row objects on the way), with the dtypes of
+        ``Repository.find_frame`` (docs/python.md, "DataFrames")."""
+        return frames.query_frame(self._native.execute_columns(sql, params))
 
     def scalar(self, sql: str, params: Params = None) -> Any:
         """The first column of the first row, or None when there are no rows."""

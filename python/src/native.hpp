@@ -77,7 +77,7 @@ py::list version_records(const evcs_result *rows, std::int64_t count, std::size_
 // "bool" (0 / 1) and "timestamp" (UTC microseconds) as int64 arrays, "float64", and "object"
 // arrays of what convert_result makes of them (a wanted column flagged
 // true keeps its text, as version records keep the version's own columns); `valid` is a bool
-// array, false for NULL. numpy is imported when called.
+// array, false for NULL. Nothing wanted: every column, in order. numpy is imported when called.
 py::list typed_columns(const evcs_result *rows, std::int64_t count,
                        const std::vector<std::pair<std::string, bool>> &wanted);
 

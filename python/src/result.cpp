@@ -468,7 +468,8 @@ py::list typed_columns(const evcs_result *rows, std::int64_t count,
   py::module_ numpy = py::module_::import("numpy");
   std::int64_t column_count = 0;
   abi::check(evcs_result_column_count(&column_count, rows));
-  std::vector<FilledColumn> filled;
+  // Each wanted column's index and whether it keeps its text; nothing wanted: every column.
+  std::vector<std::pair<std::int64_t, bool>> chosen;
   for (const auto &[name, as_text] : wanted) {
     std::int64_t index = 0;
     for (; index < column_count; ++index) {
@@ -478,6 +479,12 @@ py::list typed_columns(const evcs_result *rows, std::int64_t count,
     }
     if (index == column_count)
       throw abi::Error(EVCS_EINVALID, "the rows have no column named '" + name + "'");
+    chosen.emplace_back(index, as_text);
+  }
+  if (wanted.empty())
+    for (std::int64_t index = 0; index < column_count; ++index) chosen.emplace_back(index, false);
+  std::vector<FilledColumn> filled;
+  for (const auto &[index, as_text] : chosen) {
     int type = 0;
     abi::check(evcs_result_column_type(&type, rows, index));
     const char *dtype = type == EVCS_TYPE_DOUBLE ? "float64"

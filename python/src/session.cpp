@@ -103,6 +103,15 @@ void register_session(py::module_ &module) {
           },
           py::arg("sql"), py::arg("params"))
       .def(
+          "execute_columns",
+          [](NativeSession &session, const py::str &sql, py::handle params) {
+            abi::Result result = execute(session, sql, params);
+            std::int64_t rows = 0;
+            abi::check(evcs_result_row_count(&rows, result.get()));
+            return typed_columns(result.get(), rows, {});
+          },
+          py::arg("sql"), py::arg("params"))
+      .def(
           "scalar",
           [](NativeSession &session, const py::str &sql, py::handle params) {
             return convert_scalar(execute(session, sql, params).get());

@@ -4,6 +4,7 @@ NULL kept, with the documented dtypes, as of any instant and on any branch."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import decimal
 import math
@@ -16,6 +17,8 @@ import pytest
 
 import evcs
 from evcs import frames
+
+from conftest import run_docs_snippet
 
 UTC = datetime.timezone.utc
 
@@ -187,3 +190,47 @@ def test_instants_past_datetime64_stay_datetimes_and_infinity_is_refused(s: evcs
     infinity = numpy.array([2**63 - 1, 0], dtype="int64")
     with pytest.raises(evcs.InvalidArgument, match="outside the range of Python's datetime"):
         frames.frame([("at", "timestamp", infinity, numpy.array([True, True]))], ["at"])
+
+
+def test_execute_frame_types_every_column_of_a_query(s: evcs.Session) -> None:
+    frame = s.execute_frame(
+        "SELECT n AS i, n::float8 / 4 AS d, n > 1 AS b, 'v' || n AS t, "
+        "CASE WHEN n = 2 THEN NULL ELSE n END AS maybe, to_timestamp(n) AS ts, "
+        "(n * 1.5)::numeric(6,2) AS price, gen_random_uuid() AS id, n AS i "
+        "FROM generate_series(1, $1) n ORDER BY n",
+        [3],
+    )
+    assert list(frame.columns) == ["i", "d", "b", "t", "maybe", "ts", "price", "id", "i"], (
+        "a repeated name stays a column of its own")
+    assert [str(dtype) for dtype in frame.dtypes] == [
+        "int64", "float64", "bool", "object", "Int64", "datetime64[ns, UTC]", "object",
+        "object", "int64"]
+    assert list(frame["t"]) == ["v1", "v2", "v3"]
+    assert frame["maybe"][1] is pandas.NA and frame["maybe"][2] == 3
+    assert frame["ts"][0] == pandas.Timestamp("1970-01-01 00:00:01", tz="UTC")
+    assert frame["price"][1] == decimal.Decimal("3.00")
+    assert isinstance(frame["id"][0], uuid.UUID)
+    assert s.execute_frame("SELECT 1 AS x WHERE false").shape == (0, 1)
+    with pytest.raises(evcs.Error, match="division by zero"):
+        s.execute_frame("SELECT 1 / 0")
+    s.rollback()
+
+
+def test_the_documented_example_prints_what_the_docs_say(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_docs_snippet("DataFrames", database_url, monkeypatch)
+
+
+def test_the_async_api_returns_the_same_frames(engine: evcs.Engine, s: evcs.Session) -> None:
+    s.repository("item").create_many([{"name": f"n{number}", "qty": number} for number in range(5)])
+
+    async def read() -> tuple[pandas.DataFrame, pandas.DataFrame]:
+        async with engine.async_session() as session:
+            repo = await session.repository("item")
+            return (await repo.find_frame(order_by="name"),
+                    await session.execute_frame("SELECT count(*) AS n FROM item_version"))
+
+    found, counted = asyncio.run(read())
+    pandas.testing.assert_frame_equal(found, s.repository("item").find_frame(order_by="name"))
+    assert counted["n"].tolist() == [5]

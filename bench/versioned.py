@@ -42,6 +42,8 @@ COLUMNS = {"name": "text not null", "qty": "int", "price": "numeric(12,2)"}
 DEPTHS = (10, 100, 1_000, 10_000)
 HISTORY_START = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
 AUTHOR = "bench"
+# The updates of the unit-of-work measurement: that many entities, then one commit.
+UNIT_OF_WORK = 20
 # Entity n of a benchmark has a head_id computable in SQL too (pgbench has no uuid generator).
 # Entity n's head id: random-looking like the ids evcs assigns, and computable in SQL too. (Ids
 # differing only in their last bytes, such as 00000000-0000-4000-8000-<n>, degrade btree_gist's
@@ -404,10 +406,22 @@ def updates(bench: Bench, layout: Layout) -> Dict[str, float]:
                 unit_repo.update(uid(random_entity(group)), {"qty": random.randint(1, 1_000_000)})
                 unit_session.commit()
 
+            async def evcs_unit_of_twenty() -> None:
+                for entity in random.sample(range(group[0], group[1] + 1), UNIT_OF_WORK):
+                    unit_repo.update(uid(entity), {"qty": random.randint(1, 1_000_000)})
+                unit_session.commit()
+
             async def asyncpg_update() -> None:
                 row = await connection.fetchrow(UPDATE_SQL, uuid.UUID(uid(random_entity(group))),
                                                 random.randint(1, 1_000_000))
                 assert row is not None
+
+            async def asyncpg_twenty() -> None:
+                async with connection.transaction():
+                    for entity in random.sample(range(group[0], group[1] + 1), UNIT_OF_WORK):
+                        row = await connection.fetchrow(UPDATE_SQL, uuid.UUID(uid(entity)),
+                                                        random.randint(1, 1_000_000))
+                        assert row is not None
 
             async def orm_update() -> None:
                 async with factory() as session, session.begin():
@@ -429,7 +443,11 @@ def updates(bench: Bench, layout: Layout) -> Dict[str, float]:
                 "evcs update": ("versioned update, autocommit: evcs (sync)", evcs_autocommit),
                 "evcs update + commit": ("versioned update + commit(): evcs (sync)",
                                          evcs_unit_of_work),
+                "evcs unit of work": (f"{UNIT_OF_WORK} updates + commit(): evcs (sync)",
+                                      evcs_unit_of_twenty),
                 "asyncpg update": ("versioned update + commit: asyncpg, one CTE", asyncpg_update),
+                "asyncpg unit of work": (f"{UNIT_OF_WORK} CTEs in one transaction: asyncpg",
+                                         asyncpg_twenty),
                 "orm update": ("versioned update + commit: SQLAlchemy ORM", orm_update)})
         await connection.close()
         await engine.dispose()
@@ -442,6 +460,38 @@ def updates(bench: Bench, layout: Layout) -> Dict[str, float]:
         f"\\set n random({lo}, {hi})\n\\set q random(1, 1000000)\n" +
         pg_sql(UPDATE_SQL.replace("$1", PGBENCH_UUID), ["unused", "q"]))
     return results
+
+
+# ---- history -----------------------------------------------------------------------------------
+
+HISTORY_SQL = "SELECT * FROM item_version WHERE head_id = $1 AND branch = 'main' ORDER BY valid_from"
+
+
+def histories(bench: Bench, layout: Layout) -> Dict[str, float]:
+    """The history of one entity with 1,000 versions: evcs's (Versions with typed values and each
+    version's changed fields) against asyncpg's fetch of the same versions, interleaved."""
+    group = layout.groups[1_000]
+
+    async def measure() -> Dict[str, float]:
+        connection = await asyncpg.connect(bench.url)
+        with bench.engine.session() as session:
+            repo = session.repository("item")
+
+            async def evcs_history() -> None:
+                assert len(repo.history(uid(random_entity(group)))) == 1_000
+                session.rollback()
+
+            async def asyncpg_history() -> None:
+                rows = await connection.fetch(HISTORY_SQL, uuid.UUID(uid(random_entity(group))))
+                assert len(rows) == 1_000
+
+            results = await bench.measure_interleaved_async({
+                "evcs": ("history of 1,000 versions: evcs (sync)", evcs_history),
+                "asyncpg": ("history of 1,000 versions: asyncpg fetch", asyncpg_history)})
+        await connection.close()
+        return results
+
+    return asyncio.run(measure())
 
 
 # ---- bulk create -------------------------------------------------------------------------------
@@ -706,9 +756,18 @@ def report_update(update: Dict[str, float], layout: Layout) -> None:
           f"(>= 0.9: {verdict(versus_asyncpg >= 0.9)})")
     print(f"  versioned update: evcs / pgbench                 "
           f"{update['evcs update'] / update['pgbench update']:5.2f}")
+    unit = update["evcs unit of work"] / update["asyncpg unit of work"]
+    print(f"  {f'{UNIT_OF_WORK} updates + commit(): evcs / asyncpg':<49}{unit:5.2f}  "
+          f"(>= 0.9: {verdict(unit >= 0.9)})")
     print(f"  versioned update + commit(): evcs / asyncpg      "
           f"{update['evcs update + commit'] / update['asyncpg update']:5.2f}   / ORM "
           f"{update['evcs update + commit'] / update['orm update']:5.2f}")
+
+
+def report_history(history: Dict[str, float], layout: Layout) -> None:
+    ratio = history["evcs"] / history["asyncpg"]
+    print(f"  history of 1,000 versions: evcs / asyncpg (rate) {ratio:5.2f}  "
+          f"(>= 1.0: {verdict(ratio >= 1.0)})")
 
 
 def report_bulk(created: Dict[str, float], layout: Layout) -> None:
@@ -744,6 +803,8 @@ STEPS: Dict[str, Step] = {
     "reads": ("reads", lambda bench, layout, rounds: reads(bench, layout), report_reads),
     "update": ("versioned update", lambda bench, layout, rounds: updates(bench, layout),
                report_update),
+    "history": ("history", lambda bench, layout, rounds: histories(bench, layout),
+                report_history),
     "bulk": ("bulk create", bulk, report_bulk),
     "scan": ("as-of scan", lambda bench, layout, rounds: scans(bench, layout), report_scan),
     "merge": ("merge", merge, report_merge),

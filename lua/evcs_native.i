@@ -275,3 +275,116 @@ static int migration_run(lua_State *L) {
 }
 %}
 %native(migration_run) int migration_run(lua_State *L);
+
+/* ---- result_columns(result, null) / find_columns(repository, options_json, null)
+ *        -> status, columns --------------------------------------------------------------------
+ * A result's rows as columns, from its typed batches (evcs_result_batches): an array of column
+ * tables { name = , type = EVCS_TYPE_*, [1..n] = values } and `row_count`. Values are what the
+ * cell getters give Lua (integers, numbers, booleans, UTC microseconds for timestamps, strings
+ * for everything else: bytea raw, arrays as JSON text), NULL as `null` (evcs.null). find_columns
+ * reads evcs_repository_find_rows' page (its first `count` rows) the same way. */
+%{
+static int push_columns(lua_State *L, const evcs_result *result, int64_t count, int null_index) {
+  int64_t column_count = 0;
+  int status = evcs_result_column_count(&column_count, result);
+  if (status != EVCS_OK) return status;
+  lua_createtable(L, (int)column_count, 1);
+  int columns_index = lua_gettop(L);
+  for (int64_t column = 0; column < column_count; ++column) {
+    const char *name = NULL;
+    int type = 0;
+    if ((status = evcs_result_column_name(&name, result, column)) != EVCS_OK ||
+        (status = evcs_result_column_type(&type, result, column)) != EVCS_OK) {
+      lua_pop(L, 1);
+      return status;
+    }
+    lua_createtable(L, count > 0 ? (int)count : 0, 2);
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "name");
+    lua_pushinteger(L, type);
+    lua_setfield(L, -2, "type");
+    lua_rawseti(L, columns_index, (lua_Integer)column + 1);
+  }
+  evcs_batches *batches = NULL;
+  if ((status = evcs_result_batches(&batches, result, 65536)) != EVCS_OK) {
+    lua_pop(L, 1);
+    return status;
+  }
+  int64_t done = 0;
+  const evcs_batch *batch = NULL;
+  while ((count < 0 || done < count) && (status = evcs_batches_next(&batch, batches)) == EVCS_OK) {
+    int64_t rows = 0;
+    evcs_batch_row_count(&rows, batch);
+    if (count >= 0 && rows > count - done) rows = count - done;
+    for (int64_t column = 0; column < column_count && status == EVCS_OK; ++column) {
+      int type = 0;
+      const uint8_t *valid = NULL;
+      const int64_t *integers = NULL, *offsets = NULL;
+      const double *reals = NULL;
+      const char *data = NULL;
+      evcs_batch_column_type(&type, batch, column);
+      evcs_batch_column_validity(&valid, batch, column);
+      if (type == EVCS_TYPE_INT64 || type == EVCS_TYPE_BOOL || type == EVCS_TYPE_TIMESTAMP)
+        status = evcs_batch_column_int64s(&integers, batch, column);
+      else if (type == EVCS_TYPE_DOUBLE)
+        status = evcs_batch_column_doubles(&reals, batch, column);
+      else
+        status = evcs_batch_column_bytes(&offsets, &data, batch, column);
+      lua_rawgeti(L, columns_index, (lua_Integer)column + 1);
+      for (int64_t row = 0; row < rows && status == EVCS_OK; ++row) {
+        if (!valid[row]) lua_pushvalue(L, null_index);
+        else if (type == EVCS_TYPE_BOOL) lua_pushboolean(L, integers[row] != 0);
+        else if (integers != NULL) lua_pushinteger(L, (lua_Integer)integers[row]);
+        else if (reals != NULL) lua_pushnumber(L, reals[row]);
+        else lua_pushlstring(L, data + offsets[row], (size_t)(offsets[row + 1] - offsets[row]));
+        lua_rawseti(L, -2, (lua_Integer)(done + row + 1));
+      }
+      lua_pop(L, 1);
+    }
+    if (status != EVCS_OK) break;
+    done += rows;
+  }
+  evcs_batches_free(batches);
+  if (status != EVCS_OK && status != EVCS_ITEROVER) {
+    lua_pop(L, 1);
+    return status;
+  }
+  lua_pushinteger(L, (lua_Integer)done);
+  lua_setfield(L, columns_index, "row_count");
+  return EVCS_OK;
+}
+
+static int result_columns(lua_State *L) {
+  evcs_result *result = NULL;
+  if (!lua_isnil(L, 1) &&
+      !SWIG_IsOK(SWIG_ConvertPtr(L, 1, (void **)&result, SWIGTYPE_p_evcs_result, 0)))
+    return luaL_argerror(L, 1, "expected an evcs_result handle");
+  luaL_checkany(L, 2);
+  int status = result == NULL ? evcs_result_column_count(NULL, NULL)
+                              : push_columns(L, result, -1, 2);
+  lua_pushinteger(L, status);
+  if (status == EVCS_OK) lua_insert(L, -2); else lua_pushnil(L);
+  return 2;
+}
+
+static int find_columns(lua_State *L) {
+  evcs_repository *repository = NULL;
+  if (!lua_isnil(L, 1) &&
+      !SWIG_IsOK(SWIG_ConvertPtr(L, 1, (void **)&repository, SWIGTYPE_p_evcs_repository, 0)))
+    return luaL_argerror(L, 1, "expected an evcs_repository handle");
+  const char *options = luaL_checkstring(L, 2);
+  luaL_checkany(L, 3);
+  evcs_found *found = NULL;
+  const evcs_result *rows = NULL;
+  int64_t count = 0;
+  int status = evcs_repository_find_rows(&found, repository, options);
+  if (status == EVCS_OK) status = evcs_found_rows(&rows, &count, found);
+  if (status == EVCS_OK) status = push_columns(L, rows, count, 3);
+  evcs_found_free(found);
+  lua_pushinteger(L, status);
+  if (status == EVCS_OK) lua_insert(L, -2); else lua_pushnil(L);
+  return 2;
+}
+%}
+%native(result_columns) int result_columns(lua_State *L);
+%native(find_columns) int find_columns(lua_State *L);

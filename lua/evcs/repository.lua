@@ -6,6 +6,7 @@ local native = require("evcs_native")
 local errors = require("evcs.errors")
 local handles = require("evcs.handles")
 local records = require("evcs.records")
+local results = require("evcs.results")
 local values = require("evcs.values")
 local Session = require("evcs.session").Session
 
@@ -236,6 +237,14 @@ end
 function Repository:find(options)
   return version_page(self, json_call(native.evcs_repository_find_page, self.handle,
                                       find_options(options)))
+end
+
+--- find's versions as columns (docs/lua.md, "Columns"): head_id, branch, version, valid_from,
+--- valid_to, deleted, parent_branch, parent_version, merged_from, author, then the fields; options
+--- as find's but include. nil, err on failure.
+function Repository:find_columns(options)
+  return results.columns(native.find_columns(self.handle, find_options(options) or "{}",
+                                             values.null))
 end
 
 --- How many entities match (options as find's: where, as_of, branch, as_of_commit).

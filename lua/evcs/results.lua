@@ -61,6 +61,14 @@ function results.rows(result_handle)
   return result
 end
 
+-- The columns table of native.result_columns' status and columns (nil, err on failure), freeing
+-- the result they were read from when one is given.
+function results.columns(status, columns, result_handle)
+  if result_handle ~= nil then native.evcs_result_free(result_handle) end
+  if status ~= OK then return errors.failure(status) end
+  return columns
+end
+
 -- The result table of a native execute call's status and result, or nil, err.
 function results.rows_or_failure(status, result_handle)
   if status ~= OK then return errors.failure(status) end

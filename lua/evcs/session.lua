@@ -7,6 +7,7 @@ local errors = require("evcs.errors")
 local handles = require("evcs.handles")
 local parameters = require("evcs.params")
 local results = require("evcs.results")
+local values = require("evcs.values")
 
 local OK = native.EVCS_OK
 local checked, status_call = errors.checked, errors.status_call
@@ -26,6 +27,15 @@ end
 --- nil, err.
 function Session:execute(sql, params)
   return results.rows_or_failure(execute_native(self, sql, params))
+end
+
+--- Executes `sql` like execute and returns its rows as columns (docs/lua.md, "Columns"), or
+--- nil, err.
+function Session:columns(sql, params)
+  local status, result_handle = execute_native(self, sql, params)
+  if status ~= OK then return errors.failure(status) end
+  local columns_status, columns = native.result_columns(result_handle, values.null)
+  return results.columns(columns_status, columns, result_handle)
 end
 
 --- The first column of the first row (evcs.null for SQL NULL, nil when there is no row), or

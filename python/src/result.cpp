@@ -214,112 +214,198 @@ py::bytes bytes_from_hex_text(const std::string &text) {
   return py::bytes(bytes);
 }
 
-class Converter {
+// The server's text of the instant `micros` (UTC), for messages about it.
+// The UTC calendar date of an instant and the microseconds into its day.
+struct UtcInstant {
+  CivilDate date;
+  std::int64_t within_day;
+};
+
+UtcInstant utc_instant(std::int64_t micros) {
+  std::int64_t days = micros / micros_per_day;
+  std::int64_t within_day = micros % micros_per_day;
+  if (within_day < 0) {
+    within_day += micros_per_day;
+    --days;
+  }
+  return {civil_from_days(days), within_day};
+}
+
+std::string timestamp_text(std::int64_t micros) {
+  if (micros == INT64_MAX) return "infinity";
+  if (micros == INT64_MIN) return "-infinity";
+  const auto [date, within_day] = utc_instant(micros);
+  const std::int64_t seconds = within_day / micros_per_second;
+  char text[80];
+  std::snprintf(text, sizeof text, "%04lld-%02u-%02u %02lld:%02lld:%02lld.%06lld+00%s",
+                static_cast<long long>(date.year > 0 ? date.year : 1 - date.year), date.month,
+                date.day, static_cast<long long>(seconds / 3600),
+                static_cast<long long>(seconds / 60 % 60), static_cast<long long>(seconds % 60),
+                static_cast<long long>(within_day % micros_per_second),
+                date.year > 0 ? "" : " BC");
+  return text;
+}
+
+// An aware UTC datetime of UTC microseconds since 1970.
+py::object datetime_from_micros(std::int64_t micros) {
+  if (micros == INT64_MAX || micros == INT64_MIN)
+    out_of_python_range("timestamp", timestamp_text(micros));
+  const auto [date, within_day] = utc_instant(micros);
+  if (date.year < 1 || date.year > 9999) out_of_python_range("timestamp", timestamp_text(micros));
+  const std::int64_t seconds = within_day / micros_per_second;
+  PyObject *value = PyDateTimeAPI->DateTime_FromDateAndTime(
+      static_cast<int>(date.year), static_cast<int>(date.month), static_cast<int>(date.day),
+      static_cast<int>(seconds / 3600), static_cast<int>(seconds / 60 % 60),
+      static_cast<int>(seconds % 60), static_cast<int>(within_day % micros_per_second),
+      PyDateTime_TimeZone_UTC, PyDateTimeAPI->DateTimeType);
+  if (value == nullptr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(value);
+}
+
+// The cells of one typed batch (evcs_result_batches) as Python values: the one place where a
+// value the server sent becomes a Python value (docs/python.md's type mapping).
+class BatchCells {
 public:
-  explicit Converter(const evcs_result *result) : result_(result) {
+  explicit BatchCells(const evcs_batch *batch) {
     if (PyDateTimeAPI == nullptr) PyDateTime_IMPORT;
-    abi::check(evcs_result_row_count(&rows_, result));
-    abi::check(evcs_result_column_count(&columns_, result));
-    types_.resize(static_cast<size_t>(columns_));
-    for (std::int64_t column = 0; column < columns_; ++column)
-      abi::check(evcs_result_column_type(&types_[static_cast<size_t>(column)], result, column));
+    abi::check(evcs_batch_row_count(&rows_, batch));
+    std::int64_t count = 0;
+    abi::check(evcs_batch_column_count(&count, batch));
+    columns_.resize(static_cast<std::size_t>(count));
+    for (std::int64_t index = 0; index < count; ++index) {
+      Column &column = columns_[static_cast<std::size_t>(index)];
+      abi::check(evcs_batch_column_type(&column.type, batch, index));
+      abi::check(evcs_batch_column_validity(&column.valid, batch, index));
+      if (column.type == EVCS_TYPE_INT64 || column.type == EVCS_TYPE_BOOL ||
+          column.type == EVCS_TYPE_TIMESTAMP)
+        abi::check(evcs_batch_column_int64s(&column.integers, batch, index));
+      else if (column.type == EVCS_TYPE_DOUBLE)
+        abi::check(evcs_batch_column_doubles(&column.reals, batch, index));
+      else
+        abi::check(evcs_batch_column_bytes(&column.offsets, &column.data, batch, index));
+    }
   }
 
   std::int64_t rows() const noexcept { return rows_; }
-  std::int64_t columns() const noexcept { return columns_; }
+  std::int64_t columns() const noexcept { return static_cast<std::int64_t>(columns_.size()); }
+  int type(std::int64_t column) const { return at(column).type; }
+  bool is_null(std::int64_t column, std::int64_t row) const { return at(column).valid[row] == 0; }
+  const std::int64_t *integers(std::int64_t column) const { return at(column).integers; }
+  const double *reals(std::int64_t column) const { return at(column).reals; }
 
-  std::string column_name(std::int64_t column) const {
-    const char *name = nullptr;
-    abi::check(evcs_result_column_name(&name, result_, column));
-    return name;
-  }
-
-  py::object cell(std::int64_t row, std::int64_t column) {
-    int is_null = 0;
-    abi::check(evcs_result_is_null(&is_null, result_, row, column));
-    if (is_null) return py::none();
-    switch (types_[static_cast<size_t>(column)]) {
-    case EVCS_TYPE_INT64: {
-      std::int64_t value = 0;
-      abi::check(evcs_result_get_int64(&value, result_, row, column));
-      return py::int_(value);
+  // The cell's Python value (None for NULL); `as_text`: a variable-width value as its str. A
+  // value equal to the one before it in the column is that one's object when values of its
+  // type are immutable (all but parsed JSON): columns such as branch and author repeat a few.
+  py::object value(std::int64_t column, std::int64_t row, bool as_text = false) {
+    Column &source = at(column);
+    if (source.valid[row] == 0) return py::none();
+    switch (source.type) {
+    case EVCS_TYPE_INT64: return py::int_(source.integers[row]);
+    case EVCS_TYPE_BOOL: return py::bool_(source.integers[row] != 0);
+    case EVCS_TYPE_TIMESTAMP: return datetime_from_micros(source.integers[row]);
+    case EVCS_TYPE_DOUBLE: return py::float_(source.reals[row]);
+    default: break;
     }
-    case EVCS_TYPE_DOUBLE: {
-      double value = 0;
-      abi::check(evcs_result_get_double(&value, result_, row, column));
-      return py::float_(value);
+    std::string_view bytes(source.data + source.offsets[row],
+                           static_cast<std::size_t>(source.offsets[row + 1] - source.offsets[row]));
+    const bool shareable = as_text || (source.type != EVCS_TYPE_JSON &&
+                                       source.type != EVCS_TYPE_TEXT_ARRAY &&
+                                       source.type != EVCS_TYPE_INT_ARRAY);
+    if (shareable && source.previous && bytes == source.previous_bytes &&
+        as_text == source.previous_as_text)
+      return source.previous;
+    py::object made = as_text ? py::str(bytes.data(), bytes.size())
+                              : variable_value(source.type, bytes);
+    if (shareable) {
+      source.previous = made;
+      source.previous_bytes = bytes;
+      source.previous_as_text = as_text;
     }
-    case EVCS_TYPE_BOOL: {
-      int value = 0;
-      abi::check(evcs_result_get_bool(&value, result_, row, column));
-      return py::bool_(value != 0);
-    }
-    case EVCS_TYPE_BYTES: {
-      void *data = nullptr;
-      size_t length = 0;
-      abi::check(evcs_result_get_bytes(&data, &length, result_, row, column));
-      abi::Allocated owned(data);
-      return py::bytes(static_cast<const char *>(data), length);
-    }
-    case EVCS_TYPE_TIMESTAMP: return timestamp(row, column);
-    case EVCS_TYPE_NUMERIC: return text_decoders().decimal(text(row, column));
-    case EVCS_TYPE_JSON: return text_decoders().json_loads(text(row, column));
-    case EVCS_TYPE_UUID: return uuid_from_text(text(row, column));
-    case EVCS_TYPE_DATE: return date(row, column);
-    case EVCS_TYPE_TEXT_ARRAY:
-    case EVCS_TYPE_INT_ARRAY: return json_array(row, column);
-    default: return text(row, column);
-    }
+    return made;
   }
 
 private:
-  py::str text(std::int64_t row, std::int64_t column) const {
-    const char *value = nullptr;
-    size_t length = 0;
-    abi::check(evcs_result_get_text(&value, &length, result_, row, column));
-    return py::str(value, length);
-  }
+  struct Column {
+    int type = EVCS_TYPE_TEXT;
+    const std::uint8_t *valid = nullptr;
+    const std::int64_t *integers = nullptr;
+    const double *reals = nullptr;
+    const std::int64_t *offsets = nullptr;
+    const char *data = nullptr;
+    py::object previous;
+    std::string_view previous_bytes;
+    bool previous_as_text = false;
+  };
 
-  py::object timestamp(std::int64_t row, std::int64_t column) const {
-    std::int64_t micros = 0;
-    abi::check(evcs_result_get_timestamp(&micros, result_, row, column));
-    std::int64_t days = micros / micros_per_day;
-    std::int64_t within_day = micros % micros_per_day;
-    if (within_day < 0) {
-      within_day += micros_per_day;
-      --days;
+  static py::object variable_value(int type, std::string_view bytes) {
+    if (type == EVCS_TYPE_BYTES) return py::bytes(bytes.data(), bytes.size());
+    py::str text(bytes.data(), bytes.size());
+    switch (type) {
+    case EVCS_TYPE_NUMERIC: return text_decoders().decimal(text);
+    case EVCS_TYPE_UUID: return uuid_from_text(text);
+    case EVCS_TYPE_DATE: return date_from_iso(std::string(bytes));
+    case EVCS_TYPE_JSON:
+    case EVCS_TYPE_TEXT_ARRAY:
+    case EVCS_TYPE_INT_ARRAY: return text_decoders().json_loads(text);
+    default: return std::move(text);
     }
-    CivilDate date = civil_from_days(days);
-    if (date.year < 1 || date.year > 9999) out_of_python_range("timestamp", text(row, column));
-    std::int64_t seconds = within_day / micros_per_second;
-    PyObject *value = PyDateTimeAPI->DateTime_FromDateAndTime(
-        static_cast<int>(date.year), static_cast<int>(date.month), static_cast<int>(date.day),
-        static_cast<int>(seconds / 3600), static_cast<int>(seconds / 60 % 60),
-        static_cast<int>(seconds % 60), static_cast<int>(within_day % micros_per_second),
-        PyDateTime_TimeZone_UTC, PyDateTimeAPI->DateTimeType);
-    if (value == nullptr) throw py::error_already_set();
-    return py::reinterpret_steal<py::object>(value);
   }
 
-  py::object date(std::int64_t row, std::int64_t column) const {
-    const char *value = nullptr;
-    size_t length = 0;
-    abi::check(evcs_result_get_text(&value, &length, result_, row, column));
-    return date_from_iso(std::string(value, length));
+  Column &at(std::int64_t column) { return columns_.at(static_cast<std::size_t>(column)); }
+  const Column &at(std::int64_t column) const {
+    return columns_.at(static_cast<std::size_t>(column));
   }
 
-  py::object json_array(std::int64_t row, std::int64_t column) {
-    char *json = nullptr;
-    abi::check(evcs_result_get_json(&json, result_, row, column));
-    abi::Allocated owned(json);
-    return text_decoders().json_loads(py::str(json));
-  }
-
-  const evcs_result *result_;
   std::int64_t rows_ = 0;
-  std::int64_t columns_ = 0;
-  std::vector<int> types_;
+  std::vector<Column> columns_;
 };
+
+// Calls `each(cells, taken)` for each typed batch of `result` up to its first `count` rows (all:
+// count < 0), `taken` the batch's rows among them; the batches are made without the GIL.
+template <typename Each>
+void for_each_batch(const evcs_result *result, std::int64_t count, Each &&each) {
+  evcs_batches *raw = nullptr;
+  abi::check(evcs_result_batches(&raw, result, 65536));
+  abi::Batches batches(raw);
+  for (std::int64_t done = 0; count < 0 || done < count;) {
+    const evcs_batch *batch = nullptr;
+    int status = EVCS_OK;
+    {
+      py::gil_scoped_release released;
+      status = evcs_batches_next(&batch, batches.get());
+    }
+    if (status == EVCS_ITEROVER) return;
+    abi::check(status);
+    BatchCells cells(batch);
+    const std::int64_t taken = count < 0 ? cells.rows() : std::min(cells.rows(), count - done);
+    each(cells, taken);
+    done += taken;
+  }
+}
+
+// Calls `each(cells, row)` for the first `count` rows of `result` (all: count < 0).
+template <typename Each>
+void for_each_row(const evcs_result *result, std::int64_t count, Each &&each) {
+  for_each_batch(result, count, [&](BatchCells &cells, std::int64_t taken) {
+    for (std::int64_t row = 0; row < taken; ++row) each(cells, row);
+  });
+}
+
+std::string column_name(const evcs_result *result, std::int64_t column) {
+  const char *name = nullptr;
+  abi::check(evcs_result_column_name(&name, result, column));
+  return name;
+}
+
+std::int64_t column_count(const evcs_result *result) {
+  std::int64_t count = 0;
+  abi::check(evcs_result_column_count(&count, result));
+  return count;
+}
+
+void set_item(PyObject *dict, const py::str &key, py::object value) {
+  if (PyDict_SetItem(dict, key.ptr(), value.ptr()) != 0) throw py::error_already_set();
+}
 
 } // namespace
 
@@ -344,7 +430,6 @@ py::object decode_field(int value_type, py::handle value) {
 }
 
 py::list version_records(const evcs_result *rows, std::int64_t count, std::size_t field_count) {
-  Converter converter(rows);
   // The version's own columns come first (EVCS_FOUND_FIELDS_AFTER of them), then the fields (and
   // after them any columns the read added for its order). A record keys the former by their
   // column names, as JSON records do, with timestamps as UTC microseconds, integers and booleans
@@ -353,82 +438,68 @@ py::list version_records(const evcs_result *rows, std::int64_t count, std::size_
   std::vector<std::pair<std::string, std::int64_t>> fields;
   for (std::size_t index = 0; index < field_count; ++index) {
     const std::int64_t column = first_field + static_cast<std::int64_t>(index);
-    fields.emplace_back(converter.column_name(column), column);
+    fields.emplace_back(column_name(rows, column), column);
   }
   std::sort(fields.begin(), fields.end());
   std::vector<py::str> field_names;
   for (const auto &field : fields) field_names.emplace_back(field.first);
-  enum class Form { text, micros, cell };
   std::vector<py::str> system_keys;
-  std::vector<Form> system_forms;
-  for (std::int64_t column = 0; column < first_field; ++column) {
-    system_keys.emplace_back(converter.column_name(column));
-    int type = 0;
-    abi::check(evcs_result_column_type(&type, rows, column));
-    system_forms.push_back(type == EVCS_TYPE_TIMESTAMP                       ? Form::micros
-                           : type == EVCS_TYPE_INT64 || type == EVCS_TYPE_BOOL ? Form::cell
-                                                                               : Form::text);
-  }
+  for (std::int64_t column = 0; column < first_field; ++column)
+    system_keys.emplace_back(column_name(rows, column));
   py::str fields_key("fields");
-  auto set = [](PyObject *dict, const py::str &key, py::object value) {
-    if (PyDict_SetItem(dict, key.ptr(), value.ptr()) != 0) throw py::error_already_set();
-  };
+  CollectorPause pause;
   py::list records(static_cast<size_t>(count));
-  for (std::int64_t row = 0; row < count; ++row) {
+  std::int64_t made = 0;
+  for_each_row(rows, count, [&](BatchCells &cells, std::int64_t row) {
     py::dict record;
     for (std::int64_t column = 0; column < first_field; ++column) {
-      int is_null = 0;
-      abi::check(evcs_result_is_null(&is_null, rows, row, column));
-      const Form form = system_forms[static_cast<size_t>(column)];
       py::object value;
-      if (is_null) {
-        value = py::none();
-      } else if (form == Form::text) {
-        const char *text = nullptr;
-        size_t length = 0;
-        abi::check(evcs_result_get_text(&text, &length, rows, row, column));
-        value = py::str(text, length);
-      } else if (form == Form::micros) {
-        std::int64_t micros = 0;
-        abi::check(evcs_result_get_timestamp(&micros, rows, row, column));
-        value = py::int_(micros);
-      } else {
-        value = converter.cell(row, column);
+      switch (cells.type(column)) {
+      case EVCS_TYPE_TIMESTAMP:
+        value = cells.is_null(column, row) ? py::none()
+                                           : py::object(py::int_(cells.integers(column)[row]));
+        break;
+      case EVCS_TYPE_INT64:
+      case EVCS_TYPE_BOOL: value = cells.value(column, row); break;
+      default: value = cells.value(column, row, true); break;
       }
-      set(record.ptr(), system_keys[static_cast<size_t>(column)], std::move(value));
+      set_item(record.ptr(), system_keys[static_cast<size_t>(column)], std::move(value));
     }
     py::dict values;
     for (std::size_t index = 0; index < fields.size(); ++index)
-      set(values.ptr(), field_names[index], converter.cell(row, fields[index].second));
-    set(record.ptr(), fields_key, std::move(values));
-    PyList_SET_ITEM(records.ptr(), static_cast<Py_ssize_t>(row), record.release().ptr());
-  }
+      set_item(values.ptr(), field_names[index], cells.value(fields[index].second, row));
+    set_item(record.ptr(), fields_key, std::move(values));
+    PyList_SET_ITEM(records.ptr(), static_cast<Py_ssize_t>(made++), record.release().ptr());
+  });
+  if (made != count)
+    throw abi::Error(EVCS_EINVALID, "the rows hold " + std::to_string(made) + " versions, not " +
+                                        std::to_string(count));
   return records;
 }
 
 py::tuple convert_result(const evcs_result *result) {
-  Converter converter(result);
+  const std::int64_t columns_count = column_count(result);
   py::list columns;
-  for (std::int64_t column = 0; column < converter.columns(); ++column)
-    columns.append(py::str(converter.column_name(column)));
+  for (std::int64_t column = 0; column < columns_count; ++column)
+    columns.append(py::str(column_name(result, column)));
   py::list rows;
-  for (std::int64_t row = 0; row < converter.rows(); ++row) {
-    py::tuple cells(static_cast<size_t>(converter.columns()));
-    for (std::int64_t column = 0; column < converter.columns(); ++column)
-      cells[static_cast<size_t>(column)] = converter.cell(row, column);
-    rows.append(std::move(cells));
-  }
+  for_each_row(result, -1, [&](BatchCells &cells, std::int64_t row) {
+    py::tuple values(static_cast<size_t>(columns_count));
+    for (std::int64_t column = 0; column < columns_count; ++column)
+      values[static_cast<size_t>(column)] = cells.value(column, row);
+    rows.append(std::move(values));
+  });
   std::int64_t rows_affected = 0;
   abi::check(evcs_result_rows_affected(&rows_affected, result));
   return py::make_tuple(std::move(columns), std::move(rows), rows_affected);
 }
 
 py::object convert_scalar(const evcs_result *result) {
-  Converter converter(result);
-  if (converter.rows() == 0 || converter.columns() == 0) return py::none();
-  return converter.cell(0, 0);
+  if (column_count(result) == 0) return py::none();
+  py::object first = py::none();
+  for_each_row(result, 1, [&](BatchCells &cells, std::int64_t row) { first = cells.value(0, row); });
+  return first;
 }
-
 
 namespace {
 
@@ -441,48 +512,25 @@ struct FilledColumn {
   py::object valid;
 };
 
-// The object a variable-width value of a column becomes, as convert_result makes it (text: the
-// value's str, as version records keep the version's own columns).
-py::object variable_value(int type, bool as_text, const char *data, std::size_t length) {
-  if (type == EVCS_TYPE_BYTES) return py::bytes(data, length);
-  py::str text(data, length);
-  if (as_text) return std::move(text);
-  switch (type) {
-  case EVCS_TYPE_NUMERIC: return text_decoders().decimal(text);
-  case EVCS_TYPE_UUID: return uuid_from_text(text);
-  case EVCS_TYPE_DATE: return date_from_iso(std::string(data, length));
-  case EVCS_TYPE_JSON:
-  case EVCS_TYPE_TEXT_ARRAY:
-  case EVCS_TYPE_INT_ARRAY: return text_decoders().json_loads(text);
-  default: return std::move(text);
-  }
-}
-
 void *writable(const py::object &array) { return py::buffer(array).request(true).ptr; }
 
 } // namespace
 
 py::list typed_columns(const evcs_result *rows, std::int64_t count,
                        const std::vector<std::pair<std::string, bool>> &wanted) {
-  if (PyDateTimeAPI == nullptr) PyDateTime_IMPORT;
   py::module_ numpy = py::module_::import("numpy");
-  std::int64_t column_count = 0;
-  abi::check(evcs_result_column_count(&column_count, rows));
+  const std::int64_t columns_count = column_count(rows);
   // Each wanted column's index and whether it keeps its text; nothing wanted: every column.
   std::vector<std::pair<std::int64_t, bool>> chosen;
   for (const auto &[name, as_text] : wanted) {
     std::int64_t index = 0;
-    for (; index < column_count; ++index) {
-      const char *column_name = nullptr;
-      abi::check(evcs_result_column_name(&column_name, rows, index));
-      if (name == column_name) break;
-    }
-    if (index == column_count)
+    while (index < columns_count && name != column_name(rows, index)) ++index;
+    if (index == columns_count)
       throw abi::Error(EVCS_EINVALID, "the rows have no column named '" + name + "'");
     chosen.emplace_back(index, as_text);
   }
   if (wanted.empty())
-    for (std::int64_t index = 0; index < column_count; ++index) chosen.emplace_back(index, false);
+    for (std::int64_t index = 0; index < columns_count; ++index) chosen.emplace_back(index, false);
   std::vector<FilledColumn> filled;
   for (const auto &[index, as_text] : chosen) {
     int type = 0;
@@ -495,81 +543,40 @@ py::list typed_columns(const evcs_result *rows, std::int64_t count,
     filled.push_back({index, type, as_text, numpy.attr("empty")(count, py::arg("dtype") = dtype),
                       numpy.attr("empty")(count, py::arg("dtype") = "bool")});
   }
-  evcs_batches *raw = nullptr;
-  abi::check(evcs_result_batches(&raw, rows, 65536));
-  abi::Batches batches(raw);
   CollectorPause pause;
-  for (std::int64_t at = 0; at < count;) {
-    const evcs_batch *batch = nullptr;
-    int status = EVCS_OK;
-    {
-      py::gil_scoped_release released;
-      status = evcs_batches_next(&batch, batches.get());
-    }
-    if (status == EVCS_ITEROVER) break;
-    abi::check(status);
-    std::int64_t batch_rows = 0;
-    abi::check(evcs_batch_row_count(&batch_rows, batch));
-    const std::int64_t taken = std::min(batch_rows, count - at);
+  // Fixed-width values are copied a column at a time; the others become objects cell by cell,
+  // replacing the None an object array is made with.
+  std::int64_t at = 0;
+  for_each_batch(rows, count, [&](BatchCells &cells, std::int64_t taken) {
     for (FilledColumn &column : filled) {
-      const std::uint8_t *validity = nullptr;
-      abi::check(evcs_batch_column_validity(&validity, batch, column.index));
-      std::memcpy(static_cast<std::uint8_t *>(writable(column.valid)) + at, validity,
-                  static_cast<std::size_t>(taken));
-      if (column.type == EVCS_TYPE_DOUBLE) {
-        const double *values = nullptr;
-        abi::check(evcs_batch_column_doubles(&values, batch, column.index));
-        std::memcpy(static_cast<double *>(writable(column.values)) + at, values,
+      auto *valid = static_cast<bool *>(writable(column.valid)) + at;
+      for (std::int64_t row = 0; row < taken; ++row) valid[row] = !cells.is_null(column.index, row);
+      if (const double *reals = cells.reals(column.index)) {
+        std::memcpy(static_cast<double *>(writable(column.values)) + at, reals,
                     static_cast<std::size_t>(taken) * sizeof(double));
-      } else if (column.type == EVCS_TYPE_INT64 || column.type == EVCS_TYPE_BOOL ||
-                 column.type == EVCS_TYPE_TIMESTAMP) {
-        const std::int64_t *values = nullptr;
-        abi::check(evcs_batch_column_int64s(&values, batch, column.index));
-        std::memcpy(static_cast<std::int64_t *>(writable(column.values)) + at, values,
+      } else if (const std::int64_t *integers = cells.integers(column.index)) {
+        std::memcpy(static_cast<std::int64_t *>(writable(column.values)) + at, integers,
                     static_cast<std::size_t>(taken) * sizeof(std::int64_t));
       } else {
-        const std::int64_t *offsets = nullptr;
-        const char *data = nullptr;
-        abi::check(evcs_batch_column_bytes(&offsets, &data, batch, column.index));
-        // An object array holds a reference per slot (None when made): each is replaced. A
-        // value equal to the row before's is that row's object when values of the type are
-        // immutable (not parsed JSON): columns such as branch and author repeat a few values.
         auto **slots = static_cast<PyObject **>(writable(column.values)) + at;
-        const bool shareable = column.type != EVCS_TYPE_JSON &&
-                               column.type != EVCS_TYPE_TEXT_ARRAY &&
-                               column.type != EVCS_TYPE_INT_ARRAY;
-        std::string_view previous;
-        py::object previous_value;
         for (std::int64_t row = 0; row < taken; ++row) {
-          py::object value = py::none();
-          if (validity[row]) {
-            std::string_view bytes(data + offsets[row],
-                                   static_cast<std::size_t>(offsets[row + 1] - offsets[row]));
-            if (shareable && previous_value && bytes == previous) {
-              value = previous_value;
-            } else {
-              value = variable_value(column.type, column.as_text, bytes.data(), bytes.size());
-              previous = bytes;
-              previous_value = value;
-            }
-          }
+          py::object value = cells.value(column.index, row, column.as_text);
           Py_XDECREF(slots[row]);
           slots[row] = value.release().ptr();
         }
       }
     }
     at += taken;
-  }
+  });
   py::list columns;
   for (FilledColumn &column : filled) {
-    const char *name = nullptr;
-    abi::check(evcs_result_column_name(&name, rows, column.index));
     const char *kind = column.type == EVCS_TYPE_INT64       ? "int64"
                        : column.type == EVCS_TYPE_BOOL      ? "bool"
                        : column.type == EVCS_TYPE_TIMESTAMP ? "timestamp"
                        : column.type == EVCS_TYPE_DOUBLE    ? "float64"
                                                             : "object";
-    columns.append(py::make_tuple(py::str(name), py::str(kind), column.values, column.valid));
+    columns.append(py::make_tuple(py::str(column_name(rows, column.index)), py::str(kind),
+                                  column.values, column.valid));
   }
   return columns;
 }

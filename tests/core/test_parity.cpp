@@ -153,6 +153,8 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"Repository::get_at_commit", [] { exists(&Repository::get_at_commit); }},
       {"Repository::versions", [] { exists(&Repository::versions); }},
       {"Repository::find_page", [] { exists(&Repository::find_page); }},
+      {"Repository::find_rows", [] { exists(&Repository::find_rows); }},
+      {"ColumnBatches::next", [] { exists(&evcs::ColumnBatches::next); }},
       {"FindOptions::include", [] { exists(&evcs::FindOptions::include); }},
       {"Repository::history_page", [] { exists(&Repository::history_page); }},
       {"Repository::versions_page", [] { exists(&Repository::versions_page); }},

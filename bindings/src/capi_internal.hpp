@@ -97,6 +97,13 @@ struct evcs_found {
   std::vector<Relation> relations;
 };
 
+struct evcs_history {
+  explicit evcs_history(evcs::HistoryRows taken)
+      : history(std::move(taken)), rows(std::move(history.rows)) {}
+  evcs::HistoryRows history;
+  evcs_result rows;
+};
+
 struct evcs_embedded {
   std::shared_ptr<evcs::EmbeddedServer> server;
 };

@@ -355,6 +355,52 @@ int evcs_repository_history_page(char **out_page, evcs_repository *repository,
   });
 }
 
+int evcs_repository_history_rows(evcs_history **out, evcs_repository *repository,
+                                 const char *head_id, const char *options_json) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out, repository);
+    std::string id = text_argument(head_id, "the head id");
+    *out = new evcs_history(repo.history_rows(id, history_options_argument(options_json)));
+  });
+}
+
+int evcs_history_rows(const evcs_result **out, int64_t *out_first, int64_t *out_count,
+                      const evcs_history *history) {
+  return guarded([&] {
+    deref(out, "out");
+    deref(out_first, "out_first");
+    deref(out_count, "out_count");
+    const evcs_history &page = deref(history, "history");
+    *out = &page.rows;
+    *out_first = page.history.first;
+    *out_count = page.history.count;
+  });
+}
+
+int evcs_history_changed(const size_t **out_fields, size_t *out_count,
+                         const evcs_history *history, int64_t row) {
+  return guarded([&] {
+    deref(out_fields, "out_fields");
+    deref(out_count, "out_count");
+    const auto &changed = deref(history, "history").history.changed;
+    if (row < 0 || row >= static_cast<int64_t>(changed.size()))
+      throw evcs::InvalidArgument("row " + std::to_string(row) + " of a history of " +
+                                  std::to_string(changed.size()) + " versions");
+    *out_fields = changed[static_cast<std::size_t>(row)].data();
+    *out_count = changed[static_cast<std::size_t>(row)].size();
+  });
+}
+
+int evcs_history_cursor(const char **out, const evcs_history *history) {
+  return guarded([&] {
+    deref(out, "out");
+    const evcs_history &page = deref(history, "history");
+    *out = page.history.cursor ? page.history.cursor->c_str() : nullptr;
+  });
+}
+
+void evcs_history_free(evcs_history *history) { delete history; }
+
 int evcs_repository_get_at_commit(char **out_version, evcs_repository *repository,
                                   const char *head_id, const char *ref) {
   return guarded([&] {

@@ -838,7 +838,7 @@ HistoryKey history_key(const nlohmann::json &last) {
 
 } // namespace
 
-VersionPage Repository::history_page(const std::string &head_id, const HistoryOptions &options) {
+HistoryRows Repository::history_rows(const std::string &head_id, const HistoryOptions &options) {
   SessionState::UseGuard guard(*session_, type_->name);
   if (options.limit && *options.limit < 0) throw InvalidArgument("LIMIT must not be negative");
   const std::string branch = branch_or_default(options.branch);
@@ -860,71 +860,72 @@ VersionPage Repository::history_page(const std::string &head_id, const HistoryOp
   } else if (pin_latest) {
     instant = latest_committed_stamp;
   }
-  // Every version of the entity on the branches the read goes through, nearest first, each
-  // branch up to the instant it is read at.
-  Result result = session_->run_as_of(
-      "SELECT " + type_->select_list("v.") + ", l.depth" + (pin_latest ? ", " + instant : "") +
+  // Every version of the entity on the branches the read goes through, each branch up to the
+  // instant it is read at; a branch reads through to its parent only before its own first
+  // version, so an ancestor's versions count up to the first version of any nearer branch.
+  const std::string through_nearer =
+      "min(v.valid_from) OVER (ORDER BY l.depth RANGE BETWEEN UNBOUNDED PRECEDING AND 1 "
+      "PRECEDING)";
+  HistoryRows history;
+  history.rows = session_->run_as_of(
+      "SELECT * FROM (SELECT " + type_->select_list("v.") + ", " + through_nearer +
+          " AS evcs_nearer_first" + (pin_latest ? ", " + instant + " AS evcs_pinned" : "") +
           " FROM evcs_lineage($2, " + instant + ") l JOIN " + quoted(type_->version_table()) +
-          " v ON v.head_id = $1::uuid AND v.branch = l.branch AND v.valid_from <= l.at "
-          "ORDER BY l.depth, v.valid_from",
+          " v ON v.head_id = $1::uuid AND v.branch = l.branch AND v.valid_from <= l.at) h "
+          "WHERE evcs_nearer_first IS NULL OR valid_from < evcs_nearer_first "
+          "ORDER BY valid_from, branch COLLATE \"C\", version",
       params, at);
-  const std::int64_t depth_column = type_->columns.size() + version_column::first_field;
-  // A branch read through to its parent only before its own first version: an ancestor's
-  // versions count up to the first version of any nearer branch.
-  std::vector<Version> versions;
-  versions.reserve(static_cast<std::size_t>(result.rows()));
-  std::int64_t cutoff = INT64_MAX, nearer_first = INT64_MAX, depth = 0;
-  for (std::int64_t row = 0; row < result.rows(); ++row) {
-    if (result.get_int64(row, depth_column) != depth) {
-      depth = result.get_int64(row, depth_column);
-      cutoff = std::min(cutoff, nearer_first);
-      nearer_first = INT64_MAX;
-    }
-    Version version = version_from_row(result, row, *type_);
-    nearer_first = std::min(nearer_first, version.valid_from);
-    if (version.valid_from < cutoff) versions.push_back(std::move(version));
-  }
-  std::sort(versions.begin(), versions.end(), [](const Version &left, const Version &right) {
-    return history_key(left) < history_key(right);
-  });
-  for (std::size_t index = 0; index < versions.size(); ++index) {
-    Version &version = versions[index];
-    for (const auto &column : type_->columns) {
-      const nlohmann::json &now = version.fields[column.name];
-      if (index == 0) {
-        version.changed.push_back(column.name);
-        version.previous[column.name] = nullptr;
+  const Result &rows = history.rows;
+  const std::int64_t total = rows.rows();
+  history.changed.resize(static_cast<std::size_t>(total));
+  for (std::int64_t row = 0; row < total; ++row) {
+    for (std::size_t field = 0; field < type_->columns.size(); ++field) {
+      const std::int64_t column = version_column::first_field + static_cast<std::int64_t>(field);
+      if (row > 0 && rows.is_null(row, column) == rows.is_null(row - 1, column) &&
+          (rows.is_null(row, column) || rows.get_text(row, column) == rows.get_text(row - 1, column)))
         continue;
-      }
-      const nlohmann::json &before = versions[index - 1].fields[column.name];
-      if (before == now) continue;
-      version.changed.push_back(column.name);
-      version.previous[column.name] = before;
+      history.changed[static_cast<std::size_t>(row)].push_back(field);
     }
   }
   // The page: what `changed` says needs the versions before it, so the whole history (of one
   // entity) is read and the page cut from it here.
-  auto first = versions.begin();
+  std::int64_t first = 0;
   if (previous) {
     HistoryKey last = history_key(previous->last);
-    first = std::upper_bound(versions.begin(), versions.end(), last,
-                             [](const HistoryKey &key, const Version &version) {
-                               return key < history_key(version);
-                             });
+    while (first < total && history_key(metadata_from_row(rows, first)) <= last) ++first;
   }
-  auto end = versions.end();
+  std::int64_t end = total;
   if (options.limit && end - first > *options.limit) end = first + *options.limit;
-  VersionPage page;
-  page.versions.assign(std::make_move_iterator(first), std::make_move_iterator(end));
-  if (end != versions.end() && !page.versions.empty()) {
-    const Version &last = page.versions.back();
+  history.first = first;
+  history.count = end - first;
+  if (end != total && history.count > 0) {
+    const Version last = metadata_from_row(rows, end - 1);
     PageCursor next;
     next.read = "history";
     next.branch = branch;
-    next.at = at ? *at : result.get_timestamp(0, result.columns() - 1);
+    next.at = at ? *at : rows.get_timestamp(0, rows.column_index("evcs_pinned"));
     next.selection = selection;
     next.last = nlohmann::json::array({last.valid_from, last.branch, last.version});
-    page.cursor = next.encode();
+    history.cursor = next.encode();
+  }
+  return history;
+}
+
+VersionPage Repository::history_page(const std::string &head_id, const HistoryOptions &options) {
+  HistoryRows history = history_rows(head_id, options);
+  VersionPage page;
+  page.cursor = std::move(history.cursor);
+  for (std::int64_t row = history.first; row < history.first + history.count; ++row) {
+    Version version = version_from_row(history.rows, row, *type_);
+    for (std::size_t field : history.changed[static_cast<std::size_t>(row)]) {
+      const std::string &name = type_->columns[field].name;
+      version.changed.push_back(name);
+      version.previous[name] =
+          row == 0 ? nlohmann::json(nullptr)
+                   : history.rows.get_json(row - 1, version_column::first_field +
+                                                        static_cast<std::int64_t>(field));
+    }
+    page.versions.push_back(std::move(version));
   }
   return page;
 }

@@ -193,12 +193,22 @@ void SessionState::run_script(const std::string &sql) {
   }
 }
 
+void SessionState::hold(std::unique_ptr<PgConnection> acquired) noexcept {
+  connection = std::move(acquired);
+  held_backend_pid = connection ? connection->backend_pid() : 0;
+}
+
+std::unique_ptr<PgConnection> SessionState::let_go() noexcept {
+  held_backend_pid = 0;
+  return std::move(connection);
+}
+
 void SessionState::ensure_connection() {
-  if (!connection) connection = engine->pool->acquire();
+  if (!connection) hold(engine->pool->acquire());
 }
 
 void SessionState::release_connection() noexcept {
-  if (connection) engine->pool->release(std::move(connection));
+  if (connection) engine->pool->release(let_go());
 }
 
 void SessionState::require_nothing_uncommitted(const std::string &operation,
@@ -291,7 +301,7 @@ void SessionState::absorb_failure(std::exception_ptr error) noexcept {
     std::rethrow_exception(error);
   } catch (const ConnectionLost &) {
     forget_transaction();
-    engine->pool->discard(std::move(connection));
+    engine->pool->discard(let_go());
   } catch (...) {
   }
 }
@@ -301,7 +311,7 @@ void SessionState::close_quietly() noexcept {
     Batch statements = plan_end(false);
     if (!statements.empty()) connection->execute(statements);
   } catch (...) {
-    engine->pool->discard(std::move(connection));
+    engine->pool->discard(let_go());
   }
   forget_transaction();
   release_connection();
@@ -324,7 +334,7 @@ void SessionState::async_with_connection(std::function<void(std::exception_ptr)>
     }
     self->engine->pool->async_acquire(
         io_context(), [self, operation](std::exception_ptr error, Pool::ConnectionPtr acquired) {
-          if (!error) self->connection = std::move(acquired);
+          if (!error) self->hold(std::move(acquired));
           operation(error);
         });
   });
@@ -550,9 +560,7 @@ std::future<void> Session::rollback_async() {
 bool Session::in_transaction() const { return state_->transaction_open; }
 const std::string &Session::branch() const { return state_->branch; }
 const std::string &Session::author() const { return state_->author; }
-int Session::backend_pid() const {
-  return state_->connection ? state_->connection->backend_pid() : 0;
-}
+int Session::backend_pid() const { return state_->held_backend_pid; }
 
 // ---- Transaction ------------------------------------------------------------------------------
 

@@ -140,6 +140,9 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   // Sends `sql` (if any) on the I/O thread, then runs `finish` and reports to `handler`.
   void async_end(Batch statements, std::function<void(const Result &)> finish,
                  StatusHandler handler);
+  // Takes `acquired` as the session's connection / gives it up (to return or discard it).
+  void hold(std::unique_ptr<PgConnection> acquired) noexcept;
+  std::unique_ptr<PgConnection> let_go() noexcept;
   // Clears the "in use" mark of a finished async operation (closing an orphaned session).
   void complete_async() noexcept;
 
@@ -147,7 +150,11 @@ struct SessionState : std::enable_shared_from_this<SessionState> {
   std::string branch;
   std::string author;
   std::unique_ptr<PgConnection> connection;
-  bool transaction_open = false;
+  // Read by Session's getters from the caller's thread while the I/O thread may be running an
+  // async operation of the session: atomics, written only where `connection` and the
+  // transaction change hands.
+  std::atomic<bool> transaction_open{false};
+  std::atomic<int> held_backend_pid{0};
   bool transaction_sent = false;
   // A statement of run_set_based switched JIT off in the open transaction: the next statement
   // sent in it switches it back first.

@@ -288,31 +288,9 @@ class Version(Mapping[str, Any]):
 
     __slots__ = ("_record", "_included")
 
-    def __init__(
-        self,
-        record: Dict[str, Any],
-        relations: Optional[Mapping[str, Mapping[str, Any]]] = None,
-        shared: Optional[Dict[int, "Version"]] = None,
-    ) -> None:
+    def __init__(self, record: Dict[str, Any]) -> None:
         self._record = record
         self._included: Dict[str, Union["Version", None, "VersionList"]] = {}
-        if relations is None:
-            return
-        # A page holds one record per related entity, however many of its versions refer to it;
-        # `shared` gives each such record one Version (keyed by the record's identity).
-        known = {} if shared is None else shared
-
-        def version_of(item: Dict[str, Any]) -> Version:
-            found = known.get(id(item))
-            if found is None:
-                found = known[id(item)] = Version(item)
-            return found
-
-        for name, related in record["included"].items():
-            if relations[name]["to_one"]:
-                self._included[name] = version_of(related[0]) if related else None
-            else:
-                self._included[name] = VersionList([version_of(item) for item in related])
 
     @property
     def included(self) -> Dict[str, Union["Version", None, "VersionList"]]:
@@ -491,12 +469,41 @@ def _version(record: Optional[Dict[str, Any]]) -> Optional[Version]:
     return None if record is None else Version(record)
 
 
+def _link_included(
+    versions: List[Version],
+    records: List[Dict[str, Any]],
+    relations: Mapping[str, Mapping[str, Any]],
+) -> None:
+    """Gives each version what find(include=...) loaded for it. A page holds one record per
+    related entity, however many versions refer to it: each such record becomes one Version
+    (keyed by the record's identity), shared by all of them."""
+    made: Dict[int, Version] = {}
+
+    def version_of(item: Dict[str, Any]) -> Version:
+        found = made.get(id(item))
+        if found is None:
+            found = made[id(item)] = Version(item)
+        return found
+
+    for name, description in relations.items():
+        if description["to_one"]:
+            for version, record in zip(versions, records):
+                related = record["included"][name]
+                version._included[name] = version_of(related[0]) if related else None
+        else:
+            for version, record in zip(versions, records):
+                version._included[name] = VersionList(
+                    [version_of(item) for item in record["included"][name]]
+                )
+
+
 def _page(
     page: Tuple[List[Dict[str, Any]], Optional[str], Optional[Dict[str, Dict[str, Any]]]]
 ) -> VersionList:
     records, cursor, relations = page
-    shared: Dict[int, Version] = {}
-    versions = VersionList(Version(record, relations, shared) for record in records)
+    versions = VersionList(map(Version, records))
+    if relations:
+        _link_included(versions, records, relations)
     versions.cursor = cursor
     return versions
 

@@ -183,6 +183,49 @@ public:
     return py::make_tuple(records, cursor ? py::object(py::str(cursor)) : py::none(), relations);
   }
 
+  // history_page's page as page() gives it, made straight from the rows
+  // (evcs_repository_history_rows): no JSON on either side. A version's previous values are the
+  // objects of the version before it.
+  py::tuple history_page(const py::str &head_id, const py::str &options_json) {
+    std::string id = utf8(head_id, "the head id");
+    std::string options = utf8(options_json, "the history options JSON");
+    evcs_history *raw = nullptr;
+    call_without_gil([&] {
+      return evcs_repository_history_rows(&raw, handle_.get(), id.c_str(), options.c_str());
+    });
+    abi::History history(raw);
+    CollectorPause pause;
+    const evcs_result *rows = nullptr;
+    std::int64_t first = 0, count = 0;
+    abi::check(evcs_history_rows(&rows, &first, &count, history.get()));
+    py::list records = version_records(rows, first + count, py::len(fields_));
+    std::vector<py::str> names;
+    for (py::handle field : fields_) names.emplace_back(field["name"]);
+    py::str changed_key("changed"), previous_key("previous"), fields_key("fields");
+    py::list page(static_cast<size_t>(count));
+    for (std::int64_t row = first; row < first + count; ++row) {
+      const size_t *changed = nullptr;
+      size_t changed_count = 0;
+      abi::check(evcs_history_changed(&changed, &changed_count, history.get(), row));
+      py::object before =
+          row > 0 ? py::object(records[static_cast<size_t>(row - 1)][fields_key]) : py::none();
+      py::list changed_names;
+      py::dict previous;
+      for (size_t index = 0; index < changed_count; ++index) {
+        const py::str &name = names.at(changed[index]);
+        changed_names.append(name);
+        previous[name] = row > 0 ? py::object(before[name]) : py::none();
+      }
+      py::object record = records[static_cast<size_t>(row)];
+      record[changed_key] = std::move(changed_names);
+      record[previous_key] = std::move(previous);
+      page[static_cast<size_t>(row - first)] = std::move(record);
+    }
+    const char *cursor = nullptr;
+    abi::check(evcs_history_cursor(&cursor, history.get()));
+    return py::make_tuple(page, cursor ? py::object(py::str(cursor)) : py::none(), py::none());
+  }
+
   // find_page's page as typed columns (typed_columns: the columns named in `wanted`) and the
   // cursor: what a DataFrame is made of, without a record per version.
   py::tuple found_columns(const py::str &options_json,
@@ -671,15 +714,8 @@ void register_versioning(py::module_ &module) {
           },
           py::arg("range_json"))
       .def(
-          "history",
-          [](NativeRepository &r, const py::str &head_id, const py::str &options_json) {
-            std::string id = utf8(head_id, "the head id");
-            std::string options = utf8(options_json, "the history options JSON");
-            return r.page(text_without_gil([&](char **out) {
-              return evcs_repository_history_page(out, r.get(), id.c_str(), options.c_str());
-            }));
-          },
-          py::arg("head_id"), py::arg("options_json"))
+          "history", &NativeRepository::history_page, py::arg("head_id"),
+          py::arg("options_json"))
       .def("find", &NativeRepository::found_page, py::arg("options_json"))
       .def("find_columns", &NativeRepository::found_columns, py::arg("options_json"),
            py::arg("wanted"))

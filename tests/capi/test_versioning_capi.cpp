@@ -743,6 +743,75 @@ TEST_F(CapiVersioningTest, HistoryAndVersionsPages) {
   EXPECT_TRUE(rest["cursor"].is_null());
 }
 
+// A history page as rows: the history up to the page's end in order, the page's range, what
+// each version changed (by field index), and the cursor, as the JSON page says them.
+TEST_F(CapiVersioningTest, HistoryRowsMatchTheJsonPage) {
+  const std::string id = create_pageable(1).front();
+  for (int budget = 10; budget < 14; ++budget) {
+    update(id, json({{"budget", budget}, {"status", budget == 12 ? "hot" : "cold"}}).dump().c_str());
+    commit();
+  }
+  evcs_history *history = nullptr;
+  ASSERT_EQ(evcs_repository_history_rows(&history, repo_, id.c_str(), R"({"limit": 3})"),
+            EVCS_OK)
+      << last_message();
+  const evcs_result *rows = nullptr;
+  int64_t first = -1, count = -1;
+  ASSERT_EQ(evcs_history_rows(&rows, &first, &count, history), EVCS_OK);
+  EXPECT_EQ(first, 0);
+  EXPECT_EQ(count, 3);
+  const char *cursor = nullptr;
+  ASSERT_EQ(evcs_history_cursor(&cursor, history), EVCS_OK);
+  ASSERT_NE(cursor, nullptr);
+  json options = {{"limit", 3}, {"after", cursor}};
+  evcs_history_free(history);
+
+  ASSERT_EQ(evcs_repository_history_rows(&history, repo_, id.c_str(), options.dump().c_str()),
+            EVCS_OK)
+      << last_message();
+  ASSERT_EQ(evcs_history_rows(&rows, &first, &count, history), EVCS_OK);
+  EXPECT_EQ(first, 3) << "the rows before the page come too: the page's changes need them";
+  EXPECT_EQ(count, 2);
+  int64_t total = 0;
+  ASSERT_EQ(evcs_result_row_count(&total, rows), EVCS_OK);
+  EXPECT_EQ(total, 5);
+  auto changed_of = [&](int64_t row) {
+    const size_t *fields = nullptr;
+    size_t changed = 0;
+    EXPECT_EQ(evcs_history_changed(&fields, &changed, history, row), EVCS_OK) << last_message();
+    return std::vector<size_t>(fields, fields + changed);
+  };
+  EXPECT_EQ(changed_of(0), (std::vector<size_t>{0, 1, 2, 3})) << "a first version changes all";
+  EXPECT_EQ(changed_of(1), (std::vector<size_t>{1, 2})) << "budget and status";
+  EXPECT_EQ(changed_of(2), (std::vector<size_t>{1})) << "cold stays cold";
+  EXPECT_EQ(changed_of(3), (std::vector<size_t>{1, 2})) << "cold to hot";
+  EXPECT_EQ(changed_of(4), (std::vector<size_t>{1, 2})) << "hot back to cold";
+  const size_t *fields = nullptr;
+  size_t changed = 0;
+  EXPECT_EQ(evcs_history_changed(&fields, &changed, history, 5), EVCS_EINVALID);
+  ASSERT_EQ(evcs_history_cursor(&cursor, history), EVCS_OK);
+  EXPECT_EQ(cursor, nullptr);
+  int64_t version = 0;
+  ASSERT_EQ(evcs_result_get_int64(&version, rows, 4, 2), EVCS_OK);
+  EXPECT_EQ(version, 5);
+  char *out = nullptr;
+  ASSERT_EQ(evcs_repository_history_page(&out, repo_, id.c_str(), options.dump().c_str()),
+            EVCS_OK);
+  json page = take_json(out);
+  ASSERT_EQ(page["versions"].size(), 2u);
+  EXPECT_EQ(page["versions"][0]["changed"], json::array({"budget", "status"}));
+  EXPECT_EQ(page["versions"][0]["previous"]["status"], "cold");
+  EXPECT_EQ(page["versions"][1]["previous"]["status"], "hot");
+  evcs_history_free(history);
+
+  EXPECT_EQ(evcs_repository_history_rows(&history, nullptr, id.c_str(), nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(history, nullptr);
+  EXPECT_EQ(evcs_history_rows(&rows, &first, &count, nullptr), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_history_changed(&fields, &changed, nullptr, 0), EVCS_EMISUSE);
+  EXPECT_EQ(evcs_history_cursor(&cursor, nullptr), EVCS_EMISUSE);
+  evcs_history_free(nullptr);
+}
+
 TEST_F(CapiVersioningTest, BadCursorsAndMisuseAreErrorsWithTheirCodes) {
   const std::vector<std::string> head_ids = create_pageable(5);
   json first = find_page({{"limit", 2}, {"order_by", "name"}});

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <future>
 #include <set>
 
 namespace {
@@ -87,6 +89,32 @@ TEST_F(AsyncTest, AnotherCallWhileAsyncIsPendingIsMisuse) {
   EXPECT_THROW(session.execute_async("SELECT 1"), evcs::MisuseError);
   pending.get();
   EXPECT_EQ(session.execute("SELECT 1").get_int64(0, 0), 1);
+}
+
+// The getters read what the I/O thread may be changing meanwhile (the connection it checks out,
+// the transaction it begins): they answer the state before or after, never a torn one.
+TEST_F(AsyncTest, GettersAnswerWhileAnAsyncCallRuns) {
+  evcs::Engine engine(options(1, 0));
+  auto session = engine.session("main", "ann");
+  EXPECT_EQ(session.backend_pid(), 0) << "no connection yet";
+  EXPECT_FALSE(session.in_transaction());
+  auto pending = session.execute_async("SELECT pg_backend_pid(), pg_sleep(0.2)");
+  std::set<int> pids;
+  std::set<bool> open;
+  while (pending.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+    pids.insert(session.backend_pid());
+    open.insert(session.in_transaction());
+    EXPECT_EQ(session.branch(), "main");
+    EXPECT_EQ(session.author(), "ann");
+  }
+  const int pid = static_cast<int>(pending.get().get_int64(0, 0));
+  EXPECT_EQ(session.backend_pid(), pid);
+  EXPECT_TRUE(session.in_transaction());
+  pids.erase(0);
+  EXPECT_TRUE(pids.empty() || pids == std::set<int>{pid});
+  session.rollback();
+  EXPECT_EQ(session.backend_pid(), 0) << "the connection went back to the pool";
+  EXPECT_FALSE(session.in_transaction());
 }
 
 TEST_F(AsyncTest, AsyncPoolTimeout) {

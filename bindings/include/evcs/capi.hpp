@@ -69,6 +69,7 @@ using Future = std::unique_ptr<evcs_future, Freer<&evcs_future_free>>;
 using Repository = std::unique_ptr<evcs_repository, Freer<&evcs_repository_free>>;
 using Found = std::unique_ptr<evcs_found, Freer<&evcs_found_free>>;
 using Batches = std::unique_ptr<evcs_batches, Freer<&evcs_batches_free>>;
+using History = std::unique_ptr<evcs_history, Freer<&evcs_history_free>>;
 // Memory the library allocated for the caller (strings, bytes).
 using Allocated = std::unique_ptr<void, Freer<&evcs_free>>;
 

@@ -512,6 +512,23 @@ EVCS_API int evcs_found_relation(const char **out_name, const char **out_entity_
 EVCS_API int evcs_found_related(const int64_t **out_rows, size_t *out_count,
                                 const evcs_found *found, size_t index, int64_t row);
 EVCS_API void evcs_found_free(evcs_found *found);
+/* A history page (evcs_repository_history_page's options) as rows, for a caller that converts
+ * cells itself: the entity's history up to the page's end, in history order (columns as
+ * evcs_found_rows'); the page is rows [*out_first, *out_first + *out_count). What a version
+ * changed is evcs_history_changed; its previous values are the row before it. Pointers live as
+ * long as the handle; free it with evcs_history_free. */
+typedef struct evcs_history evcs_history;
+EVCS_API int evcs_repository_history_rows(evcs_history **out, evcs_repository *repository,
+                                          const char *head_id, const char *options_json);
+EVCS_API int evcs_history_rows(const evcs_result **out, int64_t *out_first, int64_t *out_count,
+                               const evcs_history *history);
+/* The fields (their indexes in declared order) whose values row `row` changed from the row
+ * before it: every field for row 0. */
+EVCS_API int evcs_history_changed(const size_t **out_fields, size_t *out_count,
+                                  const evcs_history *history, int64_t row);
+/* `*out` is NULL when no version follows the page. */
+EVCS_API int evcs_history_cursor(const char **out, const evcs_history *history);
+EVCS_API void evcs_history_free(evcs_history *history);
 EVCS_API int evcs_repository_count(int64_t *out, evcs_repository *repository,
                                    const char *options_json);
 EVCS_API int evcs_repository_exists(int *out, evcs_repository *repository,

@@ -281,6 +281,20 @@ struct FoundPage {
   std::vector<FoundRelation> relations;
 };
 
+// A history page as the rows the server returned, for a caller that converts the cells itself
+// (the C ABI hands it out this way, without JSON). `rows` is the entity's whole history up to the
+// page's end, in history order, laid out as FoundPage's rows; the page is rows [first,
+// first + count).
+struct HistoryRows {
+  Result rows;
+  std::int64_t first = 0;
+  std::int64_t count = 0;
+  // For each row of the history: the indexes (Repository::fields order) of the fields whose
+  // values differ from the row before it (every field for the first row).
+  std::vector<std::vector<std::size_t>> changed;
+  std::optional<std::string> cursor;
+};
+
 class Repository {
 public:
   Repository(std::shared_ptr<detail::SessionState> session,
@@ -318,6 +332,8 @@ public:
   // The same in pages, ordered by (valid_from, branch, version). Paged (a limit or a cursor), the
   // history is that of the pinned instant: versions committed later are not in it.
   VersionPage history_page(const std::string &head_id, const HistoryOptions &options);
+  // history_page as the rows the server returned (HistoryRows), converted by the caller.
+  HistoryRows history_rows(const std::string &head_id, const HistoryOptions &options);
   // Every version of the type on a branch over a system-time range, oldest first.
   std::vector<Version> versions(const VersionRange &range);
   // The same in pages, ordered by (valid_from, head_id). Paged, the range is read as of the

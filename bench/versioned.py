@@ -462,6 +462,78 @@ def updates(bench: Bench, layout: Layout) -> Dict[str, float]:
     return results
 
 
+# ---- bulk update ---------------------------------------------------------------------------------
+
+def bulk_updates(bench: Bench, layout: Layout, rounds: int) -> Dict[str, float]:
+    """Seconds per versioned update of layout.merge entities at once (best of the rounds): evcs
+    update_many against what a user writes by hand with asyncpg in one transaction (the stamp
+    under the clock lock, one UPDATE closing the current versions, COPY of the new ones, the
+    commit log row), each round on entities bulk-created into a type of their own."""
+    count = layout.merge
+    best: Dict[str, float] = {}
+
+    def keep(name: str, label: str, seconds: float) -> None:
+        bench.report(label, count / seconds, "entities/s")
+        best[name] = min(best.get(name, float("inf")), seconds)
+
+    def fresh(entity_type: str) -> List[str]:
+        with bench.engine.session(author=AUTHOR) as session:
+            session.create_entity_type(entity_type, COLUMNS)
+            session.commit()
+            return session.repository(entity_type).create_many(bulk_rows(count, 1)).head_ids
+
+    def evcs_update(entity_type: str, head_ids: List[str], quantity: int) -> None:
+        with bench.engine.session(author=AUTHOR) as session:
+            repo = session.repository(entity_type)
+            started = time.perf_counter()
+            repo.update_many([(head_id, {"qty": quantity}) for head_id in head_ids], "bulk")
+            keep("evcs", f"update of {count:,}: evcs update_many (sync)",
+                 time.perf_counter() - started)
+
+    async def raw_update(entity_type: str, head_ids: List[str], quantity: int) -> None:
+        connection = await asyncpg.connect(bench.url)
+        ids = [uuid.UUID(head_id) for head_id in head_ids]
+        started = time.perf_counter()
+        async with connection.transaction():
+            stamp = await connection.fetchval(
+                "SELECT greatest(clock_timestamp(), last_stamp + interval '1 microsecond') "
+                "FROM evcs_clock WHERE id = 1 FOR UPDATE")
+            current = await connection.fetch(
+                f"UPDATE {entity_type}_version SET valid_to = $1 WHERE head_id = ANY($2::uuid[]) "
+                "AND branch = 'main' AND valid_to IS NULL RETURNING head_id, version, name, price",
+                stamp, ids)
+            await connection.copy_records_to_table(
+                f"{entity_type}_version",
+                records=[(row["head_id"], "main", row["version"] + 1, stamp, AUTHOR, row["name"],
+                          quantity, row["price"]) for row in current],
+                columns=["head_id", "branch", "version", "valid_from", "author", "name", "qty",
+                         "price"])
+            await connection.execute(
+                "WITH clock AS (UPDATE evcs_clock SET last_stamp = $1 WHERE id = 1) "
+                "INSERT INTO evcs_commit (stamp, branch, author, message, changes) "
+                "VALUES ($1, 'main', 'bench', 'bulk', $2)", stamp, len(current))
+        keep("raw", f"update of {count:,}: asyncpg UPDATE + COPY by hand",
+             time.perf_counter() - started)
+        await connection.close()
+
+    for round_number in range(1, rounds + 1):
+        for quantity, first in enumerate(("evcs", "raw") if round_number % 2 else ("raw", "evcs")):
+            for side in (first, "raw" if first == "evcs" else "evcs"):
+                entity_type = f"updated_{side}_{round_number}_{quantity}"
+                head_ids = fresh(entity_type)
+                if side == "evcs":
+                    evcs_update(entity_type, head_ids, -quantity - 1)
+                else:
+                    asyncio.run(raw_update(entity_type, head_ids, -quantity - 1))
+    return best
+
+
+def report_bulk_updates(updated: Dict[str, float], layout: Layout) -> None:
+    ratio = updated["raw"] / updated["evcs"]
+    print(f"  update_many / raw UPDATE + COPY (rate)           {ratio:5.2f}  "
+          f"(>= 0.7: {verdict(ratio >= 0.7)})")
+
+
 # ---- history -----------------------------------------------------------------------------------
 
 HISTORY_SQL = "SELECT * FROM item_version WHERE head_id = $1 AND branch = 'main' ORDER BY valid_from"
@@ -806,6 +878,7 @@ STEPS: Dict[str, Step] = {
     "history": ("history", lambda bench, layout, rounds: histories(bench, layout),
                 report_history),
     "bulk": ("bulk create", bulk, report_bulk),
+    "update_many": ("bulk update", bulk_updates, report_bulk_updates),
     "scan": ("as-of scan", lambda bench, layout, rounds: scans(bench, layout), report_scan),
     "merge": ("merge", merge, report_merge),
 }

@@ -288,6 +288,16 @@ int evcs_repository_create_many(char **out_json, evcs_repository *repository,
   });
 }
 
+int evcs_repository_update_many(char **out_json, evcs_repository *repository,
+                                const char *rows_json, const char *message) {
+  return guarded([&] {
+    evcs::Repository &repo = prepare(out_json, repository);
+    json rows = json_argument(rows_json, "the rows JSON");
+    std::string commit_message = optional_text(message, "the commit message", "");
+    *out_json = copy_out(repo.update_many(rows, commit_message).to_json().dump());
+  });
+}
+
 int evcs_repository_update(char **out_version, evcs_repository *repository, const char *head_id,
                            const char *values_json, int64_t expected_version) {
   return guarded([&] {

@@ -12,10 +12,12 @@
 #include "evcs/error.hpp"
 #include "evcs/versioning.hpp"
 #include "session_state.hpp"
+#include "version_writes.hpp"
 
 #include <cctype>
 #include <limits>
 #include <random>
+#include <set>
 
 namespace evcs {
 
@@ -133,7 +135,156 @@ std::string version_copy_sql(const EntityType &type) {
   return sql + ", valid_from) FROM STDIN";
 }
 
+// Whether a bulk write commits by itself (outside begin(): the session must then hold nothing
+// uncommitted) or joins the transaction in progress, whose commit records the message.
+bool commits_by_itself(SessionState &session, const std::string &operation,
+                       const std::string &message) {
+  const bool own_commit = session.frames.empty();
+  if (!own_commit && !message.empty())
+    throw InvalidArgument("inside begin(), " + operation + " joins the transaction and its "
+                          "commit records the message: pass the message to commit() instead");
+  if (own_commit)
+    session.require_nothing_uncommitted(operation + ", which commits its rows by itself",
+                                        ", or call " + operation + " inside begin() to make it "
+                                        "part of that transaction");
+  return own_commit;
+}
+
+// update_many's rows: each row's head id (canonical) and the values it sets, checked before
+// anything reaches the server.
+struct Updates {
+  std::vector<std::string> head_ids;
+  std::vector<const nlohmann::json *> values;
+  std::string head_ids_array;
+};
+
+Updates updates_of(const EntityType &type, const nlohmann::json &rows) {
+  if (!rows.is_array())
+    throw InvalidArgument("rows must be a list of objects, each with a head_id and the fields to "
+                          "change");
+  Updates updates;
+  std::set<std::string> seen;
+  for (std::size_t row = 0; row < rows.size(); ++row) {
+    const nlohmann::json &values = rows[row];
+    if (!values.is_object())
+      throw InvalidArgument(describe_row(row) + " must be an object with a head_id and the "
+                            "fields to change, not " + std::string(values.type_name()));
+    auto head_id = values.find("head_id");
+    if (head_id == values.end())
+      throw InvalidArgument(describe_row(row) + " has no head_id: name the entity to update");
+    std::string id = canonical_uuid(*head_id, row);
+    if (!seen.insert(id).second)
+      throw InvalidArgument(describe_row(row) + " updates " + id + " again: give each entity "
+                            "once, with all of its changes");
+    for (const auto &item : values.items())
+      if (item.key() != "head_id" && !type.has_column(item.key()))
+        throw InvalidArgument(describe_row(row) + ": '" + item.key() +
+                              "' is not a field of entity type '" + type.name + "'");
+    updates.head_ids_array += (updates.head_ids.empty() ? "{" : ",") + id;
+    updates.head_ids.push_back(std::move(id));
+    updates.values.push_back(&values);
+  }
+  updates.head_ids_array += "}";
+  return updates;
+}
+
 } // namespace
+
+nlohmann::json UpdatedEntities::to_json() const {
+  return {{"head_ids", head_ids}, {"versions", versions}, {"branch", branch},
+          {"valid_from", valid_from}, {"author", author}};
+}
+
+UpdatedEntities Repository::update_many(const nlohmann::json &rows, const std::string &message) {
+  require_utf8(message, "the commit message");
+  SessionState::UseGuard guard(*session_, type_->name);
+  SessionState &session = *session_;
+  const bool own_commit = commits_by_itself(session, "update_many", message);
+  Updates updates = updates_of(*type_, rows);
+  UpdatedEntities updated;
+  updated.branch = session.branch;
+  updated.author = session.author;
+  updated.valid_from = std::numeric_limits<std::int64_t>::max();
+  if (updates.head_ids.empty()) return updated;
+  if (!own_commit) {
+    for (std::size_t row = 0; row < updates.head_ids.size(); ++row) {
+      nlohmann::json values = *updates.values[row];
+      values.erase("head_id");
+      updated.versions.push_back(
+          write("update", updates.head_ids[row], values, std::nullopt).version);
+    }
+    updated.head_ids = std::move(updates.head_ids);
+    return updated;
+  }
+  std::vector<std::int64_t> next_versions;
+  detail::OperationScope scope(session);
+  try {
+    const std::string versions = quoted(type_->version_table());
+    session.run("SELECT evcs_require_writable($1)", Params::of(session.branch));
+    // Writers of these entities wait from here to the commit, so the versions read next are
+    // still the current ones when they are closed.
+    session.run_set_based(
+        "SELECT head_id::text FROM " + quoted(type_->name) +
+            " WHERE head_id = ANY($1::uuid[]) ORDER BY head_id FOR UPDATE",
+        Params::of(updates.head_ids_array));
+    Result current = session.run_set_based(
+        "WITH candidate AS (SELECT unnest($2::uuid[]) AS head_id, "
+        "generate_subscripts($2::uuid[], 1) AS position), "
+        "lineage AS (SELECT * FROM evcs_lineage($1, 'infinity')) "
+        "SELECT c.deleted AS \"current.deleted\", c.branch AS \"current.branch\", "
+        "c.version AS \"current.version\", c.parent_branch AS \"current.parent_branch\", "
+        "c.parent_version AS \"current.parent_version\", " + type_->select_list("c.") +
+            " FROM candidate LEFT JOIN LATERAL " + detail::visible_through(versions, "lineage") +
+            " c ON true ORDER BY candidate.position",
+        Params::of(session.branch, updates.head_ids_array));
+    const detail::TargetLineage lineage(current, session.branch, "current.");
+    // The five columns above, then the version's own (as a find's rows have them), then fields.
+    const std::int64_t first_field = 5 + FoundPage::first_field;
+    detail::VersionRows written(*type_, session.branch, "", session.author);
+    for (std::int64_t row = 0; row < current.rows(); ++row) {
+      const std::string &head_id = updates.head_ids[static_cast<std::size_t>(row)];
+      if (current.is_null(row, 0))
+        throw NotFound(type_->name + " " + head_id + " does not exist", "EVN01");
+      if (current.get_bool(row, 0))
+        throw NotFound(type_->name + " " + head_id + " is deleted: restore it first", "EVN01");
+      const nlohmann::json &given = *updates.values[static_cast<std::size_t>(row)];
+      std::vector<nlohmann::json> values;
+      bool changes = false;
+      for (std::size_t field = 0; field < type_->columns.size(); ++field) {
+        nlohmann::json now = current.get_json(row, first_field + static_cast<std::int64_t>(field));
+        auto set = given.find(type_->columns[field].name);
+        if (set != given.end() && *set != now) {
+          changes = true;
+          now = *set;
+        }
+        values.push_back(std::move(now));
+      }
+      const std::int64_t version = current.get_int64(row, 2);
+      if (!changes) {
+        next_versions.push_back(version);
+        continue;
+      }
+      const std::string continuation = lineage.continuation(current, row);
+      next_versions.push_back(std::stoll(continuation.substr(0, continuation.find('\t'))));
+      written.add(head_id, continuation, false, values);
+    }
+    if (!written.empty()) {
+      SessionState::CommitStamp stamp = session.take_commit_stamp();
+      detail::write_stamped(session, session.branch, written, stamp.text);
+      session.commit_stamped(stamp, session.branch, message,
+                             static_cast<std::int64_t>(written.size()));
+      updated.valid_from = stamp.micros;
+    } else {
+      session.close_quietly();
+    }
+  } catch (...) {
+    session.close_quietly();
+    throw;
+  }
+  updated.head_ids = std::move(updates.head_ids);
+  updated.versions = std::move(next_versions);
+  return updated;
+}
 
 nlohmann::json CreatedEntities::to_json() const {
   return {{"head_ids", head_ids}, {"branch", branch}, {"version", 1},
@@ -144,14 +295,7 @@ CreatedEntities Repository::create_many(const nlohmann::json &rows, const std::s
   require_utf8(message, "the commit message");
   SessionState::UseGuard guard(*session_, type_->name);
   SessionState &session = *session_;
-  const bool own_commit = session.frames.empty();
-  if (!own_commit && !message.empty())
-    throw InvalidArgument("inside begin(), create_many joins the transaction and its commit "
-                          "records the message: pass the message to commit() instead");
-  if (own_commit)
-    session.require_nothing_uncommitted("create_many, which commits its rows by itself",
-                                        ", or call create_many inside begin() to make it part "
-                                        "of that transaction");
+  const bool own_commit = commits_by_itself(session, "create_many", message);
   CopyData data = copy_data(*type_, rows, session.branch, session.author);
   CreatedEntities created;
   created.branch = session.branch;

@@ -15,6 +15,7 @@
 #include "evcs/merge.hpp"
 #include "evcs/session.hpp"
 #include "session_state.hpp"
+#include "version_writes.hpp"
 
 #include <set>
 
@@ -64,6 +65,9 @@ using detail::EntityType;
 using detail::MergePlanMemo;
 using detail::quoted;
 using detail::SessionState;
+using detail::TargetLineage;
+using detail::VersionRows;
+using detail::visible_through;
 
 nlohmann::json EntityDiff::to_json() const {
   nlohmann::json changed = nlohmann::json::object();
@@ -538,93 +542,7 @@ EntityDiff describe(const EntityType &type, const std::string &head_id, const St
   return diff;
 }
 
-// Where the target's lineage of an entity stands before the merge: the version the target shows
-// (its own, or one it reads through to an ancestor), read from the plan's "ours" columns.
-struct TargetLineage {
-  TargetLineage(const Result &result, const std::string &target)
-      : target_(target), branch_(result.column_index("ours.branch")),
-        version_(result.column_index("ours.version")),
-        parent_branch_(result.column_index("ours.parent_branch")),
-        parent_version_(result.column_index("ours.parent_version")) {}
-
-  // The COPY fields (version, parent_branch, parent_version) of the merged version: it continues
-  // the target's own version, or starts the target's lineage from the version read through to
-  // (as a first write on a branch does), or is version 1 of an entity new to the target.
-  std::string continuation(const Result &result, std::int64_t row) const {
-    if (result.is_null(row, branch_)) return "1\t\\N\t\\N";
-    std::string version = result.get_text(row, version_);
-    std::string fields;
-    if (result.get_text(row, branch_) != target_) {
-      fields = "1\t";
-      append_copy_field(fields, result.get_text(row, branch_));
-      return fields + '\t' + version;
-    }
-    fields = std::to_string(std::stoll(version) + 1) + '\t';
-    if (result.is_null(row, parent_branch_)) return fields + "\\N\t\\N";
-    append_copy_field(fields, result.get_text(row, parent_branch_));
-    return fields + '\t' + result.get_text(row, parent_version_);
-  }
-
-private:
-  std::string target_;
-  std::int64_t branch_, version_, parent_branch_, parent_version_;
-};
-
-// The merged versions of one entity type as COPY rows. A row ends right before its stamp (the
-// last column), which is taken only after the whole merge is planned.
-class MergedVersions {
-public:
-  MergedVersions(const EntityType &type, const std::string &target, const std::string &source,
-                 const std::string &author)
-      : type_(type) {
-    for (const auto &column : type.columns) shapes_.push_back(detail::shape_of(column));
-    append_copy_field(target_field_, target);
-    if (source.empty()) source_field_ = "\\N";
-    else append_copy_field(source_field_, source);
-    if (author.empty()) author_field_ = "\\N";
-    else append_copy_field(author_field_, author);
-  }
-
-  void add(const std::string &head_id, const std::string &continuation, bool deleted,
-           const std::vector<nlohmann::json> &values) {
-    std::string row = head_id + '\t' + target_field_ + '\t' + continuation +
-                      (deleted ? "\ttrue\t" : "\tfalse\t") + source_field_ + '\t' +
-                      author_field_;
-    for (std::size_t field = 0; field < values.size(); ++field) {
-      row += '\t';
-      append_copy_value(row, values[field], type_.columns[field], shapes_[field], rows_.size());
-    }
-    rows_.push_back(std::move(row));
-    head_ids_ += head_ids_.empty() ? "{" : ",";
-    head_ids_ += head_id;
-  }
-
-  bool empty() const { return rows_.empty(); }
-  std::string head_ids_array() const { return head_ids_ + "}"; }
-
-  std::string copy_sql() const {
-    std::string sql = "COPY " + quoted(type_.version_table()) +
-                      " (head_id, branch, version, parent_branch, parent_version, deleted, "
-                      "merged_from, author";
-    for (const auto &column : type_.columns) sql += ", " + quoted(column.name);
-    return sql + ", valid_from) FROM STDIN";
-  }
-
-  std::string stamped_rows(const std::string &stamp) const {
-    std::string data;
-    for (const auto &row : rows_) data += row + '\t' + stamp + '\n';
-    return data;
-  }
-
-private:
-  const EntityType &type_;
-  std::vector<detail::ColumnShape> shapes_;
-  std::string target_field_, source_field_, author_field_;
-  std::vector<std::string> rows_;
-  std::string head_ids_;
-};
-
-using MergeWrites = std::vector<std::pair<std::shared_ptr<const EntityType>, MergedVersions>>;
+using MergeWrites = std::vector<std::pair<std::shared_ptr<const EntityType>, VersionRows>>;
 
 // One side of a three-way merge: the state of a branch at an instant (a commit's stamp). No
 // branch: the empty state (the base of histories that share no commit).
@@ -662,19 +580,6 @@ struct ThreeWay {
   // the one they were read at.
   std::shared_ptr<MergePlanMemo> memo;
 };
-
-// The visible version of each candidate entity through the lineage CTE `lineage`, as a LATERAL
-// lookup by head_id: one probe of the primary key (head_id, branch, valid_from) per entity and
-// branch, for the greatest key at or before (head_id, branch, instant), kept if it is that
-// entity's on that branch. Only a btree serves the row comparison, so the plan cannot turn to
-// the exclusion constraint's GiST index on (head_id, branch), which equality probes choose on
-// the statistics a bulk load leaves (10,000 entities: 0.51 s instead of 0.19 s).
-std::string visible_through(const std::string &versions, const std::string &lineage) {
-  return "(SELECT x.* FROM " + lineage + " l CROSS JOIN LATERAL (SELECT z.* FROM (SELECT * FROM " +
-         versions + " y WHERE (y.head_id, y.branch, y.valid_from) <= (candidate.head_id, "
-         "l.branch, l.at) ORDER BY y.head_id DESC, y.branch DESC, y.valid_from DESC LIMIT 1) z "
-         "WHERE z.head_id = candidate.head_id AND z.branch = l.branch) x ORDER BY l.depth LIMIT 1)";
-}
 
 // The entities the commits $1 wrote: the versions stamped with a commit's stamp on its branch.
 std::string candidates(const std::string &versions) {
@@ -905,7 +810,7 @@ MergePlan plan_three_way(SessionState &session, const ThreeWay &merge, const Mer
       other_base_columns.emplace(rows, *type, "other_base");
       inner_base_columns.emplace(rows, *type, "inner_base");
     }
-    const TargetLineage target_lineage(rows, merge.target);
+    const TargetLineage target_lineage(rows, merge.target, "ours.");
     // The rows the type's checks must pass first: head_id and fields, as the checks read them.
     nlohmann::json checked = nlohmann::json::array();
     const bool related_type = related.count(type->name) != 0;
@@ -963,7 +868,7 @@ MergePlan plan_three_way(SessionState &session, const ThreeWay &merge, const Mer
       }
     }
     if (!prepares_writes) continue;
-    MergedVersions type_writes(*type, merge.target, merge.merged_from, session.author);
+    VersionRows type_writes(*type, merge.target, merge.merged_from, session.author);
     for (const Written &entity : written)
       if (!breaking.count(entity.head_id))
         type_writes.add(entity.head_id, target_lineage.continuation(rows, entity.row),
@@ -1059,13 +964,8 @@ ThreeWay plan_branch_merge(SessionState &session, const std::string &source,
 std::int64_t write_versions(SessionState &session, const std::string &target,
                             const MergeWrites &writes, const std::string &stamp) {
   std::int64_t changes = 0;
-  for (const auto &[type, entities] : writes) {
-    std::string versions = quoted(type->version_table());
-    session.run_set_based("UPDATE " + versions + " SET valid_to = $2::timestamptz WHERE "
-                          "head_id = ANY($3::uuid[]) AND branch = $1 AND valid_to IS NULL",
-                          Params::of(target, stamp, entities.head_ids_array()));
-    changes += session.copy_in(entities.copy_sql(), entities.stamped_rows(stamp));
-  }
+  for (const auto &[type, entities] : writes)
+    changes += detail::write_stamped(session, target, entities, stamp);
   return changes;
 }
 

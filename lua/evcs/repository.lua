@@ -122,16 +122,32 @@ function Repository:create(values, head_id)
                                  encode_object(values, "values"), head_id))
 end
 
+-- The JSON array of a bulk write's rows (an array of values tables).
+local function rows_json(rows)
+  if type(rows) ~= "table" then invalid_argument("rows must be an array of values tables") end
+  local encoded = {}
+  for index, row in ipairs(rows) do encoded[index] = encode_object(row, "row " .. (index - 1)) end
+  return "[" .. table.concat(encoded, ",") .. "]"
+end
+
 --- Many new entities at once (COPY): `rows` is an array of values tables, each optionally with
 --- head_id. Outside a begin() block this commits them with `message` (optional) as one commit;
 --- inside one it joins it. { head_ids = {...} (in row order), branch =, version = 1,
 --- valid_from = (nil while pending), author = }, or nil, err.
 function Repository:create_many(rows, message)
-  if type(rows) ~= "table" then invalid_argument("rows must be an array of values tables") end
-  local encoded = {}
-  for index, row in ipairs(rows) do encoded[index] = encode_object(row, "row " .. (index - 1)) end
   return self:version(json_call(native.evcs_repository_create_many, self.handle,
-                                 "[" .. table.concat(encoded, ",") .. "]", message))
+                                 rows_json(rows), message))
+end
+
+--- Many entities updated at once: `rows` is an array of values tables, each with head_id and
+--- the fields to change (merged over the current version). Outside a begin() block this is one
+--- commit with `message` (optional), written with one UPDATE and one COPY (rows that change
+--- nothing write nothing); inside one it joins it. { head_ids = {...}, versions = {...} (each
+--- entity's version now, in row order), branch =, valid_from = (nil while pending or when
+--- nothing changed), author = }, or nil, err (not_found for an entity the branch does not show).
+function Repository:update_many(rows, message)
+  return self:version(json_call(native.evcs_repository_update_many, self.handle,
+                                 rows_json(rows), message))
 end
 
 --- A new version with `values` merged over the current ones; `expected_version` (optional)

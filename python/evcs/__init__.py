@@ -46,6 +46,7 @@ from .branching import (
 from .engine import EmbeddedServer, Engine, PoolStatus, embedded
 from .repository import (
     CreatedEntities,
+    UpdatedEntities,
     HistoryPoint,
     Reference,
     Repository,
@@ -87,6 +88,7 @@ __all__ = [
     "Version",
     "VersionList",
     "CreatedEntities",
+    "UpdatedEntities",
     "HistoryPoint",
     "Branch",
     "Commit",

@@ -70,6 +70,7 @@ class AsyncRepository:
     create = _in_worker_thread(Repository.create)
     create_many = _in_worker_thread(Repository.create_many)
     update = _in_worker_thread(Repository.update)
+    update_many = _in_worker_thread(Repository.update_many)
     delete = _in_worker_thread(Repository.delete)
     restore = _in_worker_thread(Repository.restore)
     revert = _in_worker_thread(Repository.revert)

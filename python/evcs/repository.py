@@ -43,6 +43,7 @@ __all__ = [
     "Version",
     "VersionList",
     "CreatedEntities",
+    "UpdatedEntities",
     "Columns",
     "AsOf",
     "HistoryPoint",
@@ -512,12 +513,9 @@ def _head_id(head_id: Union[str, uuid.UUID]) -> str:
     return str(head_id) if isinstance(head_id, uuid.UUID) else head_id
 
 
-class CreatedEntities:
-    """What ``Repository.create_many`` wrote: version 1 of one new entity per row.
-
-    ``head_ids`` are in the order of the rows; ``valid_from`` is the commit stamp (None while
-    pending inside ``begin()``).
-    """
+class _WrittenEntities:
+    """What a bulk write wrote, per row in row order: ``head_ids``; ``branch``, ``author`` and
+    ``valid_from``, the commit stamp (None while pending inside ``begin()``)."""
 
     __slots__ = ("head_ids", "branch", "valid_from", "author")
 
@@ -531,7 +529,49 @@ class CreatedEntities:
         return len(self.head_ids)
 
     def __repr__(self) -> str:
-        return f"<evcs.CreatedEntities {len(self.head_ids)} on {self.branch!r}>"
+        return f"<evcs.{type(self).__name__} {len(self.head_ids)} on {self.branch!r}>"
+
+
+class CreatedEntities(_WrittenEntities):
+    """What ``Repository.create_many`` wrote: version 1 of one new entity per row.
+
+    ``head_ids`` are in the order of the rows; ``valid_from`` is the commit stamp (None while
+    pending inside ``begin()``).
+    """
+
+    __slots__ = ()
+
+
+class UpdatedEntities(_WrittenEntities):
+    """What ``Repository.update_many`` wrote: per row, in row order, the entity (``head_ids``)
+    and the version it has now (``versions``: the same as before for a row that changed
+    nothing). ``valid_from`` is the commit stamp (None while pending inside ``begin()``, or when
+    no row changed anything and nothing was committed)."""
+
+    __slots__ = ("versions",)
+
+    def __init__(self, record: Dict[str, Any]) -> None:
+        super().__init__(record)
+        self.versions: List[int] = list(record["versions"])
+
+
+def _update_rows(
+    rows: Iterable[Union[Mapping[str, Any], Tuple[Union[str, uuid.UUID], Mapping[str, Any]]]]
+) -> List[Dict[str, Any]]:
+    """update_many's rows as mappings with their head_id: a (head_id, values) pair becomes
+    values plus "head_id"."""
+    listed: List[Dict[str, Any]] = []
+    for index, row in enumerate(rows):
+        if isinstance(row, tuple) and len(row) == 2 and isinstance(row[1], Mapping):
+            listed.append({**row[1], "head_id": _head_id(row[0])})
+        elif isinstance(row, Mapping):
+            listed.append(dict(row))
+        else:
+            raise InvalidArgument(
+                f"row {index} must be a (head_id, values) pair or a mapping with a head_id, "
+                f"not {type(row).__name__}"
+            )
+    return listed
 
 
 def _rows_json(rows: Iterable[Mapping[str, Any]]) -> str:
@@ -592,6 +632,23 @@ class Repository:
         them first). Inside ``begin()`` it joins that transaction. Bad input writes nothing.
         """
         return CreatedEntities(json.loads(self._native.create_many(_rows_json(rows), message)))
+
+    def update_many(
+        self,
+        rows: Iterable[Union[Mapping[str, Any], Tuple[Union[str, uuid.UUID], Mapping[str, Any]]]],
+        message: Optional[str] = None,
+    ) -> UpdatedEntities:
+        """Many entities updated at once: ``rows`` are ``(head_id, values)`` pairs or mappings
+        with a ``head_id``, the values merged over each entity's current version.
+
+        Outside ``begin()`` this is one commit with ``message`` and one stamp, written set by set
+        (one UPDATE closes the current versions, one COPY brings in the new ones); a row that
+        changes nothing writes nothing (uncommitted versions in the session are MisuseError).
+        Inside ``begin()`` it joins that transaction. NotFound for an entity the branch does not
+        show or shows deleted; anything refused writes nothing."""
+        return UpdatedEntities(
+            json.loads(self._native.update_many(_rows_json(_update_rows(rows)), message))
+        )
 
     def update(
         self,

@@ -641,6 +641,16 @@ void register_versioning(py::module_ &module) {
           },
           py::arg("rows_json"), py::arg("message"))
       .def(
+          "update_many",
+          [](NativeRepository &r, const py::str &rows_json, const std::optional<py::str> &message) {
+            std::string rows = utf8(rows_json, "the rows JSON");
+            std::optional<std::string> text = optional_utf8(message, "the commit message");
+            return text_without_gil([&](char **out) {
+              return evcs_repository_update_many(out, r.get(), rows.c_str(), c_str(text));
+            });
+          },
+          py::arg("rows_json"), py::arg("message"))
+      .def(
           "update",
           [](NativeRepository &r, const py::str &head_id, const py::str &values_json,
              std::optional<std::int64_t> expected_version) {

@@ -80,6 +80,7 @@ const std::map<std::string, std::function<void()>> &cpp_spellings() {
       {"Repository::~Repository", [] { static_assert(std::is_destructible_v<Repository>); }},
       {"Repository::create", [] { exists(&Repository::create); }},
       {"Repository::create_many", [] { exists(&Repository::create_many); }},
+      {"Repository::update_many", [] { exists(&Repository::update_many); }},
       {"Repository::update", [] { exists(&Repository::update); }},
       {"Repository::remove", [] { exists(&Repository::remove); }},
       {"Repository::restore", [] { exists(&Repository::restore); }},

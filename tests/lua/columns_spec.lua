@@ -75,3 +75,40 @@ describe("columns", function()
     assert(s:rollback())
   end)
 end)
+
+describe("update_many", function()
+  local engine, s
+
+  setup(function()
+    engine = assert(evcs.engine { url = helper.fresh_database("update_many") })
+    s = engine:open_session()
+    assert(s:create_entity_type("meter", { { "label", "text not null" }, { "reading", "int" } }))
+    assert(s:commit())
+  end)
+
+  teardown(function()
+    s:close()
+    engine:close()
+  end)
+
+  it("updates many entities in one commit and refuses an unknown one whole", function()
+    local meters = assert(s:repository("meter"))
+    local created = assert(meters:create_many { { label = "a", reading = 1 },
+                                                 { label = "b", reading = 2 } })
+    local updated = assert(meters:update_many({ { head_id = created.head_ids[1], reading = 10 },
+                                                { head_id = created.head_ids[2], reading = 2 } },
+                                              "read the meters"))
+    assert.are.same({ 2, 1 }, updated.versions)
+    assert.are.same(created.head_ids, updated.head_ids)
+    local log = assert(s:commit_log { limit = 1 })
+    assert.are.equal("read the meters", log[1].message)
+    assert.are.equal(1, log[1].changes)
+    local missing, err = meters:update_many { { head_id = created.head_ids[1], reading = 11 },
+                                              { head_id = "7f0e3b1c-51a5-4b0e-8c55-7d7b7b7b7b7b",
+                                                reading = 1 } }
+    assert.is_nil(missing)
+    assert.are.equal("not_found", err.code)
+    assert.are.equal(10, assert(meters:get(created.head_ids[1])).fields.reading)
+    assert(s:rollback())
+  end)
+end)

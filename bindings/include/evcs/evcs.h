@@ -433,6 +433,17 @@ EVCS_API int evcs_repository_create(char **out_version, evcs_repository *reposit
  * "author": "..."}, head ids in row order; valid_from is INT64_MAX while pending. */
 EVCS_API int evcs_repository_create_many(char **out_json, evcs_repository *repository,
                                          const char *rows_json, const char *message);
+/* Many entities updated at once. `rows_json` is an array of objects, each with "head_id" and
+ * the fields to change (merged over the current version). Outside evcs_session_begin this is a
+ * commit of its own, recording `message` (NULL: none), written with one UPDATE and one COPY;
+ * rows that change nothing write nothing. Inside it joins that transaction (message must be
+ * NULL). Returns {"head_ids": [...], "versions": [...], "branch": "...", "valid_from": micros,
+ * "author": "..."} in row order (each entity's version now); valid_from is INT64_MAX while
+ * pending or when nothing changed. EVCS_ENOTFOUND for an entity the branch does not show or
+ * shows deleted; EVCS_EINVALID for a row without head_id, a repeated head_id or an unknown
+ * field. A failure writes nothing. */
+EVCS_API int evcs_repository_update_many(char **out_json, evcs_repository *repository,
+                                         const char *rows_json, const char *message);
 EVCS_API int evcs_repository_update(char **out_version, evcs_repository *repository,
                                     const char *head_id, const char *values_json,
                                     int64_t expected_version);

@@ -253,6 +253,20 @@ struct CreatedEntities {
   nlohmann::json to_json() const;
 };
 
+// What Repository::update_many wrote: per row, in row order, the entity and the version it has
+// now (the same as before when the row changed nothing).
+struct UpdatedEntities {
+  std::vector<std::string> head_ids;
+  std::vector<std::int64_t> versions;
+  std::string branch;
+  // The commit stamp; INT64_MAX when update_many joined a transaction in progress (pending) or
+  // wrote nothing (no row changed a value: no commit).
+  std::int64_t valid_from = 0;
+  std::string author;
+
+  nlohmann::json to_json() const;
+};
+
 // A find's rows as the server returned them, for a caller that converts the cells itself (the C
 // ABI hands them out this way, without JSON). Each row of `rows` is a version: the columns
 // Version has, in the order of FoundPage::system_columns, then the entity's fields in their
@@ -361,6 +375,16 @@ public:
   // commit). Field names and value shapes are checked before anything is sent; a value the
   // server rejects fails the whole call, which writes nothing.
   CreatedEntities create_many(const nlohmann::json &rows, const std::string &message = "");
+  // Many entities updated at once (update, in bulk): each row an object with "head_id" and the
+  // fields to change, merged over the entity's current version on the session's branch. Outside
+  // begin(), one commit (one stamp, one evcs_commit row, `message`) written set by set: one
+  // UPDATE closes the current versions, one COPY brings in the new ones; rows that change no value
+  // write nothing, and with none there is no commit. The session must then hold no uncommitted
+  // versions (MisuseError). Inside begin() it joins that transaction, each row written as
+  // update() writes it. NotFound for an entity the branch does not show or shows deleted;
+  // InvalidArgument for a row without a head_id, a head_id given twice, or an unknown field.
+  // Anything refused writes nothing.
+  UpdatedEntities update_many(const nlohmann::json &rows, const std::string &message = "");
 
 private:
   Version write(const char *operation, const std::string &head_id, const nlohmann::json &values,

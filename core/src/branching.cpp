@@ -91,12 +91,9 @@ std::vector<BranchInfo> Session::branches() {
   // merge in either direction moves it.
   Result rows = state_->run(
       "SELECT b.name, b.parent, b.mode, b.fork_stamp, b.status, b.created_at, "
-      "coalesce(b.created_by, ''), head.id, base.id, (SELECT stamp FROM evcs_commit WHERE "
-      "commit_id = base.id) FROM evcs_branch b "
-      "CROSS JOIN LATERAL (SELECT evcs_branch_head(b.name) AS id) head "
-      "CROSS JOIN LATERAL (SELECT CASE WHEN b.parent IS NOT NULL THEN "
-      "evcs_merge_base(head.id, evcs_branch_head(b.parent)) END AS id) base "
-      "ORDER BY b.created_at, b.name",
+      "coalesce(b.created_by, ''), evcs_branch_head(b.name), "
+      "CASE WHEN b.parent IS NOT NULL THEN evcs_branch_head(b.parent) END "
+      "FROM evcs_branch b ORDER BY b.created_at, b.name",
       Params());
   std::vector<BranchInfo> branches;
   for (std::int64_t row = 0; row < rows.rows(); ++row) {
@@ -109,8 +106,15 @@ std::vector<BranchInfo> Session::branches() {
     branch.created_at = rows.get_timestamp(row, 5);
     branch.created_by = rows.get_text(row, 6);
     if (!rows.is_null(row, 7)) branch.head = rows.get_text(row, 7);
-    if (!rows.is_null(row, 8)) branch.base = rows.get_text(row, 8);
-    if (!rows.is_null(row, 9)) branch.base_stamp = rows.get_timestamp(row, 9);
+    if (branch.head && !rows.is_null(row, 8)) {
+      std::vector<CommitInfo> bases =
+          detail::merge_bases(*state_, detail::resolve_commit(*state_, *branch.head),
+                              detail::resolve_commit(*state_, rows.get_text(row, 8)));
+      if (!bases.empty()) {
+        branch.base = bases.front().id;
+        branch.base_stamp = bases.front().stamp;
+      }
+    }
     branches.push_back(std::move(branch));
   }
   return branches;

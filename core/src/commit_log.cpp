@@ -120,11 +120,9 @@ std::optional<CommitInfo> Session::merge_base(const std::string &first, const st
   SessionState::UseGuard guard(*state_);
   CommitInfo one = detail::resolve_commit(*state_, first);
   CommitInfo other = detail::resolve_commit(*state_, second);
-  Result row = state_->run(std::string("SELECT ") + detail::commit_columns +
-                               " FROM evcs_commit WHERE commit_id = evcs_merge_base($1, $2)",
-                           Params::of(one.id, other.id));
-  if (row.rows() == 0) return std::nullopt;
-  return detail::commit_from_row(row, 0);
+  std::vector<CommitInfo> bases = detail::merge_bases(*state_, one, other);
+  if (bases.empty()) return std::nullopt;
+  return bases.front();
 }
 
 namespace {

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace evcs::detail {
 
@@ -23,6 +24,16 @@ CommitInfo resolve_commit(SessionState &session, const std::string &ref);
 // The head of a branch (its last commit, or the one it was forked from); nothing before the
 // first commit of its lineage. NotFound for an unknown branch.
 std::optional<CommitInfo> branch_head(SessionState &session, const std::string &branch);
+
+// The best common ancestors of two commits, latest first (two or more: a criss-cross history),
+// as git's merge-base --all computes them; none for commits that share no history.
+std::vector<CommitInfo> merge_bases(SessionState &session, const CommitInfo &first,
+                                    const CommitInfo &second);
+// The ids of the commits `to` reaches (itself included) that `from` does not (no `from`: all of
+// `to`'s ancestors), oldest first.
+std::vector<std::string> commits_between(SessionState &session,
+                                         const std::optional<CommitInfo> &from,
+                                         const CommitInfo &to);
 
 // Throws InvalidArgument unless `name` can name a ref (`kind`: "branch" or "tag"): up to 63
 // letters, digits, '_', '.' and '-', not starting with '.' or '-' (evcs_branch's CHECK).

@@ -921,14 +921,7 @@ ThreeWay plan_branch_merge(SessionState &session, const std::string &source,
   std::optional<CommitInfo> ours = detail::branch_head(session, merge.target);
   if (ours) merge.target_head = ours->id;
   std::vector<CommitInfo> bases;
-  if (ours) {
-    Result rows = session.run(std::string("SELECT ") + detail::commit_columns +
-                                  " FROM evcs_merge_bases($1, $2) base JOIN evcs_commit c ON "
-                                  "c.commit_id = base ORDER BY c.stamp DESC",
-                              Params::of(ours->id, theirs->id));
-    for (std::int64_t row = 0; row < rows.rows(); ++row)
-      bases.push_back(detail::commit_from_row(rows, row));
-  }
+  if (ours) bases = detail::merge_bases(session, *ours, *theirs);
   std::optional<CommitInfo> base;
   if (!bases.empty()) {
     base = bases.front();
@@ -942,20 +935,14 @@ ThreeWay plan_branch_merge(SessionState &session, const std::string &source,
     // Criss-cross: the latest two best bases make the virtual base (more than two would need
     // git's full recursion; their merge base stands in for the rest).
     merge.other_base = side_at(bases[1]);
-    Result inner = session.run(std::string("SELECT ") + detail::commit_columns +
-                                   " FROM evcs_commit WHERE commit_id = evcs_merge_base($1, $2)",
-                               Params::of(bases[0].id, bases[1].id));
+    std::vector<CommitInfo> inner = detail::merge_bases(session, bases[0], bases[1]);
     base.reset();
-    if (inner.rows() != 0) {
-      base = detail::commit_from_row(inner, 0);
+    if (!inner.empty()) {
+      base = inner.front();
       merge.inner_base = side_at(*base);
     }
   }
-  Result between = session.run("SELECT commit_id FROM evcs_commits_between($1, $2)",
-                               Params::of(base ? std::optional<std::string>(base->id) : std::nullopt,
-                                          theirs->id));
-  for (std::int64_t row = 0; row < between.rows(); ++row)
-    merge.commits.push_back(between.get_text(row, 0));
+  merge.commits = detail::commits_between(session, base, *theirs);
   return merge;
 }
 

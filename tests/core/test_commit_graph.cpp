@@ -525,6 +525,73 @@ TEST_F(GraphTest, AStagedMergeContinuesFromItsStartsReadsUntilTheTargetMoves) {
   EXPECT_EQ(state("main"), json::array({4, 7}));
 }
 
+// The engine's merge base (a walk down the graph in stamp order) against the catalog's recursive
+// SQL (evcs_merge_bases, which reads every ancestor) as an independent oracle, for every pair of
+// commits of a history with a criss-cross, merges both ways and a branch of a branch.
+TEST_F(GraphTest, MergeBasesAgreeWithTheRecursiveSqlOracle) {
+  auto s = on("main");
+  s.create_branch("c", "b");
+  s.commit();
+  auto merge = [this](const std::string &source, const std::string &into) {
+    evcs::MergeOptions theirs;
+    theirs.into = into;
+    theirs.strategy = "theirs";
+    on(into).merge(source, theirs);
+  };
+  set("b", {{"c1", 1}});
+  set("main", {{"c2", 1}});
+  merge("b", "main");
+  set("c", {{"c1", 5}});
+  set("b", {{"c2", 2}});
+  merge("main", "b");
+  set("main", {{"c1", 3}});
+  merge("b", "main");
+  merge("c", "b");
+  set("c", {{"c2", 9}});
+  merge("main", "c");
+  set("b", {{"c1", 8}});
+  std::vector<std::string> commits;
+  for (const auto &commit : s.commit_log({})) commits.push_back(commit.id);
+  ASSERT_GE(commits.size(), 10u);
+  for (const auto &first : commits)
+    for (const auto &second : commits) {
+      auto ours = s.merge_base(first, second);
+      auto sql = s.execute("SELECT evcs_merge_base($1, $2)", evcs::Params::of(first, second));
+      ASSERT_EQ(ours ? ours->id : std::string("none"),
+                sql.is_null(0, 0) ? std::string("none") : sql.get_text(0, 0))
+          << first << " " << second;
+    }
+  s.rollback();
+}
+
+// A merge reads the commit graph from the heads down to their base: the commits behind the fork
+// (however many) are not read.
+TEST_F(GraphTest, AMergeReadsTheGraphOnlyDownToItsBase) {
+  {
+    auto s = on("main");
+    for (int n = 0; n < 2500; ++n) {
+      s.repository("item").update(entity_, {{"c2", n}});
+      s.commit();
+    }
+    s.create_branch("late");
+    s.commit();
+  }
+  set("late", {{"c1", 1}});
+  set("main", {{"c2", -1}});
+  std::vector<std::string> log;
+  evcs::EngineOptions options;
+  options.url = *url_;
+  options.echo = true;
+  evcs::Engine logged(options);
+  logged.set_logger([&log](const std::string &line) { log.push_back(line); });
+  auto s = logged.session("main", "tester");
+  ASSERT_TRUE(s.merge("late").commit);
+  std::size_t batches = 0;
+  for (const auto &line : log) batches += line.find("array_to_string(parents") != std::string::npos;
+  EXPECT_EQ(batches, 2u) << "one batch for the base, one for the commits between: " << batches;
+  EXPECT_EQ(state("main"), json::array({1, -1}));
+}
+
 TEST_F(GraphTest, CommitsHaveIdsTagsAndCanBeReadAsOf) {
   set("main", {{"c1", 1}});
   auto s = on("main");

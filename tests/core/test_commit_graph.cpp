@@ -38,6 +38,16 @@ protected:
 
   evcs::Session on(const std::string &branch) { return engine_->session(branch, "tester"); }
 
+  // An engine on the test database that echoes every statement into `log`.
+  std::unique_ptr<evcs::Engine> echoing(std::vector<std::string> &log) {
+    evcs::EngineOptions options;
+    options.url = *url_;
+    options.echo = true;
+    auto engine = std::make_unique<evcs::Engine>(options);
+    engine->set_logger([&log](const std::string &line) { log.push_back(line); });
+    return engine;
+  }
+
   void set(const std::string &branch, json values, const std::string &head = "") {
     auto s = on(branch);
     s.repository("item").update(head.empty() ? entity_ : head, values);
@@ -484,11 +494,8 @@ TEST_F(GraphTest, AStagedMergeIsInspectedResolvedPartlyAndThenContinued) {
 // in between, even one that touches a merged entity, makes it read them again.
 TEST_F(GraphTest, AStagedMergeContinuesFromItsStartsReadsUntilTheTargetMoves) {
   std::vector<std::string> log;
-  evcs::EngineOptions options;
-  options.url = *url_;
-  options.echo = true;
-  evcs::Engine logged(options);
-  logged.set_logger([&log](const std::string &line) { log.push_back(line); });
+  auto logged_engine = echoing(log);
+  evcs::Engine &logged = *logged_engine;
   auto plans = [&log] {
     std::size_t count = 0;
     for (const auto &line : log) count += line.find("LEFT JOIN LATERAL") != std::string::npos;
@@ -579,11 +586,8 @@ TEST_F(GraphTest, AMergeReadsTheGraphOnlyDownToItsBase) {
   set("late", {{"c1", 1}});
   set("main", {{"c2", -1}});
   std::vector<std::string> log;
-  evcs::EngineOptions options;
-  options.url = *url_;
-  options.echo = true;
-  evcs::Engine logged(options);
-  logged.set_logger([&log](const std::string &line) { log.push_back(line); });
+  auto logged_engine = echoing(log);
+  evcs::Engine &logged = *logged_engine;
   auto s = logged.session("main", "tester");
   ASSERT_TRUE(s.merge("late").commit);
   std::size_t batches = 0;

@@ -1,6 +1,6 @@
 --- evcs.entity_types: declaring entity types and changing their columns, references, unique
 -- keys and checks (Session methods, usable in migrations; docs/relations.md). Schema changes are
--- a topic of their own in the engine (core/src/entity_types.cpp) and stay one here too.
+-- a topic of their own in the engine (core/src/catalog/entity_types.cpp) and stay one here too.
 local native = require("evcs_native")
 local errors = require("evcs.errors")
 local records = require("evcs.records")

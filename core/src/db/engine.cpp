@@ -1,10 +1,10 @@
 #include "evcs/engine.hpp"
 
-#include "completion.hpp"
-#include "engine_state.hpp"
+#include "db/completion.hpp"
+#include "db/engine_state.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
-#include "io_service.hpp"
+#include "db/io_service.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>

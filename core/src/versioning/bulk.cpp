@@ -7,12 +7,12 @@
 // rewriting every row at commit (that UPDATE costs as much as the COPY): it takes the stamp
 // under the evcs_clock row lock and keeps that lock until its COMMIT, as evcs_finalize does,
 // so stamps still follow commit order.
-#include "copy_text.hpp"
-#include "entity_type.hpp"
+#include "pg/copy_text.hpp"
+#include "catalog/entity_type.hpp"
 #include "evcs/error.hpp"
 #include "evcs/versioning.hpp"
-#include "session_state.hpp"
-#include "version_writes.hpp"
+#include "db/session_state.hpp"
+#include "versioning/version_writes.hpp"
 
 #include <cctype>
 #include <limits>

@@ -1,7 +1,7 @@
 // The embedded default server. docs/embedded.md describes the behaviour for users;
 // the comments here say why the code is shaped the way it is.
 #include "evcs/embedded.hpp"
-#include "pg_programs.hpp"
+#include "ops/pg_programs.hpp"
 
 #include "evcs/error.hpp"
 

@@ -1,8 +1,8 @@
 #include "evcs/session.hpp"
 
-#include "completion.hpp"
-#include "io_service.hpp"
-#include "session_state.hpp"
+#include "db/completion.hpp"
+#include "db/io_service.hpp"
+#include "db/session_state.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-#include "version_writes.hpp"
+#include "versioning/version_writes.hpp"
 
 namespace evcs::detail {
 

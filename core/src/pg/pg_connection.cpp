@@ -1,4 +1,4 @@
-#include "pg_connection.hpp"
+#include "pg/pg_connection.hpp"
 
 #include "evcs/error.hpp"
 

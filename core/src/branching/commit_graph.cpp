@@ -4,8 +4,8 @@
 // soon as nothing still queued can change the answer. A merge base of a branch forked a moment
 // ago costs a few rows, not the whole history behind the fork (the recursive SQL walk it
 // replaces read every ancestor: 0.3 s with 25,000 commits).
-#include "commits.hpp"
-#include "session_state.hpp"
+#include "branching/commits.hpp"
+#include "db/session_state.hpp"
 
 #include "evcs/params.hpp"
 

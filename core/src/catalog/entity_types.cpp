@@ -1,8 +1,8 @@
-#include "entity_type.hpp"
+#include "catalog/entity_type.hpp"
 
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
-#include "session_state.hpp"
+#include "db/session_state.hpp"
 
 #include <algorithm>
 #include <regex>

@@ -1,4 +1,4 @@
-#include "page_cursor.hpp"
+#include "versioning/page_cursor.hpp"
 
 #include "evcs/error.hpp"
 

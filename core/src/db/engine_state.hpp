@@ -4,8 +4,8 @@
 
 #include "evcs/embedded.hpp"
 #include "evcs/pool.hpp"
-#include "entity_type.hpp"
-#include "pool.hpp"
+#include "catalog/entity_type.hpp"
+#include "db/pool.hpp"
 
 #include <atomic>
 #include <functional>

@@ -1,13 +1,13 @@
 // The SDK's own catalog (docs/architecture.md, docs/migrations.md): the steps of migrations/, compiled in, applied by the
 // migration runner and recorded in evcs_catalog_migration, apart from a user's own steps.
 #include "catalog_steps.hpp"
-#include "engine_state.hpp"
-#include "entity_type.hpp"
+#include "db/engine_state.hpp"
+#include "catalog/entity_type.hpp"
 #include "evcs/engine.hpp"
 #include "evcs/error.hpp"
 #include "evcs/migrations.hpp"
 #include "evcs/session.hpp"
-#include "session_state.hpp"
+#include "db/session_state.hpp"
 
 namespace evcs {
 

@@ -1,4 +1,4 @@
-#include "io_service.hpp"
+#include "db/io_service.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,5 +1,5 @@
 #include "evcs/backup.hpp"
-#include "pg_programs.hpp"
+#include "ops/pg_programs.hpp"
 
 #include "evcs/engine.hpp"
 #include "evcs/error.hpp"

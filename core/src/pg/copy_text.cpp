@@ -1,4 +1,4 @@
-#include "copy_text.hpp"
+#include "pg/copy_text.hpp"
 
 #include "evcs/error.hpp"
 #include "evcs/params.hpp"

@@ -4,10 +4,10 @@
 // lineage of the version it replaces (TargetLineage).
 #pragma once
 
-#include "copy_text.hpp"
-#include "entity_type.hpp"
+#include "pg/copy_text.hpp"
+#include "catalog/entity_type.hpp"
 #include "evcs/result.hpp"
-#include "session_state.hpp"
+#include "db/session_state.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,10 +1,10 @@
 // Commits: the log (one evcs_commit row per transaction that wrote versions or merged), the
 // commit graph's refs (ids, prefixes, tags, branch heads) and tags.
-#include "commits.hpp"
-#include "entity_type.hpp"
+#include "branching/commits.hpp"
+#include "catalog/entity_type.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
-#include "session_state.hpp"
+#include "db/session_state.hpp"
 
 
 namespace evcs {

@@ -1,9 +1,9 @@
 // Branch management (docs/versioning.md): create, list, lock, unlock, archive.
-#include "commits.hpp"
-#include "entity_type.hpp"
+#include "branching/commits.hpp"
+#include "catalog/entity_type.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
-#include "session_state.hpp"
+#include "db/session_state.hpp"
 
 #include <regex>
 

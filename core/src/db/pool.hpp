@@ -3,7 +3,7 @@
 #pragma once
 
 #include "evcs/pool.hpp"
-#include "pg_connection.hpp"
+#include "pg/pg_connection.hpp"
 
 #include <condition_variable>
 #include <deque>

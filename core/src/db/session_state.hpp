@@ -1,10 +1,10 @@
 // A session's state, shared with its transactions and with async operations in flight.
 #pragma once
 
-#include "engine_state.hpp"
+#include "db/engine_state.hpp"
 #include "evcs/result.hpp"
 #include "evcs/session.hpp"
-#include "pg_connection.hpp"
+#include "pg/pg_connection.hpp"
 
 #include <atomic>
 #include <set>

@@ -1,10 +1,10 @@
-#include "commits.hpp"
-#include "copy_text.hpp"
-#include "entity_type.hpp"
+#include "branching/commits.hpp"
+#include "pg/copy_text.hpp"
+#include "catalog/entity_type.hpp"
 #include "evcs/error.hpp"
 #include "evcs/versioning.hpp"
-#include "page_cursor.hpp"
-#include "session_state.hpp"
+#include "versioning/page_cursor.hpp"
+#include "db/session_state.hpp"
 
 #include <algorithm>
 #include <climits>

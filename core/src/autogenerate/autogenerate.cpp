@@ -25,8 +25,10 @@ using json = nlohmann::json;
 
 namespace evcs {
 
+using detail::has_type_name_shape;
 using detail::quote_literal;
 using detail::quoted;
+using detail::single_spaced_lowercase;
 
 namespace {
 
@@ -536,17 +538,8 @@ private:
   // A PostgreSQL type name, lowercased with single spaces: "numeric(14,2)", "text[]",
   // "timestamp with time zone". Only these shapes pass, so it is safe in DDL.
   std::string type_name(const std::string &declared, const std::string &path) const {
-    std::string normal;
-    for (char c : declared) {
-      char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      if (std::isspace(static_cast<unsigned char>(lower))) lower = ' ';
-      if (lower == ' ' && (normal.empty() || normal.back() == ' ')) continue;
-      normal.push_back(lower);
-    }
-    while (!normal.empty() && normal.back() == ' ') normal.pop_back();
-    static const std::regex shape(
-        "[a-z_][a-z0-9_]*( [a-z_][a-z0-9_]*)*( ?\\( ?[0-9]+ ?(, ?[0-9]+ ?)?\\))?(\\[\\])*");
-    if (!std::regex_match(normal, shape))
+    std::string normal = single_spaced_lowercase(declared);
+    if (!has_type_name_shape(normal))
       fail(path, "invalid type \"" + declared + "\": give a PostgreSQL type such as text, "
                                                 "bigint, numeric(14,2), jsonb, uuid, "
                                                 "timestamptz or text[]");

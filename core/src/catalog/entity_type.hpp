@@ -73,6 +73,11 @@ private:
 // there yet (checked once per engine; src/catalog.cpp).
 void ensure_catalog(SessionState &session);
 
+// A declared type lowercased, with single spaces and none at either end.
+std::string single_spaced_lowercase(const std::string &declared);
+// Whether a lowercased, single-spaced type has the shape of a PostgreSQL type name
+// ("numeric(14,2)", "text[]", "timestamp with time zone"): only these shapes are safe in DDL.
+bool has_type_name_shape(const std::string &normal);
 // Throws InvalidArgument unless `name` is a valid entity type / column name.
 void require_entity_type_name(const std::string &name);
 void require_column_name(const std::string &name);

@@ -150,12 +150,7 @@ void require_check(const std::string &type_name, const std::string &check,
                           "SQL boolean expression over the columns, e.g. \"qty > 0\"", "EVI01");
 }
 
-namespace {
-
-// Splits "numeric(14,2) not null" into the type and its nullability, normalising case and
-// spaces; only the shapes of PostgreSQL type names pass, so the result is safe in DDL.
-std::pair<std::string, bool> parse_column_type(const std::string &column,
-                                               const std::string &declared) {
+std::string single_spaced_lowercase(const std::string &declared) {
   std::string normal;
   for (char c : declared) {
     char lower = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -164,6 +159,22 @@ std::pair<std::string, bool> parse_column_type(const std::string &column,
     normal.push_back(lower);
   }
   while (!normal.empty() && normal.back() == ' ') normal.pop_back();
+  return normal;
+}
+
+bool has_type_name_shape(const std::string &normal) {
+  static const std::regex shape(
+      "[a-z_][a-z0-9_]*( [a-z_][a-z0-9_]*)*( ?\\( ?[0-9]+ ?(, ?[0-9]+ ?)?\\))?(\\[\\])*");
+  return std::regex_match(normal, shape);
+}
+
+namespace {
+
+// Splits "numeric(14,2) not null" into the type and its nullability, normalising case and
+// spaces; only the shapes of PostgreSQL type names pass, so the result is safe in DDL.
+std::pair<std::string, bool> parse_column_type(const std::string &column,
+                                               const std::string &declared) {
+  std::string normal = single_spaced_lowercase(declared);
   bool not_null = false;
   const std::string suffix = " not null";
   if (normal.size() > suffix.size() &&
@@ -171,9 +182,7 @@ std::pair<std::string, bool> parse_column_type(const std::string &column,
     not_null = true;
     normal.erase(normal.size() - suffix.size());
   }
-  static const std::regex type_shape(
-      "[a-z][a-z0-9_]*( [a-z][a-z0-9_]*)*( ?\\( ?[0-9]+ ?(, ?[0-9]+ ?)?\\))?(\\[\\])*");
-  if (!std::regex_match(normal, type_shape))
+  if (!has_type_name_shape(normal))
     throw InvalidArgument("column '" + column + "' has an invalid type '" + declared +
                           "': give a PostgreSQL type such as text, numeric(14,2), jsonb, uuid, "
                           "timestamptz or text[], optionally followed by 'not null'",

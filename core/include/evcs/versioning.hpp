@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -387,6 +388,10 @@ public:
   UpdatedEntities update_many(const nlohmann::json &rows, const std::string &message = "");
 
 private:
+  // The state query of `options` (where, branch, as_of) selecting `selected`, run as the
+  // statement `around` makes of it.
+  Result run_state_query(const FindOptions &options, const std::string &selected,
+                         const std::function<std::string(const std::string &)> &around);
   Version write(const char *operation, const std::string &head_id, const nlohmann::json &values,
                 std::optional<std::int64_t> expected_version);
   std::string branch_or_default(const std::optional<std::string> &branch) const;

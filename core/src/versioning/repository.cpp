@@ -7,6 +7,7 @@
 #include "db/session_state.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <climits>
 #include <cstring>
 #include <map>
@@ -1360,28 +1361,29 @@ FoundPage Repository::find_rows(const FindOptions &options) {
   return page;
 }
 
-std::int64_t Repository::count(const FindOptions &given) {
-  SessionState::UseGuard guard(*session_, type_->name);
+Result Repository::run_state_query(const FindOptions &given, const std::string &selected,
+                                   const std::function<std::string(const std::string &)> &around) {
   const FindOptions options = at_commit_resolved(*session_, given);
   const std::string branch = branch_or_default(options.branch);
   Params params;
   std::string instant = bind_state(branch, options.as_of, false, params);
   RelatedStates related(*session_, *type_, *relations_, branch, instant);
   std::string sql =
-      state_query(related, *type_, options.where, branch, instant, false, "count(*)", params);
-  return session_->run_as_of(sql, params, options.as_of).get_int64(0, 0);
+      state_query(related, *type_, options.where, branch, instant, false, selected, params);
+  return session_->run_as_of(around(sql), params, options.as_of);
+}
+
+std::int64_t Repository::count(const FindOptions &given) {
+  SessionState::UseGuard guard(*session_, type_->name);
+  return run_state_query(given, "count(*)", [](const std::string &sql) { return sql; })
+      .get_int64(0, 0);
 }
 
 bool Repository::exists(const FindOptions &given) {
   SessionState::UseGuard guard(*session_, type_->name);
-  const FindOptions options = at_commit_resolved(*session_, given);
-  const std::string branch = branch_or_default(options.branch);
-  Params params;
-  std::string instant = bind_state(branch, options.as_of, false, params);
-  RelatedStates related(*session_, *type_, *relations_, branch, instant);
-  std::string sql =
-      state_query(related, *type_, options.where, branch, instant, false, "1", params);
-  return session_->run_as_of("SELECT EXISTS (" + sql + ")", params, options.as_of).get_bool(0, 0);
+  return run_state_query(given, "1",
+                         [](const std::string &sql) { return "SELECT EXISTS (" + sql + ")"; })
+      .get_bool(0, 0);
 }
 
 namespace detail {

@@ -26,6 +26,7 @@ import re
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from typing import Any, Awaitable, Callable, Dict, List, Tuple
@@ -534,6 +535,80 @@ def report_bulk_updates(updated: Dict[str, float], layout: Layout) -> None:
           f"(>= 0.7: {verdict(ratio >= 0.7)})")
 
 
+# ---- concurrent writers ---------------------------------------------------------------------------
+
+WRITERS = 4
+
+
+def concurrent_writers(bench: Bench, layout: Layout) -> Dict[str, float]:
+    """Versioned updates per second of WRITERS writers at once on distinct entities (each its
+    own slice of the update group), each committing every update: evcs autocommit sessions on
+    threads against asyncpg with one connection per writer, the two measured in turn."""
+    lo, hi = layout.updates
+    slices = [(lo + index * (hi - lo + 1) // WRITERS, lo + (index + 1) * (hi - lo + 1) // WRITERS - 1)
+              for index in range(WRITERS)]
+    engine = evcs.Engine(bench.url, pool_size=WRITERS)
+    results: Dict[str, float] = {}
+
+    def evcs_round(seconds: float) -> int:
+        done = [0] * WRITERS
+
+        def writer(index: int) -> None:
+            with engine.session(author=AUTHOR, autocommit=True) as session:
+                repo = session.repository("item")
+                deadline = time.perf_counter() + seconds
+                while time.perf_counter() < deadline:
+                    repo.update(uid(random_entity(slices[index])), {"qty": random.randint(1, 10**6)})
+                    done[index] += 1
+
+        threads = [threading.Thread(target=writer, args=(index,)) for index in range(WRITERS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return sum(done)
+
+    async def asyncpg_round(seconds: float) -> int:
+        connections = [await asyncpg.connect(bench.url) for _ in range(WRITERS)]
+        done = [0] * WRITERS
+
+        async def writer(index: int) -> None:
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                await connections[index].fetchrow(
+                    UPDATE_SQL, uuid.UUID(uid(random_entity(slices[index]))),
+                    random.randint(1, 10**6))
+                done[index] += 1
+
+        await asyncio.gather(*(writer(index) for index in range(WRITERS)))
+        for connection in connections:
+            await connection.close()
+        return sum(done)
+
+    rounds = 6
+    totals = {"evcs": 0, "asyncpg": 0}
+    for round_number in range(rounds):
+        slice_seconds = bench.seconds / rounds * 2
+        for side in (("evcs", "asyncpg") if round_number % 2 == 0 else ("asyncpg", "evcs")):
+            if side == "evcs":
+                totals["evcs"] += evcs_round(slice_seconds)
+            else:
+                totals["asyncpg"] += asyncio.run(asyncpg_round(slice_seconds))
+    engine.close()
+    seconds = bench.seconds * 2
+    results["evcs"] = bench.report(f"{WRITERS} writers, autocommit updates: evcs (threads)",
+                                   totals["evcs"] / seconds)
+    results["asyncpg"] = bench.report(f"{WRITERS} writers, the versioned CTE: asyncpg "
+                                      f"({WRITERS} connections)", totals["asyncpg"] / seconds)
+    return results
+
+
+def report_writers(writers: Dict[str, float], layout: Layout) -> None:
+    ratio = writers["evcs"] / writers["asyncpg"]
+    print(f"  {WRITERS} concurrent writers: evcs / asyncpg (rate)      {ratio:5.2f}  "
+          f"(>= 1.0: {verdict(ratio >= 1.0)})")
+
+
 # ---- history -----------------------------------------------------------------------------------
 
 HISTORY_SQL = "SELECT * FROM item_version WHERE head_id = $1 AND branch = 'main' ORDER BY valid_from"
@@ -875,6 +950,8 @@ STEPS: Dict[str, Step] = {
     "reads": ("reads", lambda bench, layout, rounds: reads(bench, layout), report_reads),
     "update": ("versioned update", lambda bench, layout, rounds: updates(bench, layout),
                report_update),
+    "writers": ("concurrent writers",
+                lambda bench, layout, rounds: concurrent_writers(bench, layout), report_writers),
     "history": ("history", lambda bench, layout, rounds: histories(bench, layout),
                 report_history),
     "bulk": ("bulk create", bulk, report_bulk),

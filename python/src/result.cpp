@@ -7,6 +7,7 @@
 #include <cstring>
 #include <cctype>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 namespace evcs::python {
@@ -314,8 +315,16 @@ public:
     if (shareable && source.previous && bytes == source.previous_bytes &&
         as_text == source.previous_as_text)
       return source.previous;
+    // A uuid column refers to a few entities many times (a task's project): each id of the
+    // batch becomes one UUID, which costs more to make than a lookup.
+    const bool referring = !as_text && source.type == EVCS_TYPE_UUID;
+    if (referring) {
+      auto known = source.uuids.find(bytes);
+      if (known != source.uuids.end()) return known->second;
+    }
     py::object made = as_text ? py::str(bytes.data(), bytes.size())
                               : variable_value(source.type, bytes);
+    if (referring) source.uuids.emplace(bytes, made);
     if (shareable) {
       source.previous = made;
       source.previous_bytes = bytes;
@@ -335,6 +344,7 @@ private:
     py::object previous;
     std::string_view previous_bytes;
     bool previous_as_text = false;
+    std::unordered_map<std::string_view, py::object> uuids;
   };
 
   static py::object variable_value(int type, std::string_view bytes) {

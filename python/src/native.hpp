@@ -68,10 +68,11 @@ private:
 };
 
 // Version records (the dicts a page's JSON parses to, less the "changed" and "previous" only
-// histories have) made straight from the first `count` rows
-// of a found page's result (evcs_repository_find_rows' layout) of a type with `field_count`
-// fields, the fields typed as convert_result types cells.
-py::list version_records(const evcs_result *rows, std::int64_t count, std::size_t field_count);
+// histories have) made straight from rows [first, first + count) of a found page's result
+// (evcs_repository_find_rows' layout) of a type with `field_count` fields, the fields typed as
+// convert_result types cells.
+py::list version_records(const evcs_result *rows, std::int64_t first, std::int64_t count,
+                         std::size_t field_count);
 // The first `count` rows' columns named in `wanted` as (name, kind, values, valid) tuples of
 // numpy arrays, made from the result's typed batches (evcs_result_batches): kinds "int64",
 // "bool" (0 / 1) and "timestamp" (UTC microseconds) as int64 arrays, "float64", and "object"

@@ -263,6 +263,12 @@ py::object datetime_from_micros(std::int64_t micros) {
   return py::reinterpret_steal<py::object>(value);
 }
 
+// Whether a batch holds a column of this type as int64s (evcs.h, "typed columns"); doubles are
+// doubles, the rest bytes.
+bool held_as_int64s(int type) {
+  return type == EVCS_TYPE_INT64 || type == EVCS_TYPE_BOOL || type == EVCS_TYPE_TIMESTAMP;
+}
+
 // The cells of one typed batch (evcs_result_batches) as Python values: the one place where a
 // value the server sent becomes a Python value (docs/python.md's type mapping).
 class BatchCells {
@@ -277,8 +283,7 @@ public:
       Column &column = columns_[static_cast<std::size_t>(index)];
       abi::check(evcs_batch_column_type(&column.type, batch, index));
       abi::check(evcs_batch_column_validity(&column.valid, batch, index));
-      if (column.type == EVCS_TYPE_INT64 || column.type == EVCS_TYPE_BOOL ||
-          column.type == EVCS_TYPE_TIMESTAMP)
+      if (held_as_int64s(column.type))
         abi::check(evcs_batch_column_int64s(&column.integers, batch, index));
       else if (column.type == EVCS_TYPE_DOUBLE)
         abi::check(evcs_batch_column_doubles(&column.reals, batch, index));
@@ -439,7 +444,8 @@ py::object decode_field(int value_type, py::handle value) {
   }
 }
 
-py::list version_records(const evcs_result *rows, std::int64_t count, std::size_t field_count) {
+py::list version_records(const evcs_result *rows, std::int64_t first, std::int64_t count,
+                         std::size_t field_count) {
   // The version's own columns come first (EVCS_FOUND_FIELDS_AFTER of them), then the fields (and
   // after them any columns the read added for its order). A record keys the former by their
   // column names, as JSON records do, with timestamps as UTC microseconds, integers and booleans
@@ -459,8 +465,9 @@ py::list version_records(const evcs_result *rows, std::int64_t count, std::size_
   py::str fields_key("fields");
   CollectorPause pause;
   py::list records(static_cast<size_t>(count));
-  std::int64_t made = 0;
-  for_each_row(rows, count, [&](BatchCells &cells, std::int64_t row) {
+  std::int64_t seen = 0, made = 0;
+  for_each_row(rows, first + count, [&](BatchCells &cells, std::int64_t row) {
+    if (seen++ < first) return;
     py::dict record;
     for (std::int64_t column = 0; column < first_field; ++column) {
       py::object value;
@@ -546,10 +553,8 @@ py::list typed_columns(const evcs_result *rows, std::int64_t count,
     int type = 0;
     abi::check(evcs_result_column_type(&type, rows, index));
     const char *dtype = type == EVCS_TYPE_DOUBLE ? "float64"
-                        : type == EVCS_TYPE_INT64 || type == EVCS_TYPE_BOOL ||
-                                type == EVCS_TYPE_TIMESTAMP
-                            ? "int64"
-                            : "object";
+                        : held_as_int64s(type)     ? "int64"
+                                                   : "object";
     filled.push_back({index, type, as_text, numpy.attr("empty")(count, py::arg("dtype") = dtype),
                       numpy.attr("empty")(count, py::arg("dtype") = "bool")});
   }

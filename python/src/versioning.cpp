@@ -145,7 +145,7 @@ public:
     const evcs_result *rows = nullptr;
     std::int64_t count = 0;
     abi::check(evcs_found_rows(&rows, &count, found.get()));
-    py::list records = version_records(rows, count, py::len(fields_));
+    py::list records = version_records(rows, 0, count, py::len(fields_));
     const char *cursor = nullptr;
     abi::check(evcs_found_cursor(&cursor, found.get()));
     std::size_t relation_count = 0;
@@ -163,7 +163,7 @@ public:
                                      index));
       std::int64_t related_count = 0;
       abi::check(evcs_result_row_count(&related_count, related_rows));
-      py::list related = version_records(related_rows, related_count,
+      py::list related = version_records(related_rows, 0, related_count,
                                          related_field_count(entity_type));
       py::str relation_name(name);
       py::dict description;
@@ -198,7 +198,9 @@ public:
     const evcs_result *rows = nullptr;
     std::int64_t first = 0, count = 0;
     abi::check(evcs_history_rows(&rows, &first, &count, history.get()));
-    py::list records = version_records(rows, first + count, py::len(fields_));
+    // The page's records and the one before it, whose fields are the first one's previous values.
+    const std::int64_t start = first > 0 ? first - 1 : 0;
+    py::list records = version_records(rows, start, first + count - start, py::len(fields_));
     std::vector<py::str> names;
     for (py::handle field : fields_) names.emplace_back(field["name"]);
     py::str changed_key("changed"), previous_key("previous"), fields_key("fields");
@@ -208,7 +210,8 @@ public:
       size_t changed_count = 0;
       abi::check(evcs_history_changed(&changed, &changed_count, history.get(), row));
       py::object before =
-          row > 0 ? py::object(records[static_cast<size_t>(row - 1)][fields_key]) : py::none();
+          row > 0 ? py::object(records[static_cast<size_t>(row - 1 - start)][fields_key])
+                  : py::none();
       py::list changed_names;
       py::dict previous;
       for (size_t index = 0; index < changed_count; ++index) {
@@ -216,7 +219,7 @@ public:
         changed_names.append(name);
         previous[name] = row > 0 ? py::object(before[name]) : py::none();
       }
-      py::object record = records[static_cast<size_t>(row)];
+      py::object record = records[static_cast<size_t>(row - start)];
       record[changed_key] = std::move(changed_names);
       record[previous_key] = std::move(previous);
       page[static_cast<size_t>(row - first)] = std::move(record);

@@ -193,7 +193,15 @@ def test_history_and_versions_pages(engine: evcs.Engine) -> None:
             pages.append(page)
         assert [[v.version for v in p] for p in pages] == [[1, 2, 3], [4, 5, 6], [7]]
         assert pages[1][0].previous == {"title": "v3"}
-        assert len(repo.history(head)) == 8
+        whole = repo.history(head)
+        assert len(whole) == 8
+
+        def seen(version: evcs.Version) -> Tuple[Any, ...]:
+            return (version.version, dict(version), version.changed, version.previous)
+
+        assert [seen(v) for p in pages for v in p] == [seen(v) for v in whole[:7]], (
+            "each page's versions, and what they changed from the one before, as the whole "
+            "history has them")
 
         first = repo.versions(limit=5)
         rest = repo.versions(limit=5, after=first.cursor)

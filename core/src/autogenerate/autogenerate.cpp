@@ -1,11 +1,11 @@
 #include "evcs/autogenerate.hpp"
 
 #include "catalog/entity_type.hpp"
+#include "db/session_state.hpp"
 #include "evcs/engine.hpp"
 #include "evcs/error.hpp"
 #include "evcs/migrations.hpp"
 #include "evcs/session.hpp"
-#include "db/session_state.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,9 +1,9 @@
 // Branch management (docs/versioning.md): create, list, lock, unlock, archive.
 #include "branching/commits.hpp"
 #include "catalog/entity_type.hpp"
+#include "db/session_state.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
-#include "db/session_state.hpp"
 
 #include <regex>
 

@@ -96,10 +96,9 @@ void paint(SessionState &session, const std::vector<std::pair<CommitInfo, int>> 
     const int inherited = visit(commit.id, mark);
     for (const auto &parent : commit.parents) {
       int &slot = marks[parent];
-      const bool was_live = live(slot) && slot != 0;
+      const bool was_live = live(slot);
       slot |= inherited;
-      const bool is_live = live(slot);
-      pending += static_cast<int>(is_live) - static_cast<int>(was_live);
+      pending += static_cast<int>(live(slot)) - static_cast<int>(was_live);
     }
   }
 }

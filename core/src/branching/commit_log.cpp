@@ -2,9 +2,9 @@
 // commit graph's refs (ids, prefixes, tags, branch heads) and tags.
 #include "branching/commits.hpp"
 #include "catalog/entity_type.hpp"
+#include "db/session_state.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
-#include "db/session_state.hpp"
 
 
 namespace evcs {

@@ -8,13 +8,13 @@
 // the target's versions and a COPY brings in the merged ones. A result that would break the
 // types' references, unique keys or checks is not written: the database's own rules list the
 // violations, which are conflicts of the entities that break them (docs/relations.md).
-#include "branching/commits.hpp"
-#include "pg/copy_text.hpp"
-#include "catalog/entity_type.hpp"
-#include "evcs/error.hpp"
 #include "evcs/merge.hpp"
-#include "evcs/session.hpp"
+#include "branching/commits.hpp"
+#include "catalog/entity_type.hpp"
 #include "db/session_state.hpp"
+#include "evcs/error.hpp"
+#include "evcs/session.hpp"
+#include "pg/copy_text.hpp"
 #include "versioning/version_writes.hpp"
 
 #include <set>

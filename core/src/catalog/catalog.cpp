@@ -1,13 +1,13 @@
 // The SDK's own catalog (docs/architecture.md, docs/migrations.md): the steps of migrations/, compiled in, applied by the
 // migration runner and recorded in evcs_catalog_migration, apart from a user's own steps.
+#include "catalog/entity_type.hpp"
 #include "catalog_steps.hpp"
 #include "db/engine_state.hpp"
-#include "catalog/entity_type.hpp"
+#include "db/session_state.hpp"
 #include "evcs/engine.hpp"
 #include "evcs/error.hpp"
 #include "evcs/migrations.hpp"
 #include "evcs/session.hpp"
-#include "db/session_state.hpp"
 
 namespace evcs {
 

@@ -1,8 +1,8 @@
 #include "catalog/entity_type.hpp"
 
+#include "db/session_state.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
-#include "db/session_state.hpp"
 
 #include <algorithm>
 #include <regex>

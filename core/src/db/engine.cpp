@@ -2,9 +2,9 @@
 
 #include "db/completion.hpp"
 #include "db/engine_state.hpp"
+#include "db/io_service.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"
-#include "db/io_service.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>

@@ -2,10 +2,10 @@
 // outliving its Engine handle stays valid.
 #pragma once
 
-#include "evcs/embedded.hpp"
-#include "evcs/pool.hpp"
 #include "catalog/entity_type.hpp"
 #include "db/pool.hpp"
+#include "evcs/embedded.hpp"
+#include "evcs/pool.hpp"
 
 #include <atomic>
 #include <functional>

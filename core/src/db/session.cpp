@@ -5,8 +5,8 @@
 #include "db/session_state.hpp"
 
 #include <boost/asio/io_context.hpp>
-#include <nlohmann/json.hpp>
 #include <boost/asio/post.hpp>
+#include <nlohmann/json.hpp>
 
 namespace evcs {
 

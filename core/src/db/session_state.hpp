@@ -7,9 +7,9 @@
 #include "pg/pg_connection.hpp"
 
 #include <atomic>
-#include <set>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 

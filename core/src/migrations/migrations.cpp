@@ -1,7 +1,7 @@
 #include "evcs/migrations.hpp"
 
-#include "db/engine_state.hpp"
 #include "catalog/entity_type.hpp"
+#include "db/engine_state.hpp"
 #include "evcs/engine.hpp"
 #include "evcs/error.hpp"
 #include "evcs/session.hpp"

@@ -7,11 +7,11 @@
 // rewriting every row at commit (that UPDATE costs as much as the COPY): it takes the stamp
 // under the evcs_clock row lock and keeps that lock until its COMMIT, as evcs_finalize does,
 // so stamps still follow commit order.
-#include "pg/copy_text.hpp"
 #include "catalog/entity_type.hpp"
+#include "db/session_state.hpp"
 #include "evcs/error.hpp"
 #include "evcs/versioning.hpp"
-#include "db/session_state.hpp"
+#include "pg/copy_text.hpp"
 #include "versioning/version_writes.hpp"
 
 #include <cctype>

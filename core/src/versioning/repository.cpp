@@ -1,15 +1,15 @@
 #include "branching/commits.hpp"
-#include "pg/copy_text.hpp"
 #include "catalog/entity_type.hpp"
+#include "db/session_state.hpp"
 #include "evcs/error.hpp"
 #include "evcs/versioning.hpp"
+#include "pg/copy_text.hpp"
 #include "versioning/page_cursor.hpp"
-#include "db/session_state.hpp"
 
 #include <algorithm>
-#include <functional>
 #include <climits>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -878,13 +878,18 @@ HistoryRows Repository::history_rows(const std::string &head_id, const HistoryOp
       params, at);
   const Result &rows = history.rows;
   const std::int64_t total = rows.rows();
+  // A cell as the server sent it (nothing for NULL), compared without a copy.
+  auto cell = [&rows](std::int64_t row, std::int64_t column) -> std::optional<std::string_view> {
+    if (rows.is_null(row, column)) return std::nullopt;
+    std::size_t length = 0;
+    const char *text = rows.text(row, column, &length);
+    return std::string_view(text, length);
+  };
   history.changed.resize(static_cast<std::size_t>(total));
   for (std::int64_t row = 0; row < total; ++row) {
     for (std::size_t field = 0; field < type_->columns.size(); ++field) {
       const std::int64_t column = version_column::first_field + static_cast<std::int64_t>(field);
-      if (row > 0 && rows.is_null(row, column) == rows.is_null(row - 1, column) &&
-          (rows.is_null(row, column) || rows.get_text(row, column) == rows.get_text(row - 1, column)))
-        continue;
+      if (row > 0 && cell(row, column) == cell(row - 1, column)) continue;
       history.changed[static_cast<std::size_t>(row)].push_back(field);
     }
   }

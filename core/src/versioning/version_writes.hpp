@@ -4,10 +4,10 @@
 // lineage of the version it replaces (TargetLineage).
 #pragma once
 
-#include "pg/copy_text.hpp"
 #include "catalog/entity_type.hpp"
-#include "evcs/result.hpp"
 #include "db/session_state.hpp"
+#include "evcs/result.hpp"
+#include "pg/copy_text.hpp"
 
 #include <nlohmann/json.hpp>
 
